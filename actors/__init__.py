@@ -1,0 +1,1 @@
+"""Dramatiq actors and the one place the broker is built (`actors.broker`)."""

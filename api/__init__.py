@@ -1,0 +1,1 @@
+"""The HTTP API arrives in a later issue."""

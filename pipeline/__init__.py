@@ -1,0 +1,1 @@
+"""The pure domain: no network, no database session, no Redis, no clock, no environment."""

@@ -1,0 +1,29 @@
+"""The error tree (STYLE §6): every error says what went wrong and what to do about it.
+
+`TransientError` means "try again later"; `PermanentError` means "retrying will not help".
+Library errors are translated into these once, at the boundary, with `raise ... from exc`.
+"""
+
+
+class SightlineError(Exception):
+    """Base of every error Sightline raises on purpose."""
+
+
+class TransientError(SightlineError):
+    """A failure that may succeed when retried (a timeout, a rate limit, a restarting server)."""
+
+
+class PermanentError(SightlineError):
+    """A failure that will fail again the same way: bad input, a missing row, a refused request."""
+
+
+class ConfigurationError(PermanentError):
+    """A setting is missing or invalid."""
+
+
+class RecordingError(PermanentError):
+    """A recording cannot be read: not JSON, no events, bad timestamps, an over-long session id."""
+
+
+class NotFoundError(PermanentError):
+    """A row the caller named does not exist."""
