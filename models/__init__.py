@@ -1,1 +1,66 @@
-"""Sightline tables, the engine and session factory, and Alembic migrations. A leaf: imports nothing of ours."""
+"""Sightline tables, the engine and session factory, and Alembic migrations. A leaf: imports nothing of ours."""  # noqa: E501
+
+from models.actions import (
+    ActionMode,
+    ActionRun,
+    ActionRunStatus,
+    Delivery,
+    DeliveryStatus,
+    TriggerType,
+    VisionAction,
+)
+from models.base import MAX_ERROR_LENGTH, as_utc, utcnow
+from models.db import make_engine, session_factory, session_scope
+from models.jobs import JobRun, JobStatus
+from models.recordings import DeviceType, Recording
+from models.signals import ProcessingState, ReportArtefact, ReportStatus, Signal, SignalReport
+from models.tenancy import ApiKey, Integration, IntegrationKind, Organization, Team, User
+from models.vision import (
+    IN_FLIGHT_STATUSES,
+    Observation,
+    ObservationStatus,
+    Provider,
+    Scanner,
+    ScannerType,
+    TriggeredBy,
+    UsageReceipt,
+)
+
+__all__ = [
+    "IN_FLIGHT_STATUSES",
+    "MAX_ERROR_LENGTH",
+    "ActionMode",
+    "ActionRun",
+    "ActionRunStatus",
+    "ApiKey",
+    "Delivery",
+    "DeliveryStatus",
+    "DeviceType",
+    "Integration",
+    "IntegrationKind",
+    "JobRun",
+    "JobStatus",
+    "Observation",
+    "ObservationStatus",
+    "Organization",
+    "ProcessingState",
+    "Provider",
+    "Recording",
+    "ReportArtefact",
+    "ReportStatus",
+    "Scanner",
+    "ScannerType",
+    "Signal",
+    "SignalReport",
+    "Team",
+    "TriggerType",
+    "TriggeredBy",
+    "UsageReceipt",
+    "User",
+    "VisionAction",
+    "as_utc",
+    "make_engine",
+    "session_factory",
+    "session_scope",
+    "utcnow",
+]

@@ -1,0 +1,40 @@
+# The two commands: `make demo` (the main job, embedded defaults) and `make test` (the whole suite).
+# Both bootstrap .venv from a bare python3 (3.11+).
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+SIGHTLINE := $(BIN)/sightline
+SIGHTLINE_HOME ?= .sightline
+export SIGHTLINE_HOME
+
+.PHONY: demo test lint bench venv clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11 or newer is required")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev,postgres]"
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(SIGHTLINE) init
+	$(SIGHTLINE) scenarios write $(SIGHTLINE_HOME)/scenarios
+	$(SIGHTLINE) import $(SIGHTLINE_HOME)/scenarios
+	@if [ -d recordings ]; then $(SIGHTLINE) import recordings || echo "(some files in ./recordings failed; see above)"; fi
+	$(SIGHTLINE) recordings list
+	$(SIGHTLINE) timeline scenario-checkout-js-error
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.import_render
+	$(BIN)/python -m bench.timeline_size
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

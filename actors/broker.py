@@ -1,0 +1,50 @@
+"""The one place the broker is built (STYLE §5).
+
+`setup_broker()` makes a `RedisBroker` on `REDIS_URL`, or on an embedded redis-server when it is
+unset, adds the JobRun middleware, sets it as Dramatiq's global broker and only then imports the
+actor modules, because a Dramatiq actor binds to the global broker when it is declared.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import dramatiq
+import redis
+from dramatiq.brokers.redis import RedisBroker
+
+from actors.jobruns import JobRunMiddleware
+from integrations.embedded_redis import EmbeddedRedis
+from integrations.storage import database
+from settings import Settings, get_settings
+
+# Modules that declare actors; later issues add theirs here.
+ACTOR_MODULES: tuple[str, ...] = ()
+
+_embedded: EmbeddedRedis | None = None
+
+
+def redis_client(settings: Settings) -> redis.Redis:
+    """A client for `REDIS_URL`, or for this process's embedded server (started on first use)."""
+    global _embedded
+    if settings.redis_url:
+        return redis.Redis.from_url(settings.redis_url)
+    if _embedded is None:
+        _embedded = EmbeddedRedis(settings.home / "redis")
+    return _embedded.client()
+
+
+def embedded_redis_url() -> str | None:
+    """The `unix://` URL of the embedded server, for child processes; None when not running."""
+    return _embedded.url if _embedded is not None else None
+
+
+def setup_broker(settings: Settings | None = None) -> RedisBroker:
+    """Build the broker, make it Dramatiq's global broker, then declare every actor."""
+    settings = settings or get_settings()
+    broker = RedisBroker(client=redis_client(settings), namespace=settings.redis_namespace)
+    broker.add_middleware(JobRunMiddleware(database(settings).sessions))
+    dramatiq.set_broker(broker)
+    for module in ACTOR_MODULES:
+        importlib.import_module(module)
+    return broker

@@ -1,0 +1,65 @@
+"""The CLI's composition root: settings, logging, the database and the team a command acts on."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from functools import wraps
+
+import typer
+from rich.console import Console
+from sqlmodel import select
+
+from integrations.logs import configure_logging
+from integrations.storage import Database, database
+from models import Team
+from pipeline.errors import NotFoundError, SightlineError
+from settings import Settings, get_settings
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+
+def settings() -> Settings:
+    current = get_settings()
+    configure_logging(current.log_level, current.log_format)
+    return current
+
+
+def migrated_database(current: Settings) -> Database:
+    db = database(current)
+    db.require_migrated()
+    return db
+
+
+def resolve_team(db: Database, team_id: int | None) -> int:
+    """The team named by `--team`, or the first team; `NotFoundError` when there is none."""
+    with db.sessions() as session:
+        if team_id is not None:
+            if session.get(Team, team_id) is None:
+                raise NotFoundError(
+                    f"team {team_id} does not exist; see `sightline init` for the default team"
+                )
+            return team_id
+        first = session.exec(select(Team).order_by(Team.id)).first()
+    if first is None:
+        raise NotFoundError("there is no team yet; run `sightline init` first")
+    return first.id
+
+
+def friendly_errors(command: Callable) -> Callable:
+    """Print a `SightlineError` as one red line and exit with status 2, instead of a traceback."""
+
+    @wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except SightlineError as exc:
+            err.print(f"[red]error:[/red] {exc}", highlight=False, markup=True)
+            sys.exit(2)
+
+    return wrapper
+
+
+def exit_with(code: int) -> None:
+    raise typer.Exit(code)

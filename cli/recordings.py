@@ -1,0 +1,144 @@
+"""`sightline import`, `sightline recordings list` and `sightline timeline`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from cli.context import err, exit_with, friendly_errors, migrated_database, out, resolve_team, settings
+from integrations.blobstore import BlobStore
+from integrations.recording_import import ImportResult, RecordingImporter, recording_files
+from models.queries import get_recording, list_recordings
+from pipeline.errors import NotFoundError, RecordingError
+from pipeline.timeline import render_timeline
+
+app = typer.Typer(help="Stored recordings.", no_args_is_help=True)
+_STYLES = {"imported": "green", "updated": "cyan", "unchanged": "dim", "failed": "red"}
+
+
+@friendly_errors
+def import_command(
+    paths: list[Path] = typer.Argument(..., help="Recording files or folders (searched recursively)."),
+    team: int = typer.Option(None, "--team", help="Team id (default: the first team)."),
+    session_id: str = typer.Option(
+        None, help="Session id for a single file (default: from the file or its name)."
+    ),
+) -> None:
+    """Import rrweb recordings: arrays, {"result": [...]}, PostHog JSONL blobs and PostHog exports.
+
+    Re-importing a session never makes a second row; new events extend it. Exits 1 if any file failed.
+    """
+    current = settings()
+    missing = [str(path) for path in paths if not path.exists()]
+    if missing:
+        raise NotFoundError(f"no such file or folder: {', '.join(missing)}")
+    files = list(recording_files(paths))
+    if not files:
+        raise RecordingError("no recording files found (looked for .json, .jsonl, .ndjson and .gz)")
+    if session_id and len(files) > 1:
+        raise RecordingError("--session-id names one session, but several files were given")
+    db = migrated_database(current)
+    importer = RecordingImporter(db.sessions, BlobStore(current.blob_dir), resolve_team(db, team))
+    results = _import_all(importer, files, session_id)
+    counts = {status: sum(r.status == status for r in results) for status in _STYLES}
+    out.print(", ".join(f"{count} {status}" for status, count in counts.items()))
+    if counts["failed"]:
+        exit_with(1)
+
+
+def _import_all(importer: RecordingImporter, files: list[Path], session_id: str | None) -> list[ImportResult]:
+    results = []
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=err, transient=True) as progress:
+        task = progress.add_task("importing", total=len(files))
+        for path in files:
+            progress.update(task, description=f"importing {path.name[:40]}")
+            result = importer.import_file(path, session_id)
+            results.append(result)
+            progress.console.print(_result_line(result), highlight=False, soft_wrap=True, markup=True)
+            progress.advance(task)
+    return results
+
+
+def _result_line(result: ImportResult) -> str:
+    style = _STYLES[result.status]
+    if result.failed:
+        return f"[{style}]failed[/{style}]    {result.path}: {result.message}"
+    detail = f" (+{result.events_added} events)" if result.status == "updated" else ""
+    return f"[{style}]{result.status:<9}[/{style}] {result.path} → {result.session_id}{detail}"
+
+
+@app.command("list")
+@friendly_errors
+def list_command(
+    team: int = typer.Option(None, "--team", help="Team id (default: the first team)."),
+    limit: int = typer.Option(50, min=1, help="At most this many, newest first."),
+) -> None:
+    """Stored recordings with their metadata."""
+    db = migrated_database(settings())
+    team_id = resolve_team(db, team)
+    with db.sessions() as session:
+        rows = list_recordings(session, team_id, limit=limit)
+    table = Table(
+        "session",
+        "start (UTC)",
+        "duration",
+        "active",
+        "device",
+        "clicks",
+        "inputs",
+        "errors",
+        "events",
+        "start url",
+        title=f"Recordings of team {team_id}",
+    )
+    for row in rows:
+        viewport = f" {row.viewport['width']}×{row.viewport['height']}" if row.viewport else ""
+        table.add_row(
+            row.session_id,
+            row.start_time.strftime("%Y-%m-%d %H:%M:%S"),
+            f"{row.duration_s:.0f}s",
+            f"{row.active_s:.0f}s",
+            f"{row.device_type}{viewport}",
+            str(row.click_count),
+            str(row.keypress_count),
+            str(row.console_error_count),
+            str(row.event_count),
+            row.start_url or "",
+        )
+    out.print(table)
+    if not rows:
+        out.print("No recordings yet: `sightline import PATH`.")
+
+
+@friendly_errors
+def timeline_command(
+    session_id: str = typer.Argument(..., help="The recording's session id."),
+    team: int = typer.Option(None, "--team", help="Team id (default: the first team)."),
+    budget: int = typer.Option(
+        None, "--budget", min=200, help="Token budget (default SIGHTLINE_TIMELINE_BUDGET)."
+    ),
+) -> None:
+    """Print the timeline the model reads for one recording (redacted, within the token budget)."""
+    current = settings()
+    db = migrated_database(current)
+    team_id = resolve_team(db, team)
+    with db.sessions() as session:
+        row = get_recording(session, team_id, session_id)
+    if row is None:
+        raise NotFoundError(f"no recording {session_id!r} in team {team_id}; see `sightline recordings list`")
+    events = BlobStore(current.blob_dir).read(row.blob_ref)
+    timeline = render_timeline(
+        events, budget_tokens=budget or current.timeline_budget_tokens, session_id=session_id
+    )
+    out.print(timeline.text, markup=False, highlight=False)
+    redacted = ", ".join(f"{kind} {count}" for kind, count in timeline.manifest.items()) or "nothing"
+    err.print(
+        f"≈{timeline.token_estimate:,} tokens · {len(timeline.patterns)} patterns · "
+        f"{timeline.elided} lines elided · redacted: {redacted}",
+        style="dim",
+        highlight=False,
+    )

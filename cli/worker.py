@@ -1,0 +1,66 @@
+"""`sightline worker`: Dramatiq worker threads in this process, or in several child processes."""
+
+from __future__ import annotations
+
+import multiprocessing
+import signal
+import threading
+
+import structlog
+from dramatiq import Worker
+
+from actors.broker import embedded_redis_url, redis_client, setup_broker
+from settings import Settings
+
+log = structlog.get_logger(__name__)
+STOP_TIMEOUT_MS = 30_000
+
+
+def serve(
+    settings: Settings, threads: int, queues: list[str] | None, stop: threading.Event | None = None
+) -> None:
+    """Run a worker until SIGINT/SIGTERM (or `stop` is set), then let running messages finish."""
+    from integrations.logs import configure_logging
+
+    configure_logging(settings.log_level, settings.log_format)
+    broker = setup_broker(settings)
+    stop = stop or _stop_on_signals()
+    worker = Worker(
+        broker, worker_threads=threads, queues=set(queues) if queues else None, worker_timeout=1000
+    )
+    worker.start()
+    log.info("worker_started", threads=threads, queues=sorted(broker.get_declared_queues()))
+    stop.wait()
+    log.info("worker_stopping")
+    worker.stop(timeout=STOP_TIMEOUT_MS)
+    broker.close()
+
+
+def _stop_on_signals() -> threading.Event:
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    return stop
+
+
+def run_worker(settings: Settings, *, processes: int, threads: int, queues: list[str] | None) -> None:
+    """One process serves in place; several share one Redis (the embedded one is started here)."""
+    if processes == 1:
+        serve(settings, threads, queues)
+        return
+    if not settings.redis_url:
+        redis_client(settings)  # starts the embedded server, which lives as long as this process
+        settings = settings.model_copy(update={"redis_url": embedded_redis_url()})
+    context = multiprocessing.get_context("spawn")
+    children = [context.Process(target=serve, args=(settings, threads, queues)) for _ in range(processes)]
+    for child in children:
+        child.start()
+    stop = _stop_on_signals()
+    while not stop.wait(1.0):
+        if not any(child.is_alive() for child in children):
+            break
+    for child in children:
+        if child.is_alive():
+            child.terminate()
+    for child in children:
+        child.join()

@@ -1,0 +1,38 @@
+"""One row per actor execution attempt: the data behind `sightline status` and the operator pages."""
+
+from datetime import datetime
+from enum import StrEnum
+from uuid import UUID, uuid4
+
+from sqlmodel import Field, SQLModel
+
+from models.base import MAX_ERROR_LENGTH, UTCDateTime, str_enum, utcnow
+
+
+class JobStatus(StrEnum):
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+class JobRun(SQLModel, table=True):
+    """What one attempt of one message did, written once when the attempt ends.
+
+    `error` is at most 1,000 chars (PostgreSQL refuses longer): truncate before writing.
+    """
+
+    __tablename__ = "job_runs"
+
+    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    message_id: str = Field(max_length=64, index=True)
+    actor: str = Field(max_length=128, index=True)
+    queue: str = Field(max_length=128)
+    # 1 for the first delivery of a message, 2 for its first retry, and so on.
+    attempt: int = 1
+    status: JobStatus = Field(sa_type=str_enum(JobStatus))
+    started_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    finished_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    duration_ms: float = 0.0
+    error: str | None = Field(default=None, max_length=MAX_ERROR_LENGTH)
+    # Model tokens spent, when the actor called one.
+    tokens: int | None = None

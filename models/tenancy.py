@@ -1,0 +1,89 @@
+"""Who owns what: organisations, teams (the API's project/environment id), users, API keys, integrations."""
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+from uuid import UUID, uuid4
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from models.base import JSONType, UTCDateTime, str_enum, utcnow
+
+DEFAULT_MONTHLY_CREDIT_LIMIT = 15_000
+
+
+class Organization(SQLModel, table=True):
+    """The billing unit: its teams share one monthly credit limit."""
+
+    __tablename__ = "organizations"
+
+    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    name: str = Field(max_length=255)
+    # None means uncapped.
+    monthly_credit_limit: int | None = Field(default=DEFAULT_MONTHLY_CREDIT_LIMIT)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Team(SQLModel, table=True):
+    """A tenant: every recording, scanner, signal and action belongs to one team."""
+
+    __tablename__ = "teams"
+
+    id: int | None = Field(default=None, primary_key=True)
+    organization_id: UUID = Field(foreign_key="organizations.id", index=True)
+    name: str = Field(max_length=255)
+    timezone: str = Field(default="UTC", max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class User(SQLModel, table=True):
+    """A person who creates scanners and actions or triggers on-demand observations."""
+
+    __tablename__ = "users"
+
+    id: int | None = Field(default=None, primary_key=True)
+    uuid: UUID = Field(default_factory=uuid4, unique=True)
+    email: str = Field(max_length=254, unique=True)
+    first_name: str = Field(default="", max_length=150)
+    last_name: str = Field(default="", max_length=150)
+    distinct_id: str = Field(default_factory=lambda: str(uuid4()), max_length=200, unique=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ApiKey(SQLModel, table=True):
+    """A personal API key. Only its hash is stored; `mask_value` is what a list may show."""
+
+    __tablename__ = "api_keys"
+
+    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    team_id: int = Field(foreign_key="teams.id", index=True)
+    user_id: int | None = Field(default=None, foreign_key="users.id", index=True)
+    label: str = Field(default="", max_length=255)
+    key_hash: str = Field(max_length=128, unique=True)
+    mask_value: str = Field(default="", max_length=32)
+    scopes: list[str] = Field(default_factory=list, sa_type=JSONType)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class IntegrationKind(StrEnum):
+    SLACK = "slack"
+
+
+class Integration(SQLModel, table=True):
+    """A team's connection to an outside service. The token is never logged nor returned by the API."""
+
+    __tablename__ = "integrations"
+
+    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    team_id: int = Field(foreign_key="teams.id", index=True)
+    kind: IntegrationKind = Field(default=IntegrationKind.SLACK, sa_type=str_enum(IntegrationKind))
+    # The workspace id and name and the like, safe to show.
+    config: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
+    bot_token: str = Field(default="", repr=False, sa_type=sa.Text)
+    created_by: int | None = Field(default=None, foreign_key="users.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -1,0 +1,114 @@
+"""Recording metadata computed at import (DESIGN §4): duration, activity, counts, pages, device."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pipeline.rrweb import CONSOLE_PLUGIN, EventType, Interaction, Source, is_user_event
+
+INACTIVITY_GAP_S = 5.0
+MOBILE_MAX_WIDTH = 768
+_TOUCH_INTERACTIONS = frozenset(
+    {
+        Interaction.TOUCH_START,
+        Interaction.TOUCH_MOVE_DEPARTED,
+        Interaction.TOUCH_END,
+        Interaction.TOUCH_CANCEL,
+    }
+)
+
+
+@dataclass
+class RecordingMeta:
+    start_ms: float
+    end_ms: float
+    duration_s: float
+    active_s: float
+    click_count: int = 0
+    keypress_count: int = 0
+    console_error_count: int = 0
+    urls: list[str] = field(default_factory=list)
+    viewport: dict | None = None
+    device_type: str = "desktop"
+    event_count: int = 0
+    has_full_snapshot: bool = False
+
+    @property
+    def start_url(self) -> str | None:
+        return self.urls[0] if self.urls else None
+
+
+def compute_metadata(events: list[dict]) -> RecordingMeta:
+    """Metadata of sorted, checked events (see `pipeline.formats.prepare_events`)."""
+    meta = RecordingMeta(
+        start_ms=events[0]["timestamp"],
+        end_ms=events[-1]["timestamp"],
+        duration_s=round((events[-1]["timestamp"] - events[0]["timestamp"]) / 1000, 3),
+        active_s=_active_seconds(events),
+        event_count=len(events),
+    )
+    touch = False
+    for event in events:
+        touch = _count(meta, event) or touch
+    narrow = meta.viewport is not None and meta.viewport["width"] < MOBILE_MAX_WIDTH
+    meta.device_type = "mobile" if touch or narrow else "desktop"
+    return meta
+
+
+def _count(meta: RecordingMeta, event: dict) -> bool:
+    """Add one event to the counts; True when it shows a touch screen."""
+    kind, data = event["type"], event.get("data")
+    if not isinstance(data, dict):
+        return False
+    if kind == EventType.META:
+        _add_url(meta, data.get("href"))
+        if meta.viewport is None and isinstance(data.get("width"), int | float):
+            meta.viewport = {"width": int(data["width"]), "height": int(data.get("height") or 0)}
+    elif kind == EventType.FULL_SNAPSHOT:
+        meta.has_full_snapshot = True
+    elif kind == EventType.CUSTOM:
+        payload = data.get("payload")
+        if data.get("tag") == "$pageview" and isinstance(payload, dict):
+            _add_url(meta, payload.get("href"))
+        elif data.get("tag") == "$exception":
+            meta.console_error_count += 1
+    elif kind == EventType.PLUGIN:
+        payload = data.get("payload")
+        if (
+            data.get("plugin") == CONSOLE_PLUGIN
+            and isinstance(payload, dict)
+            and payload.get("level") == "error"
+        ):
+            meta.console_error_count += 1
+    elif kind == EventType.INCREMENTAL:
+        return _count_incremental(meta, data)
+    return False
+
+
+def _count_incremental(meta: RecordingMeta, data: dict) -> bool:
+    source = data.get("source")
+    if source == Source.MOUSE_INTERACTION:
+        if data.get("type") == Interaction.CLICK:
+            meta.click_count += 1
+        return data.get("type") in _TOUCH_INTERACTIONS or data.get("pointerType") == 2
+    if source == Source.INPUT and data.get("userTriggered", True) is not False:
+        meta.keypress_count += 1
+    return source == Source.TOUCH_MOVE
+
+
+def _add_url(meta: RecordingMeta, href: object) -> None:
+    if isinstance(href, str) and href and (not meta.urls or meta.urls[-1] != href) and href not in meta.urls:
+        meta.urls.append(href)
+
+
+def _active_seconds(events: list[dict]) -> float:
+    """Time spent with input: gaps between consecutive inputs of up to 5 s count as active."""
+    active_ms, previous = 0.0, None
+    for event in events:
+        if not is_user_event(event):
+            continue
+        timestamp = event["timestamp"]
+        if previous is not None and timestamp - previous <= INACTIVITY_GAP_S * 1000:
+            active_ms += timestamp - previous
+        previous = timestamp
+    return round(active_ms / 1000, 3)

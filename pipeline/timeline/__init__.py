@@ -1,0 +1,47 @@
+"""The timeline: a recording rendered as the compact, private text the model reads (DESIGN §4)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pipeline.metadata import compute_metadata
+from pipeline.redact import Redactor
+from pipeline.timeline.detect import detect_patterns
+from pipeline.timeline.model import Moment, Pattern
+from pipeline.timeline.render import collapse, estimate_tokens, fit_budget, header_lines, pattern_moment
+from pipeline.timeline.walker import Walker
+
+DEFAULT_BUDGET_TOKENS = 6000
+
+__all__ = ["DEFAULT_BUDGET_TOKENS", "Moment", "Pattern", "Timeline", "render_timeline"]
+
+
+@dataclass
+class Timeline:
+    text: str
+    moments: list[Moment]
+    patterns: list[Pattern]
+    manifest: dict[str, int]
+    token_estimate: int
+    elided: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+    def seconds(self) -> list[int]:
+        """The whole seconds that have a moment: what citations `(t N)` are checked against."""
+        return sorted({round(moment.t) for moment in self.moments})
+
+
+def render_timeline(
+    events: list[dict], *, budget_tokens: int = DEFAULT_BUDGET_TOKENS, session_id: str | None = None
+) -> Timeline:
+    """Render sorted, checked events (`pipeline.formats.prepare_events`) within `budget_tokens`."""
+    redactor = Redactor()
+    walk = Walker(events, redactor).run()
+    patterns = detect_patterns(walk.facts)
+    body = collapse(walk.moments)
+    body = sorted(body + [pattern_moment(pattern) for pattern in patterns], key=lambda moment: moment.t)
+    pages = list(dict.fromkeys(url for _, url, _ in walk.facts.navigations))
+    header = header_lines(compute_metadata(events), pages, session_id, walk.warnings)
+    lines, elided = fit_budget(header, body, budget_tokens)
+    text = "\n".join(lines)
+    return Timeline(text, body, patterns, redactor.manifest, estimate_tokens(text), elided, walk.warnings)

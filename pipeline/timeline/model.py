@@ -1,0 +1,53 @@
+"""The timeline's vocabulary: moments the walker finds, facts the detectors read, patterns they find."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Priorities: what the budget keeps longest. 0 is never elided before everything else is.
+ESSENTIAL, ACTION, DETAIL, NOISE = 0, 1, 2, 3
+
+
+@dataclass
+class Moment:
+    t: float
+    kind: str
+    text: str
+    priority: int
+    count: int = 1
+    until: float | None = None
+
+
+@dataclass
+class Click:
+    t: float
+    x: float | None
+    y: float | None
+    window: str | None
+    description: str
+    interactive: bool
+    disabled: bool
+    tap: bool = False
+
+
+@dataclass
+class Pattern:
+    """A detected frustration: `kind` is rage_click, dead_click, u_turn or error_click."""
+
+    kind: str
+    t: float
+    text: str
+    target: str = ""
+
+
+@dataclass
+class Facts:
+    """What the detectors need, gathered in one pass over the events (times in seconds)."""
+
+    clicks: list[Click] = field(default_factory=list)
+    navigations: list[tuple[float, str, str | None]] = field(default_factory=list)
+    mutations: dict[str | None, list[float]] = field(default_factory=dict)
+    scrolls: list[float] = field(default_factory=list)
+    errors: list[tuple[float, str]] = field(default_factory=list)
+    selections: list[float] = field(default_factory=list)
+    double_clicks: list[float] = field(default_factory=list)

@@ -1,0 +1,119 @@
+"""From moments to text: collapse repeats, add the header, enforce the token budget out loud."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from pipeline.metadata import RecordingMeta
+from pipeline.timeline.model import ESSENTIAL, Moment, Pattern
+
+CHARS_PER_TOKEN = 4
+MAX_HEADER_PAGES = 8
+_ELISION_RESERVE = 160
+
+
+def estimate_tokens(text: str) -> int:
+    return (len(text) + CHARS_PER_TOKEN - 1) // CHARS_PER_TOKEN
+
+
+def collapse(moments: list[Moment]) -> list[Moment]:
+    """Adjacent moments with the same text become one with a count (`×12`)."""
+    collapsed: list[Moment] = []
+    for moment in moments:
+        last = collapsed[-1] if collapsed else None
+        if last is not None and last.kind == moment.kind and last.text == moment.text:
+            last.count += 1
+            last.until = moment.t
+        else:
+            collapsed.append(Moment(moment.t, moment.kind, moment.text, moment.priority))
+    return collapsed
+
+
+def stamp(t: float) -> str:
+    return f"[t={round(t)}]"
+
+
+def moment_line(moment: Moment) -> str:
+    line = f"{stamp(moment.t)} {moment.text}"
+    if moment.count > 1:
+        line += f" ×{moment.count}"
+        if moment.until is not None and round(moment.until) != round(moment.t):
+            line += f" (until t={round(moment.until)})"
+    return line
+
+
+def pattern_moment(pattern: Pattern) -> Moment:
+    return Moment(pattern.t, pattern.kind, f"⚠ {pattern.text}", ESSENTIAL)
+
+
+def header_lines(
+    meta: RecordingMeta, pages: list[str], session_id: str | None, warnings: list[str]
+) -> list[str]:
+    viewport = f" {meta.viewport['width']}×{meta.viewport['height']}" if meta.viewport else ""
+    name = f"Session {session_id} · " if session_id else ""
+    lines = [
+        f"{name}{meta.device_type}{viewport} · {_duration(meta.duration_s)} long, "
+        f"{_duration(meta.active_s)} active · {meta.click_count} clicks · {meta.keypress_count} inputs · "
+        f"{meta.console_error_count} console errors",
+    ]
+    if pages:
+        shown = ", ".join(pages[:MAX_HEADER_PAGES])
+        more = f" (+{len(pages) - MAX_HEADER_PAGES} more)" if len(pages) > MAX_HEADER_PAGES else ""
+        lines.append(f"Pages: {shown}{more}")
+    lines.extend(f"Note: {warning}" for warning in warnings)
+    lines.append("Times are seconds from the start; [masked] marks a value that is never shown.")
+    return lines
+
+
+def _duration(seconds: float) -> str:
+    seconds = round(seconds)
+    return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
+
+
+def fit_budget(header: list[str], body: list[Moment], budget_tokens: int) -> tuple[list[str], int]:
+    """The lines that fit `budget_tokens`, lowest priority dropped first, with an elision line."""
+    budget_chars = budget_tokens * CHARS_PER_TOKEN
+    lines = [moment_line(moment) for moment in body]
+    total = sum(len(line) + 1 for line in header + lines)
+    if total <= budget_chars:
+        return header + lines, 0
+    need = total - budget_chars + _ELISION_RESERVE
+    dropped: set[int] = set()
+    for priority in sorted({moment.priority for moment in body}, reverse=True):
+        if priority == ESSENTIAL or need <= 0:
+            break
+        need = _drop_evenly(body, lines, priority, need, dropped)
+    kept = [line for index, line in enumerate(lines) if index not in dropped]
+    kinds = Counter(body[index].kind for index in dropped)
+    truncated = 0
+    while need > 0 and kept:
+        need -= len(kept.pop()) + 1
+        truncated += 1
+    return [*header, _elision_line(kinds, truncated, budget_tokens), *kept], len(dropped) + truncated
+
+
+def _drop_evenly(body: list[Moment], lines: list[str], priority: int, need: int, dropped: set[int]) -> int:
+    """Drop lines of one priority spread evenly over the session until `need` chars are freed."""
+    candidates = [index for index, moment in enumerate(body) if moment.priority == priority]
+    available = sum(len(lines[index]) + 1 for index in candidates)
+    share, carry = min(1.0, need / available) if available else 1.0, 0.0
+    for index in candidates:
+        carry += share
+        if carry >= 1.0 - 1e-9 and need > 0:
+            carry -= 1.0
+            dropped.add(index)
+            need -= len(lines[index]) + 1
+    for index in candidates:
+        if need <= 0:
+            break
+        if index not in dropped:
+            dropped.add(index)
+            need -= len(lines[index]) + 1
+    return need
+
+
+def _elision_line(kinds: Counter, truncated: int, budget_tokens: int) -> str:
+    parts = [f"{kind} ×{count}" for kind, count in kinds.most_common()]
+    if truncated:
+        parts.append(f"the last {truncated} lines")
+    return f"[elided to fit the {budget_tokens:,}-token budget: {', '.join(parts)}]"

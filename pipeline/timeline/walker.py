@@ -1,0 +1,268 @@
+"""One pass over a recording's events: moments to render, and facts for the detectors.
+
+Every piece of page text or URL that reaches a moment goes through the `Redactor` first.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from pipeline.dom import DomMirror, is_disabled, is_interactive
+from pipeline.redact import Redactor
+from pipeline.rrweb import CONSOLE_PLUGIN, NETWORK_PLUGIN, EventType, Interaction, Source
+from pipeline.timeline.console import console_message, failed_requests
+from pipeline.timeline.model import ACTION, DETAIL, ESSENTIAL, Click, Facts, Moment
+from pipeline.timeline.scrolls import ScrollTracker
+
+IDLE_GAP_S = 10.0
+INPUT_RUN_GAP_S = 10.0
+TAP_CLICK_MERGE_S = 0.6
+CHECK_AFTER_CLICK_S = 1.0
+_USER_SOURCES = frozenset(
+    {
+        Source.MOUSE_MOVE,
+        Source.MOUSE_INTERACTION,
+        Source.SCROLL,
+        Source.INPUT,
+        Source.TOUCH_MOVE,
+        Source.SELECTION,
+    }
+)
+
+
+class Walker:
+    """Walks sorted events once; read `moments`, `facts` and `warnings` afterwards."""
+
+    def __init__(self, events: list[dict], redactor: Redactor):
+        self.events = events
+        self.redactor = redactor
+        self.t0 = events[0]["timestamp"]
+        self.moments: list[Moment] = []
+        self.facts = Facts()
+        self.warnings: list[str] = []
+        self.mirrors: dict[str | None, DomMirror] = {}
+        self.urls: dict[str | None, str] = {}
+        self.origin: str | None = None
+        self.scrolls = ScrollTracker(events)
+        self.typing: tuple[str | None, int, float] | None = None
+        self.touch: tuple[float, int | None, bool] | None = None
+        self.pending_tap: tuple[float, int | None, str | None] | None = None
+        self.last_activity: float | None = None
+        self.malformed = 0
+
+    def run(self) -> Walker:
+        for event in self.events:
+            t = (event["timestamp"] - self.t0) / 1000
+            data = event.get("data")
+            if not isinstance(data, dict):
+                continue
+            self._flush_tap(t)
+            handler = _HANDLERS.get(event["type"])
+            if handler is None:
+                continue
+            try:
+                handler(self, t, data, event.get("windowId"))
+            except (AttributeError, TypeError, KeyError, ValueError, IndexError):
+                self.malformed += 1
+        self._flush_tap(float("inf"))
+        self._close_idle(None)
+        self.moments.extend(self.scrolls.finish())
+        if self.malformed:
+            self.warnings.append(f"{self.malformed} malformed events were skipped")
+        if not any(mirror.loaded for mirror in self.mirrors.values()):
+            self.warnings.append("no full snapshot in this recording: elements cannot be described")
+        self.moments.sort(key=lambda moment: moment.t)
+        return self
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def add(self, t: float, kind: str, text: str, priority: int) -> None:
+        self.moments.append(Moment(t, kind, text, priority))
+
+    def mirror(self, window: str | None) -> DomMirror:
+        return self.mirrors.setdefault(window, DomMirror())
+
+    def show_url(self, url: str) -> str:
+        """The redacted URL, shortened to its path when it stays on the first page's origin."""
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        if self.origin is None:
+            self.origin = origin
+        redacted = self.redactor.redact_url(url)
+        if origin == self.origin and parts.netloc:
+            redacted_parts = urlsplit(redacted)
+            path = redacted_parts.path or "/"
+            return path + (f"?{redacted_parts.query}" if redacted_parts.query else "")
+        return redacted
+
+    def describe(self, window: str | None, node_id: object) -> tuple[str, bool, bool]:
+        """(redacted description, interactive?, disabled?) of the element behind a node id."""
+        mirror = self.mirrors.get(window)
+        node = mirror.target(node_id) if mirror is not None and isinstance(node_id, int) else None
+        if node is None:
+            return "unknown element", False, False
+        return self.redactor.redact(mirror.describe(node)), is_interactive(node), is_disabled(node)
+
+    def _activity(self, t: float) -> None:
+        self._close_idle(t)
+        self.last_activity = t
+
+    def _close_idle(self, t: float | None) -> None:
+        last = self.last_activity
+        end = t if t is not None else (self.events[-1]["timestamp"] - self.t0) / 1000
+        if last is not None and end - last >= IDLE_GAP_S:
+            suffix = "" if t is not None else " until the end"
+            self.add(last, "idle", f"idle for {round(end - last)} s{suffix}", DETAIL)
+
+    # -- handlers --------------------------------------------------------------------------
+
+    def on_meta(self, t: float, data: dict, window: str | None) -> None:
+        self.navigate(t, data.get("href"), window)
+
+    def navigate(self, t: float, href: object, window: str | None) -> None:
+        if not isinstance(href, str) or not href or self.urls.get(window) == href:
+            return
+        first = not self.urls
+        self.urls[window] = href
+        shown = self.show_url(href)
+        self.facts.navigations.append((t, shown, window))
+        self.add(t, "navigate", f"open {shown}" if first else f"navigate to {shown}", ESSENTIAL)
+
+    def on_snapshot(self, t: float, data: dict, window: str | None) -> None:
+        if isinstance(data.get("node"), dict):
+            self.mirror(window).load(data["node"])
+            self.facts.mutations.setdefault(window, []).append(t)
+
+    def on_custom(self, t: float, data: dict, window: str | None) -> None:
+        tag, payload = str(data.get("tag") or "custom"), data.get("payload")
+        if tag == "$pageview" and isinstance(payload, dict):
+            self.navigate(t, payload.get("href"), window)
+        elif tag == "$exception":
+            message = payload.get("$exception_message") if isinstance(payload, dict) else None
+            self.error(t, "exception", str(message or "unhandled exception"))
+        else:
+            self.add(t, "custom", f"event {self.redactor.redact(tag[:80])!r}", DETAIL)
+
+    def on_plugin(self, t: float, data: dict, window: str | None) -> None:
+        payload = data.get("payload")
+        if not isinstance(payload, dict):
+            return
+        if data.get("plugin") == CONSOLE_PLUGIN:
+            level = payload.get("level")
+            if level in ("error", "warn"):
+                message = console_message(payload)
+                if level == "error":
+                    self.error(t, "console error", message)
+                else:
+                    self.add(t, "console_warn", f"console warning: {self.redactor.redact(message)}", DETAIL)
+        elif data.get("plugin") == NETWORK_PLUGIN:
+            for method, url, status in failed_requests(payload):
+                text = f"network error: {method} {self.show_url(url)} → {status or 'failed'}"
+                self.add(t, "network_error", text, ESSENTIAL)
+
+    def error(self, t: float, label: str, message: str) -> None:
+        redacted = self.redactor.redact(message)
+        self.facts.errors.append((t, redacted))
+        self.add(t, "console_error", f"{label}: {redacted}", ESSENTIAL)
+
+    def on_incremental(self, t: float, data: dict, window: str | None) -> None:
+        source = data.get("source")
+        if source in _USER_SOURCES:
+            self._activity(t)
+        handler = _INCREMENTAL.get(source)
+        if handler is not None:
+            handler(self, t, data, window)
+
+    def on_mutation(self, t: float, data: dict, window: str | None) -> None:
+        self.mirror(window).apply(data)
+        self.facts.mutations.setdefault(window, []).append(t)
+
+    def on_scroll(self, t: float, data: dict, window: str | None) -> None:
+        self.facts.scrolls.append(t)
+        if self.touch is not None:
+            self.touch = (self.touch[0], self.touch[1], True)
+        self.scrolls.add(t, data, window, self.describe)
+
+    def on_resize(self, t: float, data: dict, window: str | None) -> None:
+        self.add(t, "resize", f"resize window to {data.get('width')}×{data.get('height')}", DETAIL)
+
+    def on_input(self, t: float, data: dict, window: str | None) -> None:
+        mirror = self.mirrors.get(window)
+        node = mirror.nodes.get(data.get("id")) if mirror is not None else None
+        if data.get("userTriggered") is False or node is None:
+            return  # set by the page itself, or on a node the recording never showed
+        kind = str(node.attrs.get("type") or "").lower()
+        description = self.describe(window, node.id)[0]
+        if kind in ("checkbox", "radio"):
+            if not self.facts.clicks or t - self.facts.clicks[-1].t > CHECK_AFTER_CLICK_S:
+                return  # no click toggled it: pages flip switches on load
+            verb = "check" if data.get("isChecked") else "uncheck"
+            self.add(t, "input", f"{verb} {description}", ACTION)
+            return
+        if self.typing and self.typing[:2] == (window, node.id) and t - self.typing[2] <= INPUT_RUN_GAP_S:
+            self.typing = (window, node.id, t)
+            return
+        self.typing = (window, node.id, t)
+        verb = "choose in" if node.tag == "select" else "type into"
+        self.add(t, "input", f"{verb} {description} [masked]", ACTION)
+
+    def on_touch_move(self, t: float, data: dict, window: str | None) -> None:
+        if self.touch is not None:
+            self.touch = (self.touch[0], self.touch[1], True)
+
+    def on_selection(self, t: float, data: dict, window: str | None) -> None:
+        self.facts.selections.append(t)
+        ranges = data.get("ranges") or [{}]
+        start = ranges[0].get("start") if isinstance(ranges[0], dict) else None
+        self.add(t, "select", f"select text in {self.describe(window, start)[0]}", DETAIL)
+
+    def on_interaction(self, t: float, data: dict, window: str | None) -> None:
+        kind = data.get("type")
+        if kind == Interaction.CLICK:
+            self.click(t, data, window)
+        elif kind == Interaction.DBL_CLICK:
+            self.facts.double_clicks.append(t)
+        elif kind == Interaction.TOUCH_START:
+            self.touch = (t, data.get("id"), False)
+        elif kind == Interaction.TOUCH_END and self.touch is not None:
+            started, node_id, moved = self.touch
+            self.touch = None
+            if not moved and t - started <= 0.8:
+                self.pending_tap = (t, node_id if node_id is not None else data.get("id"), window)
+
+    def click(self, t: float, data: dict, window: str | None) -> None:
+        tap = self.pending_tap is not None and t - self.pending_tap[0] <= TAP_CLICK_MERGE_S
+        self.pending_tap = None
+        self._record_click(t, data.get("id"), window, data.get("x"), data.get("y"), tap)
+
+    def _record_click(self, t: float, node_id: object, window, x, y, tap: bool) -> None:
+        description, interactive, disabled = self.describe(window, node_id)
+        if description == "unknown element" and x is not None:
+            description = f"at ({x}, {y})"
+        click = Click(t, x, y, window, description, interactive, disabled, tap)
+        self.facts.clicks.append(click)
+        self.add(t, "click", f"{'tap' if tap else 'click'} {description}", ACTION)
+
+    def _flush_tap(self, t: float) -> None:
+        pending = self.pending_tap
+        if pending is not None and t - pending[0] > TAP_CLICK_MERGE_S:
+            self.pending_tap = None
+            self._record_click(pending[0], pending[1], pending[2], None, None, True)
+
+
+_HANDLERS = {
+    EventType.META: Walker.on_meta,
+    EventType.FULL_SNAPSHOT: Walker.on_snapshot,
+    EventType.INCREMENTAL: Walker.on_incremental,
+    EventType.CUSTOM: Walker.on_custom,
+    EventType.PLUGIN: Walker.on_plugin,
+}
+_INCREMENTAL = {
+    Source.MUTATION: Walker.on_mutation,
+    Source.MOUSE_INTERACTION: Walker.on_interaction,
+    Source.SCROLL: Walker.on_scroll,
+    Source.VIEWPORT_RESIZE: Walker.on_resize,
+    Source.INPUT: Walker.on_input,
+    Source.TOUCH_MOVE: Walker.on_touch_move,
+    Source.SELECTION: Walker.on_selection,
+}

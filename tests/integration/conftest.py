@@ -1,0 +1,55 @@
+"""A real, freshly migrated database per test: SQLite in tmp_path, or PostgreSQL from TEST_DATABASE_URL.
+
+On PostgreSQL each test gets its own schema (first on its search_path), dropped afterwards, so
+tests never see each other's rows and may run in parallel against one database.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from uuid import uuid4
+
+import pytest
+from sqlalchemy import Engine, make_url, text
+from sqlmodel import Session
+
+from models.db import make_engine, session_factory
+from models.migrate import upgrade
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> Iterator[str]:
+    """The URL of an empty database, never migrated."""
+    server_url = os.environ.get("TEST_DATABASE_URL")
+    if not server_url:
+        yield f"sqlite:///{tmp_path / 'sightline.db'}"
+        return
+    schema = f"test_{uuid4().hex[:16]}"
+    admin = make_engine(server_url)
+    try:
+        with admin.begin() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+        url = make_url(server_url).update_query_dict({"options": f"-csearch_path={schema}"})
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    """An engine on a database migrated to head."""
+    engine = make_engine(database_url)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    """A session on the migrated database; what the test leaves uncommitted is rolled back."""
+    with session_factory(engine)() as session:
+        yield session

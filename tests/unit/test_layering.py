@@ -1,0 +1,125 @@
+"""The folder is the architecture: imports point inward, and pipeline/ does no I/O."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+OURS = {"models", "pipeline", "integrations", "actors", "scheduler", "api", "cli", "settings"}
+ALLOWED = {
+    "models": {"models"},
+    "pipeline": {"models", "pipeline"},
+    "integrations": {"pipeline", "models", "integrations", "settings"},
+    "actors": {"pipeline", "models", "integrations", "actors", "settings"},
+    "scheduler": {"pipeline", "models", "integrations", "scheduler", "settings", "actors"},
+    "api": OURS,
+    "cli": OURS,
+}
+# What "I/O" means for the pure domain: the network, the database session, Redis, the clock,
+# the environment and the file system.
+FORBIDDEN_IN_PIPELINE = {
+    "redis",
+    "dramatiq",
+    "sqlmodel",
+    "sqlalchemy",
+    "google",
+    "httpx",
+    "requests",
+    "urllib.request",
+    "socket",
+    "os",
+    "pathlib",
+    "time",
+    "shutil",
+    "subprocess",
+    "slack_sdk",
+    "settings",
+}
+FORBIDDEN_CALLS = {"open", "now", "utcnow", "today", "getenv", "time", "monotonic", "perf_counter"}
+
+
+def python_files(folder: str) -> list[Path]:
+    return sorted(p for p in (ROOT / folder).rglob("*.py") if "migrations" not in p.parts)
+
+
+def imported_modules(path: Path) -> list[tuple[str, int]]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(alias.name, node.lineno) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.append((node.module, node.lineno))
+    return found
+
+
+@pytest.mark.parametrize("folder", sorted(ALLOWED))
+def test_packages_import_only_inner_layers(folder):
+    wrong = [
+        f"{path.relative_to(ROOT)}:{line} imports {module}"
+        for path in python_files(folder)
+        for module, line in imported_modules(path)
+        if module.split(".")[0] in OURS and module.split(".")[0] not in ALLOWED[folder]
+    ]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_pipeline_imports_no_io():
+    wrong = [
+        f"{path.relative_to(ROOT)}:{line} imports {module}"
+        for path in python_files("pipeline")
+        for module, line in imported_modules(path)
+        if module in FORBIDDEN_IN_PIPELINE or module.split(".")[0] in FORBIDDEN_IN_PIPELINE
+    ]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_pipeline_models_imports_are_types_only():
+    """pipeline/ may name models' tables, not open sessions (models.db) or run migrations."""
+    wrong = [
+        f"{path.relative_to(ROOT)}:{line} imports {module}"
+        for path in python_files("pipeline")
+        for module, line in imported_modules(path)
+        if module.startswith(("models.db", "models.migrate", "models.queries"))
+    ]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_pipeline_calls_no_clock_files_or_environment():
+    wrong = []
+    for path in python_files("pipeline"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            name = (
+                func.id
+                if isinstance(func, ast.Name)
+                else func.attr
+                if isinstance(func, ast.Attribute)
+                else ""
+            )
+            if name in FORBIDDEN_CALLS:
+                wrong.append(f"{path.relative_to(ROOT)}:{node.lineno} calls {name}()")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_only_settings_reads_the_environment():
+    wrong = []
+    for folder in ALLOWED:
+        for path in python_files(folder):
+            text = path.read_text()
+            if "os.environ" in text or "getenv(" in text:
+                wrong.append(str(path.relative_to(ROOT)))
+    assert not wrong, f"read the environment outside settings.py: {wrong}"
+
+
+def test_the_layering_check_catches_a_violation(tmp_path):
+    """The checker itself can fail: a module importing redis is reported."""
+    bad = tmp_path / "bad.py"
+    bad.write_text("import redis\nfrom sqlmodel import Session\n")
+    modules = {module for module, _ in imported_modules(bad)}
+    assert modules & FORBIDDEN_IN_PIPELINE == {"redis", "sqlmodel"}
