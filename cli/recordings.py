@@ -82,7 +82,7 @@ def list_command(
     team_id = resolve_team(db, team)
     with db.sessions() as session:
         rows = list_recordings(session, team_id, limit=limit)
-    table = Table(
+    columns = (
         "session",
         "start (UTC)",
         "duration",
@@ -92,26 +92,34 @@ def list_command(
         "inputs",
         "errors",
         "events",
-        "start url",
-        title=f"Recordings of team {team_id}",
     )
-    for row in rows:
-        viewport = f" {row.viewport['width']}×{row.viewport['height']}" if row.viewport else ""
-        table.add_row(
-            row.session_id,
-            row.start_time.strftime("%Y-%m-%d %H:%M:%S"),
-            f"{row.duration_s:.0f}s",
-            f"{row.active_s:.0f}s",
-            f"{row.device_type}{viewport}",
-            str(row.click_count),
-            str(row.keypress_count),
-            str(row.console_error_count),
-            str(row.event_count),
-            row.start_url or "",
-        )
-    out.print(table)
+    cells = [_recording_cells(row) for row in rows]
+    if out.is_terminal:
+        table = Table(*columns, "start url", title=f"Recordings of team {team_id}")
+        for row in cells:
+            table.add_row(*row)
+        out.print(table)
+    else:  # piped: one tab-separated line per recording, easy to cut and grep
+        for row in [(*columns, "start url"), *cells]:
+            out.print("\t".join(row), markup=False, highlight=False)
     if not rows:
         out.print("No recordings yet: `sightline import PATH`.")
+
+
+def _recording_cells(row) -> tuple[str, ...]:
+    viewport = f" {row.viewport['width']}×{row.viewport['height']}" if row.viewport else ""
+    return (
+        row.session_id,
+        row.start_time.strftime("%Y-%m-%d %H:%M:%S"),
+        f"{row.duration_s:.0f}s",
+        f"{row.active_s:.0f}s",
+        f"{row.device_type}{viewport}",
+        str(row.click_count),
+        str(row.keypress_count),
+        str(row.console_error_count),
+        str(row.event_count),
+        row.start_url or "",
+    )
 
 
 @friendly_errors

@@ -10,6 +10,20 @@ import structlog
 _configured = False
 
 
+class _StderrLogger:
+    """Writes to whatever `sys.stderr` is at the time, not the stream that was current at setup."""
+
+    def msg(self, message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    log = debug = info = warning = warn = error = critical = exception = fatal = msg
+
+
+class _StderrLoggerFactory:
+    def __call__(self, *args) -> _StderrLogger:
+        return _StderrLogger()
+
+
 def configure_logging(level: str = "INFO", fmt: str = "auto") -> None:
     """Idempotent; entry points call it with the settings' level and format."""
     global _configured
@@ -30,6 +44,6 @@ def configure_logging(level: str = "INFO", fmt: str = "auto") -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric_level),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=_StderrLoggerFactory(),
         cache_logger_on_first_use=True,
     )

@@ -13,8 +13,10 @@ _INTERACTIVE_TAGS = frozenset({"a", "button", "input", "select", "textarea", "la
 _INTERACTIVE_ROLES = frozenset(
     {"button", "link", "tab", "menuitem", "checkbox", "radio", "switch", "option", "textbox", "combobox"}
 )
+_BUTTON_INPUT_TYPES = frozenset({"submit", "button", "image", "reset", "checkbox", "radio"})
 _HIDDEN_TAGS = frozenset({"script", "style", "noscript", "head", "title", "meta", "link", "template"})
 _TEXT_LIMIT = 60
+_FEEDBACK_LIMIT = 160
 _ANCESTOR_HOPS = 6
 # Plain ints: comparing against IntEnum members costs an attribute lookup per node.
 _ELEMENT, _TEXT, _DOCUMENT = int(NodeType.ELEMENT), int(NodeType.TEXT), int(NodeType.DOCUMENT)
@@ -172,6 +174,33 @@ class DomMirror:
         return f"{described} (disabled)" if is_disabled(node) else described
 
 
+def feedback_text(mirror: DomMirror, adds: list | tuple, after_click: bool) -> str:
+    """Short text a mutation put on screen: an alert anywhere, or any small text right after a click.
+
+    Whole page renders (more than `_FEEDBACK_LIMIT` characters) are not feedback and return "".
+    """
+    added = [add["node"]["id"] for add in adds if add.__class__ is dict and add.get("node").__class__ is dict]
+    ids = set(added)
+    elements = [mirror.nodes.get(node_id) for node_id in added]
+    # rrweb lists a subtree's nodes as separate adds: keep only the topmost of each subtree.
+    elements = [node for node in elements if node is not None and node.parent not in ids]
+    elements = [node for node in elements if node.tag not in (None, "#other")]
+    alerting = [node for node in elements if _is_alert(node)]
+    chosen = alerting or (elements if after_click else [])
+    if not chosen:
+        return ""
+    text = " ".join(filter(None, (mirror.text_of(node, 2 * _FEEDBACK_LIMIT) for node in chosen[:20])))
+    return "" if len(text) > _FEEDBACK_LIMIT or len(text) < 3 else text
+
+
+def _is_alert(node: Node) -> bool:
+    attrs = node.attrs
+    if attrs.get("role") in ("alert", "status") or attrs.get("aria-live") in ("assertive", "polite"):
+        return True
+    classes = str(attrs.get("class") or "").lower()
+    return any(word in classes for word in ("error", "alert", "toast", "notice", "success"))
+
+
 def _set_attributes(node: Node, changes: dict) -> None:
     # Copy on write: `attrs` starts as the recording's own dict, which must stay untouched.
     node.attrs = dict(node.attrs)
@@ -200,6 +229,18 @@ def is_interactive(node: Node) -> bool:
     if node.tag in _INTERACTIVE_TAGS:
         return True
     return node.attrs.get("role") in _INTERACTIVE_ROLES or node.attrs.get("contenteditable") in ("", "true")
+
+
+def is_form_field(node: Node) -> bool:
+    """Text inputs, text areas, selects, labels and editable regions: a click on them focuses."""
+    if node.tag == "input":
+        return str(node.attrs.get("type") or "text").lower() not in _BUTTON_INPUT_TYPES
+    if node.tag in ("textarea", "select", "label"):
+        return True
+    return node.attrs.get("contenteditable") in ("", "true") or node.attrs.get("role") in (
+        "textbox",
+        "combobox",
+    )
 
 
 def is_disabled(node: Node) -> bool:

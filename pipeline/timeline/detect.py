@@ -38,7 +38,11 @@ def _near(first: Click, other: Click) -> bool:
 
 
 def rage_bursts(facts: Facts) -> list[list[Click]]:
-    """Runs of ≥3 clicks within 1 s and 30 px of the first; a triple-click that selects text is not one."""
+    """Runs of ≥3 clicks within 1 s and 30 px of the first; a triple-click that selects text is not one.
+
+    A run is a maximal sequence of clicks each ≤1 s after the previous and near the run's first
+    click; it is a rage burst when three of its clicks fall within one second. Linear in clicks.
+    """
     clicks, bursts, index = facts.clicks, [], 0
     while index < len(clicks):
         first, end = clicks[index], index + 1
@@ -51,9 +55,7 @@ def rage_bursts(facts: Facts) -> list[list[Click]]:
         burst = clicks[index:end]
         if len(burst) >= RAGE_MIN_CLICKS and _dense(burst) and not _selects_text(burst, facts):
             bursts.append(burst)
-            index = end
-        else:
-            index += 1
+        index = end
     return bursts
 
 
@@ -95,10 +97,14 @@ def _responded(facts: Facts, click: Click) -> bool:
 
 
 def dead_clicks(facts: Facts, skip: set[int]) -> list[Pattern]:
-    """Clicks on interactive (or disabled) elements that nothing answered within 1 s."""
+    """Clicks on interactive (or disabled) elements that nothing answered within 1 s.
+
+    Form fields are left out: a click into one focuses it, which the DOM does not show.
+    """
     patterns = []
     for click in facts.clicks:
-        if id(click) in skip or not (click.interactive or click.disabled) or _responded(facts, click):
+        candidate = (click.interactive or click.disabled) and not click.field
+        if id(click) in skip or not candidate or _responded(facts, click):
             continue
         text = f"dead click: nothing happened after clicking {click.description}"
         patterns.append(Pattern("dead_click", click.t, text, click.description))

@@ -28,6 +28,7 @@ class Click:
     interactive: bool
     disabled: bool
     tap: bool = False
+    field: bool = False  # a form field: clicking it focuses it, which leaves no trace in the DOM
 
 
 @dataclass

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from pipeline.dom import DomMirror, is_disabled, is_interactive
+from pipeline.dom import DomMirror, feedback_text, is_disabled, is_form_field, is_interactive
 from pipeline.redact import Redactor
 from pipeline.rrweb import CONSOLE_PLUGIN, NETWORK_PLUGIN, EventType, Interaction, Source
 from pipeline.timeline.console import console_message, failed_requests
@@ -18,6 +18,7 @@ IDLE_GAP_S = 10.0
 INPUT_RUN_GAP_S = 10.0
 TAP_CLICK_MERGE_S = 0.6
 CHECK_AFTER_CLICK_S = 1.0
+FEEDBACK_AFTER_CLICK_S = 2.0
 _USER_SOURCES = frozenset(
     {
         Source.MOUSE_MOVE,
@@ -103,6 +104,11 @@ class Walker:
             return "unknown element", False, False
         return self.redactor.redact(mirror.describe(node)), is_interactive(node), is_disabled(node)
 
+    def is_field(self, window: str | None, node_id: object) -> bool:
+        mirror = self.mirrors.get(window)
+        node = mirror.target(node_id) if mirror is not None and isinstance(node_id, int) else None
+        return node is not None and is_form_field(node)
+
     def _activity(self, t: float) -> None:
         self._close_idle(t)
         self.last_activity = t
@@ -174,8 +180,16 @@ class Walker:
             handler(self, t, data, window)
 
     def on_mutation(self, t: float, data: dict, window: str | None) -> None:
-        self.mirror(window).apply(data)
+        mirror = self.mirror(window)
+        mirror.apply(data)
         self.facts.mutations.setdefault(window, []).append(t)
+        clicks = self.facts.clicks
+        navigations = self.facts.navigations
+        after_click = bool(clicks) and t - clicks[-1].t <= FEEDBACK_AFTER_CLICK_S
+        after_click = after_click and not (navigations and t - navigations[-1][0] <= FEEDBACK_AFTER_CLICK_S)
+        shown = feedback_text(mirror, data.get("adds") or (), after_click)
+        if shown:
+            self.add(t, "feedback", f"page shows {self.redactor.redact(shown)!r}", DETAIL)
 
     def on_scroll(self, t: float, data: dict, window: str | None) -> None:
         self.facts.scrolls.append(t)
@@ -239,7 +253,9 @@ class Walker:
         description, interactive, disabled = self.describe(window, node_id)
         if description == "unknown element" and x is not None:
             description = f"at ({x}, {y})"
-        click = Click(t, x, y, window, description, interactive, disabled, tap)
+        click = Click(
+            t, x, y, window, description, interactive, disabled, tap, self.is_field(window, node_id)
+        )
         self.facts.clicks.append(click)
         self.add(t, "click", f"{'tap' if tap else 'click'} {description}", ACTION)
 
