@@ -1,6 +1,8 @@
 """A DOM mirror: the page as the recorder saw it, rebuilt from a FullSnapshot and its mutations.
 
-It answers one question for the timeline: what did the person click, in words?
+It answers one question for the timeline: what did the person click, in words? Applying
+mutations is the hottest loop of rendering, so nodes live in parallel dicts keyed by id (no
+object per node); `node()` builds a small read-only `Node` view when a question is asked.
 """
 
 from __future__ import annotations
@@ -15,131 +17,184 @@ _INTERACTIVE_ROLES = frozenset(
 )
 _BUTTON_INPUT_TYPES = frozenset({"submit", "button", "image", "reset", "checkbox", "radio"})
 _HIDDEN_TAGS = frozenset({"script", "style", "noscript", "head", "title", "meta", "link", "template"})
+_ALERT_WORDS = ("error", "alert", "toast", "notice", "success")
 _TEXT_LIMIT = 60
 _FEEDBACK_LIMIT = 160
+_FEEDBACK_MAX_ADDS = 40
 _ANCESTOR_HOPS = 6
 # Plain ints: comparing against IntEnum members costs an attribute lookup per node.
 _ELEMENT, _TEXT, _DOCUMENT = int(NodeType.ELEMENT), int(NodeType.TEXT), int(NodeType.DOCUMENT)
-_NO_ATTRS: dict = {}  # shared by text and document nodes, which never get attributes
+_NO_ATTRS: dict = {}  # shared by nodes without attributes; never written to
 
 
 class Node:
-    __slots__ = ("attrs", "children", "id", "parent", "tag", "text")
+    """A read-only view of one node: `tag` is None for text, "#document" or "#other" for the rest."""
+
+    __slots__ = ("attrs", "id", "parent", "tag", "text")
 
     def __init__(self, node_id: int, tag: str | None, attrs: dict, text: str | None, parent: int | None):
         self.id, self.tag, self.attrs, self.text, self.parent = node_id, tag, attrs, text, parent
-        self.children: list[int] = []
 
 
 class DomMirror:
     """Nodes by id; `load` resets it from a FullSnapshot, `apply` replays a Mutation."""
 
     def __init__(self) -> None:
-        self.nodes: dict[int, Node] = {}
         self.loaded = False
+        self._reset()
+
+    def _reset(self) -> None:
+        self.tags: dict[int, str | None] = {}
+        self.attrs: dict[int, dict] = {}
+        self.texts: dict[int, object] = {}
+        self.parents: dict[int, int | None] = {}
+        self.children: dict[int, list[int]] = {}
 
     def load(self, root: dict) -> None:
-        self.nodes = {}
+        self._reset()
         self.loaded = True
         self._add_tree(root, None, None)
 
     def apply(self, mutation: dict) -> None:
-        nodes = self.nodes
+        """Replay one rrweb Mutation; raises TypeError/AttributeError on a malformed one."""
         for removal in mutation.get("removes") or ():
             self._remove(removal.get("parentId"), removal.get("id"))
-        for addition in mutation.get("adds") or ():
-            serialized = addition.get("node")
-            if serialized.__class__ is dict:
-                self._add_tree(serialized, addition.get("parentId"), addition.get("nextId"))
+        adds = mutation.get("adds")
+        if adds:
+            self._add_nodes(adds)
+        texts, tags = self.texts, self.tags
         for change in mutation.get("texts") or ():
-            node = nodes.get(change.get("id"))
-            if node is not None:
-                value = change.get("value")
-                node.text = value if value.__class__ is str else ""
+            node_id = change.get("id")
+            if tags.get(node_id, "") is None:
+                texts[node_id] = change.get("value")
         for change in mutation.get("attributes") or ():
-            node = nodes.get(change.get("id"))
-            changes = change.get("attributes")
-            if node is not None and changes.__class__ is dict:
-                _set_attributes(node, changes)
+            node_id, changes = change.get("id"), change.get("attributes")
+            if node_id in self.attrs and changes.__class__ is dict:
+                self._set_attributes(node_id, changes)
 
-    def _add_tree(self, serialized: dict, parent_id: int | None, next_id: int | None) -> None:
-        # Iterative, so a pathologically deep page cannot exhaust the interpreter's stack.
-        # Hot path (every node of every snapshot and mutation): plain ints, no copies.
-        nodes, stack = self.nodes, [(serialized, parent_id)]
-        while stack:
-            item, parent = stack.pop()
-            node_id = item.get("id")
-            if node_id.__class__ is not int:
+    def _add_nodes(self, adds: list) -> None:
+        """The hot loop: one rrweb add is almost always a single node without children."""
+        tags, attrs, texts, parents, children = self.tags, self.attrs, self.texts, self.parents, self.children
+        for addition in adds:
+            item = addition["node"]
+            if item.get("childNodes"):
+                self._add_tree(item, addition["parentId"], addition.get("nextId"))
                 continue
-            kind = item.get("type")
+            node_id, kind, parent = item["id"], item["type"], addition["parentId"]
             if kind == _ELEMENT:
-                attrs = item.get("attributes")
-                node = Node(
-                    node_id,
-                    item.get("tagName") or "",
-                    attrs if attrs.__class__ is dict else _NO_ATTRS,
-                    None,
-                    parent,
-                )
+                tags[node_id] = item["tagName"]
+                attrs[node_id] = item.get("attributes") or _NO_ATTRS
             elif kind == _TEXT:
-                node = Node(
-                    node_id, None, _NO_ATTRS, "" if item.get("isStyle") else item.get("textContent"), parent
-                )
+                tags[node_id] = None
+                texts[node_id] = item.get("textContent")  # a <style>'s text is hidden by its parent
             else:
-                node = Node(node_id, "#document" if kind == _DOCUMENT else "#other", _NO_ATTRS, None, parent)
-            nodes[node_id] = node
-            parent_node = nodes.get(parent)
-            if parent_node is not None:
-                siblings = parent_node.children
-                if item is serialized and next_id is not None and next_id in siblings:
-                    siblings.insert(siblings.index(next_id), node_id)
-                else:
+                tags[node_id] = "#document" if kind == _DOCUMENT else "#other"
+            parents[node_id] = parent
+            siblings = children.get(parent)
+            if siblings is None:
+                children[parent] = [node_id]
+            else:
+                next_id = addition.get("nextId")
+                if next_id is None:
                     siblings.append(node_id)
-            children = item.get("childNodes")
-            if children:
-                stack.extend((child, node_id) for child in reversed(children) if child.__class__ is dict)
+                else:
+                    try:
+                        siblings.insert(siblings.index(next_id), node_id)
+                    except ValueError:
+                        siblings.append(node_id)
+
+    def _add_tree(self, item: dict, parent: int | None, next_id: int | None) -> None:
+        # Iterative, so a pathologically deep page cannot exhaust the interpreter's stack.
+        tags, attrs, texts, parents, children = self.tags, self.attrs, self.texts, self.parents, self.children
+        stack = None
+        while True:
+            node_id = item.get("id")
+            if node_id.__class__ is int:
+                kind = item.get("type")
+                if kind == _ELEMENT:
+                    tags[node_id] = item.get("tagName") or ""
+                    found = item.get("attributes")
+                    attrs[node_id] = found if found.__class__ is dict else _NO_ATTRS
+                elif kind == _TEXT:
+                    tags[node_id] = None
+                    texts[node_id] = "" if item.get("isStyle") else item.get("textContent")
+                else:
+                    tags[node_id] = "#document" if kind == _DOCUMENT else "#other"
+                parents[node_id] = parent
+                if parent is not None:
+                    siblings = children.get(parent)
+                    if siblings is None:
+                        children[parent] = [node_id]
+                    elif next_id is None or next_id not in siblings:
+                        siblings.append(node_id)
+                    else:
+                        siblings.insert(siblings.index(next_id), node_id)
+                kids = item.get("childNodes")
+                if kids:
+                    stack = stack or []
+                    stack.extend((kid, node_id) for kid in reversed(kids) if kid.__class__ is dict)
+            if not stack:
+                return
+            item, parent = stack.pop()
+            next_id = None
 
     def _remove(self, parent_id: int | None, node_id: int | None) -> None:
-        parent = self.nodes.get(parent_id)
-        if parent is not None:
+        # Detach only: rrweb never reuses an id within a snapshot, so the removed subtree's
+        # entries are unreachable from the page yet still describe a late event aimed at them.
+        siblings = self.children.get(parent_id)
+        if siblings is not None:
             with contextlib.suppress(ValueError):
-                parent.children.remove(node_id)
-        stack = [node_id]
-        while stack:
-            removed = self.nodes.pop(stack.pop(), None)
-            if removed is not None and removed.children:
-                stack.extend(removed.children)
+                siblings.remove(node_id)
+        if node_id in self.parents:
+            self.parents[node_id] = None
+
+    def _set_attributes(self, node_id: int, changes: dict) -> None:
+        # Copy on write: the attributes dict may be the recording's own, which must stay untouched.
+        updated = dict(self.attrs[node_id])
+        for name, value in changes.items():
+            if value is None:
+                updated.pop(name, None)
+            else:
+                updated[name] = value
+        self.attrs[node_id] = updated
 
     # -- reading -------------------------------------------------------------------------
 
-    def target(self, node_id: int | None) -> Node | None:
+    def node(self, node_id: object) -> Node | None:
+        tag = self.tags.get(node_id, "?")
+        if tag == "?":
+            return None
+        text = self.texts.get(node_id)
+        return Node(node_id, tag, self.attrs.get(node_id, _NO_ATTRS), text, self.parents.get(node_id))
+
+    def target(self, node_id: object) -> Node | None:
         """The element a person meant: the nearest interactive ancestor, else the element itself."""
-        node = self.nodes.get(node_id) if node_id is not None else None
+        node = self.node(node_id)
         if node is not None and node.tag is None:
-            node = self.nodes.get(node.parent)
+            node = self.node(node.parent)
         current, hops = node, 0
         while current is not None and hops <= _ANCESTOR_HOPS:
             if is_interactive(current):
                 return current
-            current, hops = self.nodes.get(current.parent), hops + 1
+            current, hops = self.node(current.parent), hops + 1
         return node
 
-    def text_of(self, node: Node, limit: int = _TEXT_LIMIT) -> str:
-        """Visible text below `node`, whitespace folded, cut at `limit` characters."""
+    def text_of(self, node_id: int, limit: int = _TEXT_LIMIT) -> str:
+        """Visible text below a node, whitespace folded, cut at `limit` characters."""
         parts: list[str] = []
-        size, stack = 0, [node.id]
+        size, stack = 0, [node_id]
+        tags, texts, children = self.tags, self.texts, self.children
         while stack and size <= limit:
-            current = self.nodes.get(stack.pop())
-            if current is None or current.tag in _HIDDEN_TAGS:
-                continue
-            if current.tag is None:
-                text = current.text if current.text.__class__ is str else ""
-                piece = " ".join(text[: limit * 4].split())
+            current = stack.pop()
+            tag = tags.get(current, "?")
+            if tag is None:
+                text = texts.get(current)
+                piece = " ".join(text[: limit * 4].split()) if text.__class__ is str else ""
                 if piece:
                     parts.append(piece)
                     size += len(piece) + 1
-                continue
-            stack.extend(reversed(current.children))
+            elif tag not in _HIDDEN_TAGS:
+                stack.extend(reversed(children.get(current, ())))
         return _shorten(" ".join(parts), limit)
 
     def label_for(self, node: Node) -> str:
@@ -149,12 +204,11 @@ class DomMirror:
             return _shorten(str(attrs["aria-label"]), _TEXT_LIMIT)
         field_id = attrs.get("id")
         if field_id:
-            for candidate in self.nodes.values():
-                if candidate.tag == "label" and candidate.attrs.get("for") == field_id:
+            for candidate, candidate_attrs in self.attrs.items():
+                if candidate_attrs.get("for") == field_id and self.tags.get(candidate) == "label":
                     return self.text_of(candidate)
-        parent = self.nodes.get(node.parent)
-        if parent is not None and parent.tag == "label":
-            return self.text_of(parent)
+        if self.tags.get(node.parent) == "label":
+            return self.text_of(node.parent)
         for key in ("placeholder", "name", "title", "id"):
             if attrs.get(key):
                 return _shorten(str(attrs[key]), _TEXT_LIMIT)
@@ -164,11 +218,11 @@ class DomMirror:
         """`button#pay "Pay"`, `input[type=email] "Email"`, `a.nav "Pricing"`, or `unknown element`."""
         if node is None or node.tag is None:
             return "unknown element"
-        if node.tag in {"input", "textarea", "select"}:
+        if node.tag in ("input", "textarea", "select"):
             name = self.label_for(node)
         else:
             attrs = node.attrs
-            name = str(attrs.get("aria-label") or "") or self.text_of(node)
+            name = str(attrs.get("aria-label") or "") or self.text_of(node.id)
             name = name or str(attrs.get("title") or attrs.get("alt") or "")
         described = f'{selector(node)} "{_shorten(name, _TEXT_LIMIT)}"' if name else selector(node)
         return f"{described} (disabled)" if is_disabled(node) else described
@@ -178,37 +232,29 @@ def feedback_text(mirror: DomMirror, adds: list | tuple, after_click: bool) -> s
     """Short text a mutation put on screen: an alert anywhere, or any small text right after a click.
 
     Whole page renders (more than `_FEEDBACK_LIMIT` characters) are not feedback and return "".
+    Called for every mutation, so the common case (no click just before, no alert) exits early.
     """
-    added = [add["node"]["id"] for add in adds if add.__class__ is dict and add.get("node").__class__ is dict]
-    ids = set(added)
-    elements = [mirror.nodes.get(node_id) for node_id in added]
-    # rrweb lists a subtree's nodes as separate adds: keep only the topmost of each subtree.
-    elements = [node for node in elements if node is not None and node.parent not in ids]
-    elements = [node for node in elements if node.tag not in (None, "#other")]
-    alerting = [node for node in elements if _is_alert(node)]
-    chosen = alerting or (elements if after_click else [])
-    if not chosen:
+    if len(adds) > _FEEDBACK_MAX_ADDS:
+        after_click = False  # a page being rendered, not a message: only an alert can be feedback
+    if not after_click and not any(_is_alert(add["node"].get("attributes")) for add in adds):
         return ""
-    text = " ".join(filter(None, (mirror.text_of(node, 2 * _FEEDBACK_LIMIT) for node in chosen[:20])))
+    added = [(add.get("parentId"), add["node"]) for add in adds if add.get("node").__class__ is dict]
+    ids = {item.get("id") for _, item in added}
+    # rrweb lists a subtree's nodes as separate adds: keep only the topmost element of each.
+    roots = [item["id"] for parent, item in added if item.get("type") == _ELEMENT and parent not in ids]
+    alerting = [node_id for node_id in roots if _is_alert(mirror.attrs.get(node_id))]
+    chosen = alerting or (roots if after_click else [])
+    text = " ".join(filter(None, (mirror.text_of(node_id, 2 * _FEEDBACK_LIMIT) for node_id in chosen[:20])))
     return "" if len(text) > _FEEDBACK_LIMIT or len(text) < 3 else text
 
 
-def _is_alert(node: Node) -> bool:
-    attrs = node.attrs
+def _is_alert(attrs: dict | None) -> bool:
+    if not attrs:
+        return False
     if attrs.get("role") in ("alert", "status") or attrs.get("aria-live") in ("assertive", "polite"):
         return True
-    classes = str(attrs.get("class") or "").lower()
-    return any(word in classes for word in ("error", "alert", "toast", "notice", "success"))
-
-
-def _set_attributes(node: Node, changes: dict) -> None:
-    # Copy on write: `attrs` starts as the recording's own dict, which must stay untouched.
-    node.attrs = dict(node.attrs)
-    for name, value in changes.items():
-        if value is None:
-            node.attrs.pop(name, None)
-        else:
-            node.attrs[name] = value
+    classes = attrs.get("class")
+    return classes.__class__ is str and any(word in classes for word in _ALERT_WORDS)
 
 
 def selector(node: Node) -> str:
@@ -237,10 +283,8 @@ def is_form_field(node: Node) -> bool:
         return str(node.attrs.get("type") or "text").lower() not in _BUTTON_INPUT_TYPES
     if node.tag in ("textarea", "select", "label"):
         return True
-    return node.attrs.get("contenteditable") in ("", "true") or node.attrs.get("role") in (
-        "textbox",
-        "combobox",
-    )
+    attrs = node.attrs
+    return attrs.get("contenteditable") in ("", "true") or attrs.get("role") in ("textbox", "combobox")
 
 
 def is_disabled(node: Node) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pipeline.metadata import compute_metadata
+from pipeline.metadata import RecordingMeta, compute_metadata
 from pipeline.redact import Redactor
 from pipeline.timeline.detect import detect_patterns
 from pipeline.timeline.model import Moment, Pattern
@@ -32,9 +32,16 @@ class Timeline:
 
 
 def render_timeline(
-    events: list[dict], *, budget_tokens: int = DEFAULT_BUDGET_TOKENS, session_id: str | None = None
+    events: list[dict],
+    *,
+    budget_tokens: int = DEFAULT_BUDGET_TOKENS,
+    session_id: str | None = None,
+    meta: RecordingMeta | None = None,
 ) -> Timeline:
-    """Render sorted, checked events (`pipeline.formats.prepare_events`) within `budget_tokens`."""
+    """Render sorted, checked events (`pipeline.formats.prepare_events`) within `budget_tokens`.
+
+    `meta` is the recording's metadata when the caller already has it (computed otherwise).
+    """
     redactor = Redactor()
     walk = Walker(events, redactor).run()
     patterns = detect_patterns(walk.facts)
@@ -42,7 +49,7 @@ def render_timeline(
     flagged = collapse([pattern_moment(pattern) for pattern in patterns])
     body = sorted(body + flagged, key=lambda moment: moment.t)
     pages = list(dict.fromkeys(url for _, url, _ in walk.facts.navigations))
-    header = header_lines(compute_metadata(events), pages, session_id, walk.warnings)
+    header = header_lines(meta or compute_metadata(events), pages, session_id, walk.warnings)
     lines, elided = fit_budget(header, body, budget_tokens)
     text = "\n".join(lines)
     return Timeline(text, body, patterns, redactor.manifest, estimate_tokens(text), elided, walk.warnings)

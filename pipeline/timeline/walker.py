@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from pipeline.dom import DomMirror, feedback_text, is_disabled, is_form_field, is_interactive
+from pipeline.dom import DomMirror, feedback_text, is_disabled, is_form_field, is_interactive, selector
 from pipeline.redact import Redactor
 from pipeline.rrweb import CONSOLE_PLUGIN, NETWORK_PLUGIN, EventType, Interaction, Source
 from pipeline.timeline.console import console_message, failed_requests
@@ -44,7 +44,7 @@ class Walker:
         self.mirrors: dict[str | None, DomMirror] = {}
         self.urls: dict[str | None, str] = {}
         self.origin: str | None = None
-        self.scrolls = ScrollTracker(events)
+        self.scrolls = ScrollTracker()
         self.typing: tuple[str | None, int, float] | None = None
         self.touch: tuple[float, int | None, bool] | None = None
         self.pending_tap: tuple[float, int | None, str | None] | None = None
@@ -104,6 +104,12 @@ class Walker:
             return "unknown element", False, False
         return self.redactor.redact(mirror.describe(node)), is_interactive(node), is_disabled(node)
 
+    def selector(self, window: str | None, node_id: object) -> str:
+        """The compact name of an element (no text), for scroll targets."""
+        mirror = self.mirrors.get(window)
+        node = mirror.node(node_id) if mirror is not None else None
+        return selector(node) if node is not None and node.tag is not None else "unknown element"
+
     def is_field(self, window: str | None, node_id: object) -> bool:
         mirror = self.mirrors.get(window)
         node = mirror.target(node_id) if mirror is not None and isinstance(node_id, int) else None
@@ -123,6 +129,7 @@ class Walker:
     # -- handlers --------------------------------------------------------------------------
 
     def on_meta(self, t: float, data: dict, window: str | None) -> None:
+        self.scrolls.viewport(data.get("height"))
         self.navigate(t, data.get("href"), window)
 
     def navigate(self, t: float, href: object, window: str | None) -> None:
@@ -195,14 +202,16 @@ class Walker:
         self.facts.scrolls.append(t)
         if self.touch is not None:
             self.touch = (self.touch[0], self.touch[1], True)
-        self.scrolls.add(t, data, window, self.describe)
+        key = (window, data.get("id"))
+        target = self.selector(window, data.get("id")) if self.scrolls.needs_target(t, key) else None
+        self.scrolls.add(t, key, data.get("y"), target)
 
     def on_resize(self, t: float, data: dict, window: str | None) -> None:
         self.add(t, "resize", f"resize window to {data.get('width')}×{data.get('height')}", DETAIL)
 
     def on_input(self, t: float, data: dict, window: str | None) -> None:
         mirror = self.mirrors.get(window)
-        node = mirror.nodes.get(data.get("id")) if mirror is not None else None
+        node = mirror.node(data.get("id")) if mirror is not None else None
         if data.get("userTriggered") is False or node is None:
             return  # set by the page itself, or on a node the recording never showed
         kind = str(node.attrs.get("type") or "").lower()
