@@ -35,6 +35,9 @@ def configure_logging(level: str = "INFO", fmt: str = "auto") -> None:
     numeric_level = logging.getLevelName(level.upper())
     numeric_level = numeric_level if isinstance(numeric_level, int) else logging.INFO
     logging.basicConfig(level=numeric_level, stream=sys.stderr, format="%(message)s")
+    # Alembic narrates every migration check at INFO ("Context impl SQLiteImpl."): not a fact
+    # an operator needs on each command.
+    logging.getLogger("alembic").setLevel(max(numeric_level, logging.WARNING))
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,

@@ -81,7 +81,7 @@ class RecordingImporter:
             return ImportResult(
                 path, "failed", message=f"database error ({type(exc).__name__}); nothing stored"
             )
-        log.info(
+        log.debug(
             "recording_imported", session_id=sid, status=status, events_added=added, team_id=self.team_id
         )
         return ImportResult(path, status, sid, added)
