@@ -17,14 +17,19 @@ def recordings() -> list[Path]:
     return sorted(RECORDINGS_DIR.glob("*.json"))
 
 
-def best_of(function: Callable[[], object], repeat: int) -> float:
-    """The fastest of `repeat` runs, in seconds: the least disturbed by the rest of the machine."""
-    timings = []
+def best_of(functions: dict[str, Callable[[], object]], repeat: int) -> dict[str, float]:
+    """The fastest of `repeat` runs of each function, in seconds.
+
+    The functions take turns within each round, so a slow spell of the machine hits all of them
+    alike rather than whichever happened to run then.
+    """
+    best = {name: float("inf") for name in functions}
     for _ in range(repeat):
-        started = time.perf_counter()
-        function()
-        timings.append(time.perf_counter() - started)
-    return min(timings)
+        for name, function in functions.items():
+            started = time.perf_counter()
+            function()
+            best[name] = min(best[name], time.perf_counter() - started)
+    return best
 
 
 def command_line() -> str:

@@ -49,11 +49,14 @@ def measure(raw: bytes, importer: RecordingImporter, label: str, repeat: int) ->
     """Best-of-`repeat` seconds for json.loads, our pipeline and a full import, on the same bytes."""
     # A fresh session id per run so every import really stores (nothing is "unchanged").
     ids = iter(f"{label}-{run}" for run in range(repeat))
-    return {
-        "json": best_of(lambda: json.loads(raw), repeat),
-        "pipeline": best_of(lambda: pipeline(raw), repeat),
-        "import": best_of(lambda: full_import(importer, next(ids), raw), repeat),
-    }
+    return best_of(
+        {
+            "json": lambda: json.loads(raw),
+            "pipeline": lambda: pipeline(raw),
+            "import": lambda: full_import(importer, next(ids), raw),
+        },
+        repeat,
+    )
 
 
 def row(name: str, size: str, times: dict[str, float]) -> str:

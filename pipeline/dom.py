@@ -8,6 +8,7 @@ object per node); `node()` builds a small read-only `Node` view when a question 
 from __future__ import annotations
 
 import contextlib
+import re
 
 from pipeline.rrweb import NodeType
 
@@ -17,11 +18,12 @@ _INTERACTIVE_ROLES = frozenset(
 )
 _BUTTON_INPUT_TYPES = frozenset({"submit", "button", "image", "reset", "checkbox", "radio"})
 _HIDDEN_TAGS = frozenset({"script", "style", "noscript", "head", "title", "meta", "link", "template"})
-_ALERT_WORDS = ("error", "alert", "toast", "notice", "success")
+_ALERT_CLASS = re.compile("error|alert|toast|notice|success", re.IGNORECASE)
 _TEXT_LIMIT = 60
 _FEEDBACK_LIMIT = 160
 _FEEDBACK_MAX_ADDS = 40
 _ANCESTOR_HOPS = 6
+_MUTATION_LISTS = ("removes", "adds", "texts", "attributes")
 # Plain ints: comparing against IntEnum members costs an attribute lookup per node.
 _ELEMENT, _TEXT, _DOCUMENT = int(NodeType.ELEMENT), int(NodeType.TEXT), int(NodeType.DOCUMENT)
 _NO_ATTRS: dict = {}  # shared by nodes without attributes; never written to
@@ -37,10 +39,17 @@ class Node:
 
 
 class DomMirror:
-    """Nodes by id; `load` resets it from a FullSnapshot, `apply` replays a Mutation."""
+    """Nodes by id; `load` resets it from a FullSnapshot, `apply` replays a Mutation.
+
+    Both are deferred until something is read: a snapshot replaced before anyone looks at it,
+    and the mutations after the last look, are never built at all. A malformed mutation is
+    skipped when it is replayed and counted in `malformed`.
+    """
 
     def __init__(self) -> None:
         self.loaded = False
+        self.malformed = 0
+        self._pending: list[tuple[bool, dict]] = []
         self._reset()
 
     def _reset(self) -> None:
@@ -51,12 +60,34 @@ class DomMirror:
         self.children: dict[int, list[int]] = {}
 
     def load(self, root: dict) -> None:
-        self._reset()
         self.loaded = True
-        self._add_tree(root, None, None)
+        self._pending = [(True, root)]
 
     def apply(self, mutation: dict) -> None:
-        """Replay one rrweb Mutation; raises TypeError/AttributeError on a malformed one."""
+        """Queue a Mutation; raises TypeError at once when its shape is wrong."""
+        for key in _MUTATION_LISTS:
+            value = mutation.get(key)
+            if value is not None and value.__class__ is not list:
+                raise TypeError(f"mutation {key} is a {type(value).__name__}, not a list")
+        self._pending.append((False, mutation))
+
+    def sync(self) -> None:
+        """Replay what `load` and `apply` deferred; every reading method calls it first."""
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, []
+        for is_snapshot, data in pending:
+            try:
+                if is_snapshot:
+                    self._reset()
+                    self._register(data, None, None)
+                    self._add_children(data)
+                else:
+                    self._replay(data)
+            except (AttributeError, TypeError, KeyError, ValueError):
+                self.malformed += 1
+
+    def _replay(self, mutation: dict) -> None:
         for removal in mutation.get("removes") or ():
             self._remove(removal.get("parentId"), removal.get("id"))
         adds = mutation.get("adds")
@@ -73,70 +104,63 @@ class DomMirror:
                 self._set_attributes(node_id, changes)
 
     def _add_nodes(self, adds: list) -> None:
-        """The hot loop: one rrweb add is almost always a single node without children."""
-        tags, attrs, texts, parents, children = self.tags, self.attrs, self.texts, self.parents, self.children
         for addition in adds:
             item = addition["node"]
+            self._register(item, addition["parentId"], addition.get("nextId"))
             if item.get("childNodes"):
-                self._add_tree(item, addition["parentId"], addition.get("nextId"))
-                continue
-            node_id, kind, parent = item["id"], item["type"], addition["parentId"]
-            if kind == _ELEMENT:
-                tags[node_id] = item["tagName"]
-                attrs[node_id] = item.get("attributes") or _NO_ATTRS
-            elif kind == _TEXT:
-                tags[node_id] = None
-                texts[node_id] = item.get("textContent")  # a <style>'s text is hidden by its parent
-            else:
-                tags[node_id] = "#document" if kind == _DOCUMENT else "#other"
-            parents[node_id] = parent
-            siblings = children.get(parent)
-            if siblings is None:
-                children[parent] = [node_id]
-            else:
-                next_id = addition.get("nextId")
-                if next_id is None:
-                    siblings.append(node_id)
-                else:
-                    try:
-                        siblings.insert(siblings.index(next_id), node_id)
-                    except ValueError:
-                        siblings.append(node_id)
+                self._add_children(item)
 
-    def _add_tree(self, item: dict, parent: int | None, next_id: int | None) -> None:
-        # Iterative, so a pathologically deep page cannot exhaust the interpreter's stack.
+    def _register(self, item: dict, parent: int | None, next_id: int | None) -> None:
+        """One node, attached to its parent before `next_id` (or last)."""
+        node_id, kind = item["id"], item["type"]
+        if kind == _ELEMENT:
+            self.tags[node_id] = item["tagName"]
+            self.attrs[node_id] = item.get("attributes") or _NO_ATTRS
+        elif kind == _TEXT:
+            self.tags[node_id] = None
+            self.texts[node_id] = "" if item.get("isStyle") else item.get("textContent")
+        else:
+            self.tags[node_id] = "#document" if kind == _DOCUMENT else "#other"
+        self.parents[node_id] = parent
+        siblings = self.children.get(parent)
+        if siblings is None:
+            self.children[parent] = [node_id]
+        elif next_id is None:
+            siblings.append(node_id)
+        else:
+            try:
+                siblings.insert(siblings.index(next_id), node_id)
+            except ValueError:
+                siblings.append(node_id)
+
+    def _add_children(self, root: dict) -> None:
+        """The serialized descendants of a registered node: the hot loop of a FullSnapshot.
+
+        Iterative, so a pathologically deep page cannot exhaust the interpreter's stack.
+        """
         tags, attrs, texts, parents, children = self.tags, self.attrs, self.texts, self.parents, self.children
-        stack = None
-        while True:
-            node_id = item.get("id")
-            if node_id.__class__ is int:
-                kind = item.get("type")
-                if kind == _ELEMENT:
-                    tags[node_id] = item.get("tagName") or ""
-                    found = item.get("attributes")
-                    attrs[node_id] = found if found.__class__ is dict else _NO_ATTRS
-                elif kind == _TEXT:
-                    tags[node_id] = None
-                    texts[node_id] = "" if item.get("isStyle") else item.get("textContent")
+        stack = [root]
+        while stack:
+            node = stack.pop()
+            node_id = node["id"]
+            ids = children.get(node_id)
+            if ids is None:
+                ids = children[node_id] = []
+            for kid in node["childNodes"]:
+                kid_id, kind = kid["id"], kid["type"]
+                if kind == _TEXT:
+                    tags[kid_id] = None
+                    texts[kid_id] = "" if kid.get("isStyle") else kid.get("textContent")
                 else:
-                    tags[node_id] = "#document" if kind == _DOCUMENT else "#other"
-                parents[node_id] = parent
-                if parent is not None:
-                    siblings = children.get(parent)
-                    if siblings is None:
-                        children[parent] = [node_id]
-                    elif next_id is None or next_id not in siblings:
-                        siblings.append(node_id)
+                    if kind == _ELEMENT:
+                        tags[kid_id] = kid["tagName"]
+                        attrs[kid_id] = kid.get("attributes") or _NO_ATTRS
                     else:
-                        siblings.insert(siblings.index(next_id), node_id)
-                kids = item.get("childNodes")
-                if kids:
-                    stack = stack or []
-                    stack.extend((kid, node_id) for kid in reversed(kids) if kid.__class__ is dict)
-            if not stack:
-                return
-            item, parent = stack.pop()
-            next_id = None
+                        tags[kid_id] = "#document" if kind == _DOCUMENT else "#other"
+                    if kid.get("childNodes"):
+                        stack.append(kid)
+                parents[kid_id] = node_id
+                ids.append(kid_id)
 
     def _remove(self, parent_id: int | None, node_id: int | None) -> None:
         # Detach only: rrweb never reuses an id within a snapshot, so the removed subtree's
@@ -161,6 +185,7 @@ class DomMirror:
     # -- reading -------------------------------------------------------------------------
 
     def node(self, node_id: object) -> Node | None:
+        self.sync()
         tag = self.tags.get(node_id, "?")
         if tag == "?":
             return None
@@ -181,6 +206,7 @@ class DomMirror:
 
     def text_of(self, node_id: int, limit: int = _TEXT_LIMIT) -> str:
         """Visible text below a node, whitespace folded, cut at `limit` characters."""
+        self.sync()
         parts: list[str] = []
         size, stack = 0, [node_id]
         tags, texts, children = self.tags, self.texts, self.children
@@ -235,26 +261,37 @@ def feedback_text(mirror: DomMirror, adds: list | tuple, after_click: bool) -> s
     Called for every mutation, so the common case (no click just before, no alert) exits early.
     """
     if len(adds) > _FEEDBACK_MAX_ADDS:
-        after_click = False  # a page being rendered, not a message: only an alert can be feedback
-    if not after_click and not any(_is_alert(add["node"].get("attributes")) for add in adds):
+        # A page being rendered, not a message; an alert inside it is not a root add either.
+        return ""
+    if not after_click and not _any_alert(adds):
         return ""
     added = [(add.get("parentId"), add["node"]) for add in adds if add.get("node").__class__ is dict]
     ids = {item.get("id") for _, item in added}
     # rrweb lists a subtree's nodes as separate adds: keep only the topmost element of each.
     roots = [item["id"] for parent, item in added if item.get("type") == _ELEMENT and parent not in ids]
+    mirror.sync()
     alerting = [node_id for node_id in roots if _is_alert(mirror.attrs.get(node_id))]
     chosen = alerting or (roots if after_click else [])
     text = " ".join(filter(None, (mirror.text_of(node_id, 2 * _FEEDBACK_LIMIT) for node_id in chosen[:20])))
     return "" if len(text) > _FEEDBACK_LIMIT or len(text) < 3 else text
 
 
+def _any_alert(adds: list | tuple) -> bool:
+    for add in adds:  # hot: every add of every mutation passes here
+        attrs = add["node"].get("attributes")
+        if attrs and _is_alert(attrs):
+            return True
+    return False
+
+
 def _is_alert(attrs: dict | None) -> bool:
+    """An element announcing something: role alert/status, aria-live, or an error/toast-like class."""
     if not attrs:
         return False
     if attrs.get("role") in ("alert", "status") or attrs.get("aria-live") in ("assertive", "polite"):
         return True
     classes = attrs.get("class")
-    return classes.__class__ is str and any(word in classes for word in _ALERT_WORDS)
+    return classes.__class__ is str and _ALERT_CLASS.search(classes) is not None
 
 
 def selector(node: Node) -> str:

@@ -150,6 +150,11 @@ def _timestamp(event: dict) -> float:
 
 
 def _checked_event(event: object, index: int, where: str) -> dict:
+    # Fast path for the common, well-formed event (this runs once per event of every import).
+    if event.__class__ is dict and event.get("type").__class__ is int and "cv" not in event:
+        timestamp_class = event.get("timestamp").__class__
+        if timestamp_class is int or (timestamp_class is float and math.isfinite(event["timestamp"])):
+            return event
     if not isinstance(event, dict):
         raise RecordingError(f"event {index}{where} is not an object")
     timestamp = event.get("timestamp")

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pipeline.rrweb import CONSOLE_PLUGIN, EventType, Interaction, Source, is_user_event
+from pipeline.rrweb import CONSOLE_PLUGIN, USER_SOURCES, EventType, Interaction, Source
 
 INACTIVITY_GAP_S = 5.0
+_INCREMENTAL = int(EventType.INCREMENTAL)
 MOBILE_MAX_WIDTH = 768
 _TOUCH_INTERACTIONS = frozenset(
     {
@@ -58,8 +59,10 @@ def compute_metadata(events: list[dict]) -> RecordingMeta:
 def _count(meta: RecordingMeta, event: dict) -> bool:
     """Add one event to the counts; True when it shows a touch screen."""
     kind, data = event["type"], event.get("data")
-    if not isinstance(data, dict):
+    if data.__class__ is not dict:
         return False
+    if kind == _INCREMENTAL:  # by far the most common: test it first
+        return _count_incremental(meta, data)
     if kind == EventType.META:
         _add_url(meta, data.get("href"))
         if meta.viewport is None and isinstance(data.get("width"), int | float):
@@ -80,8 +83,6 @@ def _count(meta: RecordingMeta, event: dict) -> bool:
             and payload.get("level") == "error"
         ):
             meta.console_error_count += 1
-    elif kind == EventType.INCREMENTAL:
-        return _count_incremental(meta, data)
     return False
 
 
@@ -105,7 +106,10 @@ def _active_seconds(events: list[dict]) -> float:
     """Time spent with input: gaps between consecutive inputs of up to 5 s count as active."""
     active_ms, previous = 0.0, None
     for event in events:
-        if not is_user_event(event):
+        data = event.get("data")
+        if event["type"] != _INCREMENTAL or data.__class__ is not dict:
+            continue
+        if data.get("source") not in USER_SOURCES:
             continue
         timestamp = event["timestamp"]
         if previous is not None and timestamp - previous <= INACTIVITY_GAP_S * 1000:

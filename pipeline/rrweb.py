@@ -66,10 +66,3 @@ USER_SOURCES = frozenset(
     }
 )
 
-
-def is_user_event(event: dict) -> bool:
-    """True for incremental events caused by the person (moves, clicks, scrolls, typing, touch)."""
-    if event.get("type") != EventType.INCREMENTAL:
-        return False
-    data = event.get("data")
-    return isinstance(data, dict) and data.get("source") in USER_SOURCES

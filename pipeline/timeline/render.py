@@ -10,6 +10,7 @@ from pipeline.timeline.model import ESSENTIAL, Moment, Pattern
 CHARS_PER_TOKEN = 4
 MAX_HEADER_PAGES = 8
 _ELISION_RESERVE = 160
+PAIR_REPEAT_S = 1.5  # a pair repeating further apart than this is separate moments, not a run
 
 
 def estimate_tokens(text: str) -> int:
@@ -17,7 +18,19 @@ def estimate_tokens(text: str) -> int:
 
 
 def collapse(moments: list[Moment]) -> list[Moment]:
-    """Adjacent moments with the same text become one with a count (`×12`)."""
+    """Repeats become one line with a count (`×12`): single moments, then alternating pairs.
+
+    A pair such as a click that throws the same console error each time collapses to
+    `click button "Pay"; then console error: … ×4`.
+    """
+    return _collapse_pairs(_collapse_singles(moments))
+
+
+def _same(first: Moment, second: Moment) -> bool:
+    return first.kind == second.kind and first.text == second.text and first.count == second.count
+
+
+def _collapse_singles(moments: list[Moment]) -> list[Moment]:
     collapsed: list[Moment] = []
     for moment in moments:
         last = collapsed[-1] if collapsed else None
@@ -27,6 +40,32 @@ def collapse(moments: list[Moment]) -> list[Moment]:
         else:
             collapsed.append(Moment(moment.t, moment.kind, moment.text, moment.priority))
     return collapsed
+
+
+def _collapse_pairs(moments: list[Moment]) -> list[Moment]:
+    result: list[Moment] = []
+    index = 0
+    while index < len(moments):
+        first = moments[index]
+        second = moments[index + 1] if index + 1 < len(moments) else None
+        repeats = 1
+        while (
+            second is not None
+            and index + 2 * repeats + 1 < len(moments)
+            and _same(moments[index + 2 * repeats], first)
+            and _same(moments[index + 2 * repeats + 1], second)
+            and moments[index + 2 * repeats].t - moments[index + 2 * repeats - 2].t <= PAIR_REPEAT_S
+        ):
+            repeats += 1
+        if repeats == 1 or first.count > 1 or second.count > 1:
+            result.append(first)
+            index += 1
+            continue
+        text = f"{first.text}; then {second.text}"
+        until = moments[index + 2 * repeats - 1].t
+        result.append(Moment(first.t, first.kind, text, min(first.priority, second.priority), repeats, until))
+        index += 2 * repeats
+    return result
 
 
 def stamp(t: float) -> str:

@@ -68,6 +68,7 @@ class Walker:
         self._flush_tap(float("inf"))
         self._close_idle(None)
         self.moments.extend(self.scrolls.finish())
+        self.malformed += sum(mirror.malformed for mirror in self.mirrors.values())
         if self.malformed:
             self.warnings.append(f"{self.malformed} malformed events were skipped")
         if not any(mirror.loaded for mirror in self.mirrors.values()):
@@ -81,7 +82,10 @@ class Walker:
         self.moments.append(Moment(t, kind, text, priority))
 
     def mirror(self, window: str | None) -> DomMirror:
-        return self.mirrors.setdefault(window, DomMirror())
+        mirror = self.mirrors.get(window)
+        if mirror is None:
+            mirror = self.mirrors[window] = DomMirror()
+        return mirror
 
     def show_url(self, url: str) -> str:
         """The redacted URL, shortened to its path when it stays on the first page's origin."""
@@ -190,11 +194,13 @@ class Walker:
         mirror = self.mirror(window)
         mirror.apply(data)
         self.facts.mutations.setdefault(window, []).append(t)
-        clicks = self.facts.clicks
-        navigations = self.facts.navigations
+        adds = data.get("adds")
+        if not adds:
+            return
+        clicks, navigations = self.facts.clicks, self.facts.navigations
         after_click = bool(clicks) and t - clicks[-1].t <= FEEDBACK_AFTER_CLICK_S
         after_click = after_click and not (navigations and t - navigations[-1][0] <= FEEDBACK_AFTER_CLICK_S)
-        shown = feedback_text(mirror, data.get("adds") or (), after_click)
+        shown = feedback_text(mirror, adds, after_click)
         if shown:
             self.add(t, "feedback", f"page shows {self.redactor.redact(shown)!r}", DETAIL)
 

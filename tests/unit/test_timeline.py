@@ -44,7 +44,7 @@ def test_dead_clicks_fire_on_both_clicks_of_the_disabled_button():
         pytest.approx(scenario.marks["dead_click"], abs=0.05),
         pytest.approx(scenario.marks["dead_click_2"], abs=0.05),
     ]
-    assert '(disabled)' in render_timeline(scenario.events).text
+    assert "(disabled)" in render_timeline(scenario.events).text
 
 
 def test_u_turn_fires_when_the_visitor_goes_straight_back():
@@ -148,3 +148,8 @@ def test_malformed_events_are_skipped_and_reported():
 def test_rendering_is_deterministic():
     events = build("checkout-js-error").events
     assert render_timeline(events).text == render_timeline(events).text
+
+
+def test_a_click_that_throws_each_time_collapses_as_a_pair():
+    text = render_timeline(build("checkout-js-error").events).text
+    assert 'click button.primary "Pay"; then console error: TypeError: Cannot read properties' in text
