@@ -8,7 +8,6 @@ object per node); `node()` builds a small read-only `Node` view when a question 
 from __future__ import annotations
 
 import contextlib
-import re
 
 from pipeline.rrweb import NodeType
 
@@ -18,10 +17,7 @@ _INTERACTIVE_ROLES = frozenset(
 )
 _BUTTON_INPUT_TYPES = frozenset({"submit", "button", "image", "reset", "checkbox", "radio"})
 _HIDDEN_TAGS = frozenset({"script", "style", "noscript", "head", "title", "meta", "link", "template"})
-_ALERT_CLASS = re.compile("error|alert|toast|notice|success", re.IGNORECASE)
 _TEXT_LIMIT = 60
-_FEEDBACK_LIMIT = 160
-_FEEDBACK_MAX_ADDS = 40
 _ANCESTOR_HOPS = 6
 _MUTATION_LISTS = ("removes", "adds", "texts", "attributes")
 # Plain ints: comparing against IntEnum members costs an attribute lookup per node.
@@ -252,46 +248,6 @@ class DomMirror:
             name = name or str(attrs.get("title") or attrs.get("alt") or "")
         described = f'{selector(node)} "{_shorten(name, _TEXT_LIMIT)}"' if name else selector(node)
         return f"{described} (disabled)" if is_disabled(node) else described
-
-
-def feedback_text(mirror: DomMirror, adds: list | tuple, after_click: bool) -> str:
-    """Short text a mutation put on screen: an alert anywhere, or any small text right after a click.
-
-    Whole page renders (more than `_FEEDBACK_LIMIT` characters) are not feedback and return "".
-    Called for every mutation, so the common case (no click just before, no alert) exits early.
-    """
-    if len(adds) > _FEEDBACK_MAX_ADDS:
-        # A page being rendered, not a message; an alert inside it is not a root add either.
-        return ""
-    if not after_click and not _any_alert(adds):
-        return ""
-    added = [(add.get("parentId"), add["node"]) for add in adds if add.get("node").__class__ is dict]
-    ids = {item.get("id") for _, item in added}
-    # rrweb lists a subtree's nodes as separate adds: keep only the topmost element of each.
-    roots = [item["id"] for parent, item in added if item.get("type") == _ELEMENT and parent not in ids]
-    mirror.sync()
-    alerting = [node_id for node_id in roots if _is_alert(mirror.attrs.get(node_id))]
-    chosen = alerting or (roots if after_click else [])
-    text = " ".join(filter(None, (mirror.text_of(node_id, 2 * _FEEDBACK_LIMIT) for node_id in chosen[:20])))
-    return "" if len(text) > _FEEDBACK_LIMIT or len(text) < 3 else text
-
-
-def _any_alert(adds: list | tuple) -> bool:
-    for add in adds:  # hot: every add of every mutation passes here
-        attrs = add["node"].get("attributes")
-        if attrs and _is_alert(attrs):
-            return True
-    return False
-
-
-def _is_alert(attrs: dict | None) -> bool:
-    """An element announcing something: role alert/status, aria-live, or an error/toast-like class."""
-    if not attrs:
-        return False
-    if attrs.get("role") in ("alert", "status") or attrs.get("aria-live") in ("assertive", "polite"):
-        return True
-    classes = attrs.get("class")
-    return classes.__class__ is str and _ALERT_CLASS.search(classes) is not None
 
 
 def selector(node: Node) -> str:

@@ -65,4 +65,3 @@ USER_SOURCES = frozenset(
         Source.SELECTION,
     }
 )
-

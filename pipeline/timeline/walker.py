@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from pipeline.dom import DomMirror, feedback_text, is_disabled, is_form_field, is_interactive, selector
+from pipeline.dom import DomMirror, is_disabled, is_form_field, is_interactive, selector
 from pipeline.redact import Redactor
 from pipeline.rrweb import CONSOLE_PLUGIN, NETWORK_PLUGIN, EventType, Interaction, Source
 from pipeline.timeline.console import console_message, failed_requests
+from pipeline.timeline.feedback import feedback_text
 from pipeline.timeline.model import ACTION, DETAIL, ESSENTIAL, Click, Facts, Moment
 from pipeline.timeline.scrolls import ScrollTracker
 

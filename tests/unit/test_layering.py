@@ -56,35 +56,36 @@ def imported_modules(path: Path) -> list[tuple[str, int]]:
     return found
 
 
-@pytest.mark.parametrize("folder", sorted(ALLOWED))
-def test_packages_import_only_inner_layers(folder):
-    wrong = [
+def imports_where(folder: str, is_wrong) -> list[str]:
+    """`path:line imports module` for each import in `folder` that `is_wrong(module)` flags."""
+    return [
         f"{path.relative_to(ROOT)}:{line} imports {module}"
         for path in python_files(folder)
         for module, line in imported_modules(path)
-        if module.split(".")[0] in OURS and module.split(".")[0] not in ALLOWED[folder]
+        if is_wrong(module)
     ]
+
+
+@pytest.mark.parametrize("folder", sorted(ALLOWED))
+def test_packages_import_only_inner_layers(folder):
+    top = lambda module: module.split(".")[0]  # noqa: E731
+    wrong = imports_where(folder, lambda module: top(module) in OURS and top(module) not in ALLOWED[folder])
     assert not wrong, "\n".join(wrong)
 
 
 def test_pipeline_imports_no_io():
-    wrong = [
-        f"{path.relative_to(ROOT)}:{line} imports {module}"
-        for path in python_files("pipeline")
-        for module, line in imported_modules(path)
-        if module in FORBIDDEN_IN_PIPELINE or module.split(".")[0] in FORBIDDEN_IN_PIPELINE
-    ]
+    wrong = imports_where(
+        "pipeline",
+        lambda module: module in FORBIDDEN_IN_PIPELINE or module.split(".")[0] in FORBIDDEN_IN_PIPELINE,
+    )
     assert not wrong, "\n".join(wrong)
 
 
 def test_pipeline_models_imports_are_types_only():
     """pipeline/ may name models' tables, not open sessions (models.db) or run migrations."""
-    wrong = [
-        f"{path.relative_to(ROOT)}:{line} imports {module}"
-        for path in python_files("pipeline")
-        for module, line in imported_modules(path)
-        if module.startswith(("models.db", "models.migrate", "models.queries"))
-    ]
+    wrong = imports_where(
+        "pipeline", lambda module: module.startswith(("models.db", "models.migrate", "models.queries"))
+    )
     assert not wrong, "\n".join(wrong)
 
 
