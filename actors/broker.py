@@ -11,12 +11,15 @@ import importlib
 
 import dramatiq
 import redis
+import structlog
 from dramatiq.brokers.redis import RedisBroker
 
 from actors.jobruns import JobRunMiddleware
 from integrations.embedded_redis import EmbeddedRedis
 from integrations.storage import database
 from settings import Settings, get_settings
+
+log = structlog.get_logger(__name__)
 
 # Modules that declare actors; later issues add theirs here.
 ACTOR_MODULES: tuple[str, ...] = ()
@@ -31,6 +34,7 @@ def redis_client(settings: Settings) -> redis.Redis:
         return redis.Redis.from_url(settings.redis_url)
     if _embedded is None:
         _embedded = EmbeddedRedis(settings.home / "redis")
+        log.info("embedded_redis_started", socket=_embedded.socket_file)
     return _embedded.client()
 
 

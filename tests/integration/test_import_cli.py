@@ -240,3 +240,23 @@ def test_timeline_prints_the_stored_recording(sightline, tmp_path):
     assert result.exit_code == 0
     assert "[t=0] open /" in result.output
     assert 'click button#go "Hello" ×3' in result.output
+
+
+def test_gzipped_and_posthog_jsonl_files_import_through_the_cli(sightline, tmp_path):
+    import gzip
+
+    from pipeline.formats import encode_compressed
+
+    events = session_events()
+    (tmp_path / "plain.json.gz").write_bytes(gzip.compress(orjson.dumps(events)))
+    compressed = [
+        {**event, "cv": "2024-10", "data": encode_compressed(event["data"])} if event["type"] == 2 else event
+        for event in events
+    ]
+    lines = [orjson.dumps(["window-1", event]) for event in compressed]
+    (tmp_path / "blob.jsonl").write_bytes(b"\n".join(lines))
+    result = sightline("import", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert "2 imported" in result.output
+    timeline = sightline("timeline", "blob")
+    assert 'click button#go "Hello"' in timeline.output
