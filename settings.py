@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -33,6 +33,33 @@ class Settings(BaseSettings):
     )
     timeline_budget_tokens: int = Field(6000, ge=200, validation_alias=_env("SIGHTLINE_TIMELINE_BUDGET"))
     default_timezone: str = Field("UTC", validation_alias=_env("SIGHTLINE_TIMEZONE"))
+
+    # Gemini (issue [2/5]): unset key ⇒ google scanners are refused, heuristic ones still work.
+    gemini_api_key: SecretStr | None = Field(None, validation_alias=_env("GEMINI_API_KEY"))
+    gemini_base_url: str | None = Field(None, validation_alias=_env("GEMINI_BASE_URL"))
+    gemini_api_version: str = Field("v1beta", validation_alias=_env("SIGHTLINE_GEMINI_API_VERSION"))
+    gemini_timeout_s: float = Field(120.0, gt=0, validation_alias=_env("SIGHTLINE_GEMINI_TIMEOUT_S"))
+    gemini_requests_per_minute: int = Field(60, ge=1, validation_alias=_env("SIGHTLINE_GEMINI_RPM"))
+    gemini_concurrency: int = Field(8, ge=1, validation_alias=_env("SIGHTLINE_GEMINI_CONCURRENCY"))
+    gemini_max_output_tokens: int = Field(
+        8192, ge=256, validation_alias=_env("SIGHTLINE_GEMINI_MAX_OUTPUT_TOKENS")
+    )
+    default_model: str = Field("gemini-3-flash-preview", validation_alias=_env("SIGHTLINE_DEFAULT_MODEL"))
+    model_prices: dict[str, int] = Field(
+        default_factory=lambda: {
+            "gemini-3.5-flash-lite": 2,
+            "gemini-3-flash-preview": 5,
+            "gemini-3.6-flash": 15,
+        },
+        validation_alias=_env("SIGHTLINE_MODEL_PRICES"),
+    )
+
+    # Observations (DESIGN §5, §10).
+    observe_retries: int = Field(4, ge=0, le=10, validation_alias=_env("SIGHTLINE_OBSERVE_RETRIES"))
+    observe_backoff_min_s: float = Field(15.0, ge=0, validation_alias=_env("SIGHTLINE_OBSERVE_BACKOFF_MIN_S"))
+    observe_backoff_max_s: float = Field(60.0, ge=0, validation_alias=_env("SIGHTLINE_OBSERVE_BACKOFF_MAX_S"))
+    in_flight_per_scanner: int = Field(150, ge=1, validation_alias=_env("SIGHTLINE_IN_FLIGHT_PER_SCANNER"))
+    in_flight_per_team: int = Field(300, ge=1, validation_alias=_env("SIGHTLINE_IN_FLIGHT_PER_TEAM"))
 
     @property
     def resolved_database_url(self) -> str:

@@ -27,3 +27,23 @@ class RecordingError(PermanentError):
 
 class NotFoundError(PermanentError):
     """A row the caller named does not exist."""
+
+
+class InvalidField(PermanentError):
+    """A value the user gave is not acceptable; `field` names it and the message says how to fix it."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+class ProviderTransient(TransientError):
+    """The provider failed in a way that may pass: 429, 408, 5xx, a timeout, an empty truncated reply."""
+
+
+class ProviderRejected(PermanentError):
+    """The model provider refused the request (a 4xx other than 408/429); retrying will not help."""
+
+
+class OutputInvalid(PermanentError):
+    """The model's answer did not fit the step's schema, even after one re-prompt."""

@@ -25,6 +25,7 @@ class Timeline:
     token_estimate: int
     elided: int = 0
     warnings: list[str] = field(default_factory=list)
+    pages: list[tuple[float, str]] = field(default_factory=list)  # (second, page) of each navigation
 
     def seconds(self) -> list[int]:
         """The whole seconds that have a moment: what citations `(t N)` are checked against."""
@@ -52,4 +53,7 @@ def render_timeline(
     header = header_lines(meta or compute_metadata(events), pages, session_id, walk.warnings)
     lines, elided = fit_budget(header, body, budget_tokens)
     text = "\n".join(lines)
-    return Timeline(text, body, patterns, redactor.manifest, estimate_tokens(text), elided, walk.warnings)
+    pages_visited = [(t, url) for t, url, _ in walk.facts.navigations]
+    return Timeline(
+        text, body, patterns, redactor.manifest, estimate_tokens(text), elided, walk.warnings, pages_visited
+    )
