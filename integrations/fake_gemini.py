@@ -1,0 +1,189 @@
+"""A fake Gemini API on 127.0.0.1 for tests and benchmarks: the real REST shapes, scripted replies.
+
+The real google-genai client talks to it (point `GEMINI_BASE_URL` at `FakeGemini.url`). It answers
+`generateContent`, `countTokens`, `embedContent` and `batchEmbedContents` under any API version,
+records every request, and replies from a script (one `FakeReply` per request, in order), then
+from `default` when the script is empty.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import orjson
+
+_ROUTE = re.compile(r"^/(?P<version>v[0-9a-z]+)/models/(?P<model>[^:/]+):(?P<method>[A-Za-z]+)$")
+_STATUS = {400: "INVALID_ARGUMENT", 403: "PERMISSION_DENIED", 404: "NOT_FOUND", 408: "DEADLINE_EXCEEDED",
+           429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE"}  # fmt: skip
+
+
+@dataclass
+class FakeReply:
+    """One scripted answer: a model text, an HTTP error, or raw bytes."""
+
+    text: str | None = None
+    status: int = 200
+    finish_reason: str = "STOP"
+    input_tokens: int = 1200
+    output_tokens: int = 40
+    retry_delay_s: float | None = None
+    raw: bytes | None = None
+
+    @classmethod
+    def json(cls, value: Any, **options: Any) -> FakeReply:
+        return cls(text=orjson.dumps(value).decode(), **options)
+
+    @classmethod
+    def error(
+        cls, status: int, message: str = "scripted failure", retry_delay_s: float | None = None
+    ) -> FakeReply:
+        return cls(status=status, text=message, retry_delay_s=retry_delay_s)
+
+    def body(self) -> bytes:
+        if self.raw is not None:
+            return self.raw
+        if self.status != 200:
+            error: dict[str, Any] = {
+                "code": self.status,
+                "message": self.text or "",
+                "status": _STATUS.get(self.status),
+            }
+            if self.retry_delay_s is not None:
+                error["details"] = [{"@type": "type.googleapis.com/google.rpc.RetryInfo",
+                                     "retryDelay": f"{self.retry_delay_s:g}s"}]  # fmt: skip
+            return orjson.dumps({"error": error})
+        parts = [{"text": self.text}] if self.text else []
+        return orjson.dumps({
+            "candidates": [{"content": {"role": "model", "parts": parts}, "finishReason": self.finish_reason,
+                            "index": 0}],
+            "usageMetadata": {"promptTokenCount": self.input_tokens, "candidatesTokenCount": self.output_tokens,
+                              "totalTokenCount": self.input_tokens + self.output_tokens},
+            "modelVersion": "fake", "responseId": "fake",
+        })  # fmt: skip
+
+
+@dataclass
+class RecordedRequest:
+    path: str
+    model: str
+    method: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+    at: float
+
+    def text(self) -> str:
+        """Every text part of the request (system instruction and turns), joined."""
+        parts = [part for content in self.body.get("contents", []) for part in content.get("parts", [])]
+        system = self.body.get("systemInstruction", self.body.get("system_instruction")) or {}
+        parts += system.get("parts", [])
+        return "\n".join(part.get("text", "") for part in parts if isinstance(part, dict))
+
+
+@dataclass
+class FakeGemini:
+    latency_s: float = 0.0
+    default: Callable[[RecordedRequest], FakeReply] | None = None
+    requests: list[RecordedRequest] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._script: deque[FakeReply] = deque()
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+
+    def script(self, *replies: FakeReply) -> FakeGemini:
+        with self._lock:
+            self._script.extend(replies)
+        return self
+
+    def generate_requests(self) -> list[RecordedRequest]:
+        return [request for request in self.requests if request.method == "generateContent"]
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None, "start() the fake first"
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> FakeGemini:
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, name="fake-gemini", daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> FakeGemini:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def answer(self, request: RecordedRequest) -> tuple[int, bytes]:
+        with self._lock:
+            self.requests.append(request)
+            scripted = self._script.popleft() if self._script else None
+        if request.method == "countTokens":
+            return 200, orjson.dumps({"totalTokens": max(1, len(request.text()) // 4)})
+        if request.method in ("embedContent", "batchEmbedContents"):
+            return 200, _embeddings(request)
+        reply = scripted or (
+            self.default(request) if self.default else FakeReply.error(500, "nothing scripted")
+        )
+        return reply.status, reply.body()
+
+
+def _vector(text: str, size: int = 8) -> list[float]:
+    digest = hashlib.sha256(text.encode()).digest()
+    return [round(byte / 255 - 0.5, 4) for byte in digest[:size]]
+
+
+def _embeddings(request: RecordedRequest) -> bytes:
+    def text_of(content: dict) -> str:
+        return " ".join(part.get("text", "") for part in content.get("parts", []))
+
+    if request.method == "embedContent":
+        return orjson.dumps({"embedding": {"values": _vector(text_of(request.body.get("content", {})))}})
+    items = request.body.get("requests", [])
+    return orjson.dumps(
+        {"embeddings": [{"values": _vector(text_of(item.get("content", {})))} for item in items]}
+    )
+
+
+def _handler(fake: FakeGemini) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            match = _ROUTE.match(self.path.split("?")[0])
+            size = int(self.headers.get("Content-Length") or 0)
+            body = orjson.loads(self.rfile.read(size) or b"{}")
+            if match is None:
+                self._send(404, orjson.dumps({"error": {"code": 404, "message": "no such route"}}))
+                return
+            if fake.latency_s:
+                time.sleep(fake.latency_s)
+            request = RecordedRequest(self.path, match["model"], match["method"], dict(self.headers), body,
+                                      time.monotonic())  # fmt: skip
+            self._send(*fake.answer(request))
+
+        def _send(self, status: int, payload: bytes) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, *args: object) -> None:
+            """Quiet: tests read `requests`, not stderr."""
+
+    return Handler

@@ -1,0 +1,106 @@
+"""The Gemini adapter: one `generate` call through the real google-genai client.
+
+Errors are classified here, once (DESIGN §5): 429, 408, 5xx, transport failures and empty replies
+cut at MAX_TOKENS are `ProviderTransient`; other 4xx are `ProviderRejected`. Messages are our own:
+provider text (which may quote the prompt) never travels further.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import httpx2
+from google import genai
+from google.genai import errors, types
+
+from pipeline.conversation import ModelCall, ModelReply
+from pipeline.errors import ConfigurationError, ProviderRejected, ProviderTransient
+from settings import Settings
+
+TRANSIENT_CODES = frozenset({408, 409, 429})
+_BLOCKED = frozenset({"SAFETY", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "RECITATION", "IMAGE_SAFETY"})
+
+
+class RetryableProviderError(ProviderTransient):
+    """A transient failure that may carry the provider's requested wait (a 429's RetryInfo)."""
+
+    def __init__(self, message: str, retry_after_s: float | None = None):
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+def _retry_delay(details: object) -> float | None:
+    """The `retryDelay` of a google.rpc.RetryInfo in an error body, in seconds."""
+    error = details.get("error", details) if isinstance(details, dict) else {}
+    for detail in error.get("details") or () if isinstance(error, dict) else ():
+        delay = detail.get("retryDelay") if isinstance(detail, dict) else None
+        match = re.fullmatch(r"(\d+(?:\.\d+)?)s", str(delay or ""))
+        if match:
+            return float(match.group(1))
+    return None
+
+
+def classify(exc: Exception) -> ProviderTransient | ProviderRejected:
+    """The Sightline error for a google-genai or transport exception."""
+    if isinstance(exc, errors.APIError):
+        code = exc.code or 0
+        if code in TRANSIENT_CODES or code >= 500:
+            return RetryableProviderError(
+                f"the model provider answered HTTP {code}", _retry_delay(exc.details)
+            )
+        return ProviderRejected(f"the model provider refused the request (HTTP {code})")
+    if isinstance(exc, httpx2.TimeoutException):
+        return RetryableProviderError("the model provider did not answer in time")
+    return RetryableProviderError("the model provider could not be reached")
+
+
+class GeminiClient:
+    """`generate(call) -> ModelReply`, the `Generate` port of `pipeline.conversation`."""
+
+    def __init__(self, settings: Settings):
+        if settings.gemini_api_key is None:
+            raise ConfigurationError(
+                "GEMINI_API_KEY is not set: google scanners cannot run; set it, or use provider heuristic"
+            )
+        options = types.HttpOptions(
+            base_url=settings.gemini_base_url or None,
+            api_version=settings.gemini_api_version,
+            timeout=int(settings.gemini_timeout_s * 1000),
+        )
+        self.client = genai.Client(api_key=settings.gemini_api_key.get_secret_value(), http_options=options)
+        self.max_output_tokens = settings.gemini_max_output_tokens
+
+    def generate(self, call: ModelCall) -> ModelReply:
+        contents = [types.Content(role=turn.role, parts=[types.Part(text=turn.text)]) for turn in call.turns]
+        config = types.GenerateContentConfig(
+            system_instruction=call.system,
+            response_mime_type="application/json",
+            response_json_schema=call.schema,
+            max_output_tokens=self.max_output_tokens,
+        )
+        try:
+            response = self.client.models.generate_content(model=call.model, contents=contents, config=config)
+        except (errors.APIError, httpx2.TransportError, httpx2.TimeoutException) as exc:
+            raise classify(exc) from exc
+        except (json.JSONDecodeError, errors.UnknownApiResponseError) as exc:
+            raise RetryableProviderError("the model provider sent an unreadable answer") from exc
+        return _reply(response)
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def _reply(response: types.GenerateContentResponse) -> ModelReply:
+    candidate = response.candidates[0] if response.candidates else None
+    finish = str(getattr(candidate, "finish_reason", "") or "").rsplit(".", 1)[-1]
+    text = response.text or ""
+    if finish in _BLOCKED:
+        raise ProviderRejected(f"the model provider blocked the answer ({finish})")
+    if not text.strip():
+        cut = " at the output token limit" if finish == "MAX_TOKENS" else ""
+        raise RetryableProviderError(f"the model provider sent an empty answer{cut}")
+    usage = response.usage_metadata
+    input_tokens = (usage.prompt_token_count or 0) if usage else 0
+    output_tokens = ((usage.candidates_token_count or 0) + (usage.thoughts_token_count or 0)) if usage else 0
+    return ModelReply(text, input_tokens, output_tokens)
