@@ -61,13 +61,15 @@ class FakeReply:
                                      "retryDelay": f"{self.retry_delay_s:g}s"}]  # fmt: skip
             return orjson.dumps({"error": error})
         parts = [{"text": self.text}] if self.text else []
-        return orjson.dumps({
-            "candidates": [{"content": {"role": "model", "parts": parts}, "finishReason": self.finish_reason,
-                            "index": 0}],
-            "usageMetadata": {"promptTokenCount": self.input_tokens, "candidatesTokenCount": self.output_tokens,
-                              "totalTokenCount": self.input_tokens + self.output_tokens},
-            "modelVersion": "fake", "responseId": "fake",
-        })  # fmt: skip
+        usage = {
+            "promptTokenCount": self.input_tokens,
+            "candidatesTokenCount": self.output_tokens,
+            "totalTokenCount": self.input_tokens + self.output_tokens,
+        }
+        candidate = {"content": {"role": "model", "parts": parts}, "finishReason": self.finish_reason, "index": 0}
+        return orjson.dumps(
+            {"candidates": [candidate], "usageMetadata": usage, "modelVersion": "fake", "responseId": "fake"}
+        )
 
 
 @dataclass
