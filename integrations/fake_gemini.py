@@ -66,7 +66,8 @@ class FakeReply:
             "candidatesTokenCount": self.output_tokens,
             "totalTokenCount": self.input_tokens + self.output_tokens,
         }
-        candidate = {"content": {"role": "model", "parts": parts}, "finishReason": self.finish_reason, "index": 0}
+        content = {"role": "model", "parts": parts}
+        candidate = {"content": content, "finishReason": self.finish_reason, "index": 0}
         return orjson.dumps(
             {"candidates": [candidate], "usageMetadata": usage, "modelVersion": "fake", "responseId": "fake"}
         )

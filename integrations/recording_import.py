@@ -145,6 +145,7 @@ def _apply_metadata(
     row.console_error_count = meta.console_error_count
     row.start_url, row.urls, row.viewport = meta.start_url, meta.urls, meta.viewport
     row.device_type, row.event_count = meta.device_type, meta.event_count
+    row.custom_events = meta.custom_events
     row.size_bytes, row.blob_ref = size, ref
     row.distinct_id = distinct_id or row.distinct_id
     row.last_ingested_at = datetime.now(UTC)

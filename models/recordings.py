@@ -43,6 +43,8 @@ class Recording(SQLModel, table=True):
     # {"width": int, "height": int}, or None when the recording never said.
     viewport: dict[str, Any] | None = Field(default=None, sa_type=JSONType)
     device_type: DeviceType = Field(default=DeviceType.DESKTOP, sa_type=str_enum(DeviceType, length=16))
+    # Names of the custom events the session sent (`$pageview` and friends excluded), for queries.
+    custom_events: list[str] | None = Field(default=None, sa_type=JSONType)
     event_count: int = 0
     size_bytes: int = Field(default=0, sa_type=sa.BigInteger)
     blob_ref: str = Field(max_length=1024)

@@ -33,6 +33,7 @@ class RecordingMeta:
     device_type: str = "desktop"
     event_count: int = 0
     has_full_snapshot: bool = False
+    custom_events: list[str] = field(default_factory=list)
 
     @property
     def start_url(self) -> str | None:
@@ -75,6 +76,12 @@ def _count(meta: RecordingMeta, event: dict) -> bool:
             _add_url(meta, payload.get("href"))
         elif data.get("tag") == "$exception":
             meta.console_error_count += 1
+        elif (
+            isinstance(data.get("tag"), str)
+            and data["tag"] not in meta.custom_events
+            and len(meta.custom_events) < 100
+        ):
+            meta.custom_events.append(data["tag"][:200])
     elif kind == EventType.PLUGIN:
         payload = data.get("payload")
         if (
