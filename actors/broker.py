@@ -13,6 +13,7 @@ import dramatiq
 import redis
 import structlog
 from dramatiq.brokers.redis import RedisBroker
+from dramatiq.middleware import CurrentMessage
 
 from actors.jobruns import JobRunMiddleware
 from integrations.embedded_redis import EmbeddedRedis
@@ -22,7 +23,7 @@ from settings import Settings, get_settings
 log = structlog.get_logger(__name__)
 
 # Modules that declare actors; later issues add theirs here.
-ACTOR_MODULES: tuple[str, ...] = ()
+ACTOR_MODULES: tuple[str, ...] = ("actors.observe",)
 
 _embedded: EmbeddedRedis | None = None
 
@@ -47,8 +48,18 @@ def setup_broker(settings: Settings | None = None) -> RedisBroker:
     """Build the broker, make it Dramatiq's global broker, then declare every actor."""
     settings = settings or get_settings()
     broker = RedisBroker(client=redis_client(settings), namespace=settings.redis_namespace)
+    broker.add_middleware(CurrentMessage())
     broker.add_middleware(JobRunMiddleware(database(settings).sessions))
     dramatiq.set_broker(broker)
-    for module in ACTOR_MODULES:
-        importlib.import_module(module)
+    for name in ACTOR_MODULES:
+        _bind_actors(importlib.import_module(name), broker)
     return broker
+
+
+def _bind_actors(module, broker: RedisBroker) -> None:
+    """Declare a module's actors on `broker`: a module imported once keeps actors bound to the first
+    broker of the process, and a process (a test run, say) may build several."""
+    for value in vars(module).values():
+        if isinstance(value, dramatiq.Actor) and value.broker is not broker:
+            value.broker = broker
+            broker.declare_actor(value)

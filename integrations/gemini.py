@@ -58,18 +58,26 @@ def classify(exc: Exception) -> ProviderTransient | ProviderRejected:
 class GeminiClient:
     """`generate(call) -> ModelReply`, the `Generate` port of `pipeline.conversation`."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, *, api_key: str, base_url: str | None, api_version: str, timeout_s: float,
+                 max_output_tokens: int):  # fmt: skip
+        options = types.HttpOptions(base_url=base_url, api_version=api_version, timeout=int(timeout_s * 1000))
+        self.client = genai.Client(api_key=api_key, http_options=options)
+        self.max_output_tokens = max_output_tokens
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> GeminiClient:
+        """Raises `ConfigurationError` when no key is configured."""
         if settings.gemini_api_key is None:
             raise ConfigurationError(
                 "GEMINI_API_KEY is not set: google scanners cannot run; set it, or use provider heuristic"
             )
-        options = types.HttpOptions(
+        return cls(
+            api_key=settings.gemini_api_key.get_secret_value(),
             base_url=settings.gemini_base_url or None,
             api_version=settings.gemini_api_version,
-            timeout=int(settings.gemini_timeout_s * 1000),
+            timeout_s=settings.gemini_timeout_s,
+            max_output_tokens=settings.gemini_max_output_tokens,
         )
-        self.client = genai.Client(api_key=settings.gemini_api_key.get_secret_value(), http_options=options)
-        self.max_output_tokens = settings.gemini_max_output_tokens
 
     def generate(self, call: ModelCall) -> ModelReply:
         contents = [types.Content(role=turn.role, parts=[types.Part(text=turn.text)]) for turn in call.turns]
