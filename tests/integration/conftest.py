@@ -53,3 +53,13 @@ def session(engine: Engine) -> Iterator[Session]:
     """A session on the migrated database; what the test leaves uncommitted is rolled back."""
     with session_factory(engine)() as session:
         yield session
+
+
+@pytest.fixture
+def world(sightline_home, database_url, monkeypatch):
+    """Database, embedded Redis, a real Worker and a fake Gemini, with the scenarios imported."""
+    from tests.support.world import build_world, close_world
+
+    built = build_world(monkeypatch, database_url)
+    yield built
+    close_world(built)

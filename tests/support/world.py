@@ -1,0 +1,123 @@
+"""A whole Sightline for integration tests: database, embedded Redis, a real Worker, a fake Gemini."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from dramatiq import Worker
+from sqlmodel import select
+
+from actors import broker as broker_module
+from integrations.blobstore import BlobStore
+from integrations.fake_gemini import FakeGemini
+from integrations.observing import Requested, request_observations
+from integrations.recording_import import RecordingImporter
+from integrations.scanner_store import create_scanner
+from integrations.storage import Database, database
+from models import Observation, Scanner, Signal, UsageReceipt
+from models.db import session_scope
+from models.migrate import upgrade
+from models.queries import ensure_defaults
+from pipeline.scenarios import build_all
+from settings import Settings, get_settings
+
+
+@dataclass
+class World:
+    settings: Settings
+    db: Database
+    team_id: int
+    fake: FakeGemini
+    broker: Any = None
+    worker: Worker | None = None
+    importer: RecordingImporter | None = None
+    scenarios: dict = field(default_factory=dict)
+
+    def scanner(self, **spec: Any) -> Scanner:
+        spec.setdefault("name", f"scanner-{uuid.uuid4().hex[:8]}")
+        with session_scope(self.db.sessions) as session:
+            return create_scanner(session, self.team_id, spec, self.settings)
+
+    def request(self, scanner: Scanner, *session_ids: str) -> list[Requested]:
+        """Create the observations (as `sightline observe` does) and send the started ones."""
+        from datetime import UTC, datetime
+
+        with session_scope(self.db.sessions) as session:
+            fresh = session.get(Scanner, scanner.id)
+            outcomes = request_observations(
+                session, fresh, list(session_ids), settings=self.settings, now=datetime.now(UTC)
+            )
+        actor = self.broker.get_actor("observe_session")
+        for outcome in outcomes:
+            if outcome.observation_id is not None:
+                actor.send(str(outcome.observation_id))
+        return outcomes
+
+    def drain(self) -> None:
+        self.broker.join("observe", timeout=60_000)
+        self.worker.join()
+
+    def observe(self, scanner: Scanner, *session_ids: str) -> list[Observation]:
+        outcomes = self.request(scanner, *session_ids)
+        self.drain()
+        return [self.observation(o.observation_id) for o in outcomes if o.observation_id is not None]
+
+    def observation(self, observation_id) -> Observation:
+        with self.db.sessions() as session:
+            return session.get(Observation, observation_id)
+
+    def rows(self, model) -> list:
+        with self.db.sessions() as session:
+            return list(session.exec(select(model)))
+
+    def receipts(self) -> list[UsageReceipt]:
+        return self.rows(UsageReceipt)
+
+    def signals(self) -> list[Signal]:
+        return self.rows(Signal)
+
+
+def build_world(monkeypatch, database_url: str, **env: str) -> World:
+    """Environment, migrated database with the scenarios imported, broker and a started worker."""
+    fake = FakeGemini().start()
+    variables = {
+        "DATABASE_URL": database_url,
+        "GEMINI_API_KEY": "test-key",
+        "GEMINI_BASE_URL": fake.url,
+        "SIGHTLINE_OBSERVE_BACKOFF_MIN_S": "0.05",
+        "SIGHTLINE_OBSERVE_BACKOFF_MAX_S": "0.2",
+        "SIGHTLINE_REDIS_NAMESPACE": f"test-{uuid.uuid4().hex[:8]}",
+        **env,
+    }
+    for key, value in variables.items():
+        if value is None:
+            monkeypatch.delenv(key, raising=False)
+        else:
+            monkeypatch.setenv(key, value)
+    get_settings.cache_clear()
+    settings = get_settings()
+    db = database(settings)
+    upgrade(db.engine)
+    with session_scope(db.sessions) as session:
+        team_id = ensure_defaults(session)[1].id
+    world = World(settings, db, team_id, fake)
+    world.importer = RecordingImporter(db.sessions, BlobStore(settings.blob_dir), team_id)
+    for scenario in build_all():
+        world.importer.store(scenario.session_id, scenario.events, None)
+        world.scenarios[scenario.name] = scenario
+    monkeypatch.setattr(broker_module, "_embedded", None)
+    world.broker = broker_module.setup_broker(settings)
+    world.worker = Worker(world.broker, worker_threads=2, worker_timeout=100)
+    world.worker.start()
+    return world
+
+
+def close_world(world: World) -> None:
+    world.worker.stop()
+    world.broker.close()
+    if broker_module._embedded is not None:
+        broker_module._embedded.stop()
+        broker_module._embedded = None
+    world.fake.stop()
