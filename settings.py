@@ -14,52 +14,58 @@ from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
-def _env(*names: str) -> AliasChoices:
-    return AliasChoices(*names)
-
-
 class Settings(BaseSettings):
     """Configuration from the environment, with the embedded defaults of DESIGN §9."""
 
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
 
-    home: Path = Field(Path(".sightline"), validation_alias=_env("SIGHTLINE_HOME"))
-    database_url: str | None = Field(None, validation_alias=_env("DATABASE_URL"))
-    redis_url: str | None = Field(None, validation_alias=_env("REDIS_URL"))
-    redis_namespace: str = Field("sightline", validation_alias=_env("SIGHTLINE_REDIS_NAMESPACE"))
-    log_level: str = Field("INFO", validation_alias=_env("SIGHTLINE_LOG_LEVEL"))
+    home: Path = Field(Path(".sightline"), validation_alias=AliasChoices("SIGHTLINE_HOME"))
+    database_url: str | None = Field(None, validation_alias=AliasChoices("DATABASE_URL"))
+    redis_url: str | None = Field(None, validation_alias=AliasChoices("REDIS_URL"))
+    redis_namespace: str = Field("sightline", validation_alias=AliasChoices("SIGHTLINE_REDIS_NAMESPACE"))
+    log_level: str = Field("INFO", validation_alias=AliasChoices("SIGHTLINE_LOG_LEVEL"))
     log_format: Literal["auto", "json", "console"] = Field(
-        "auto", validation_alias=_env("SIGHTLINE_LOG_FORMAT")
+        "auto", validation_alias=AliasChoices("SIGHTLINE_LOG_FORMAT")
     )
-    timeline_budget_tokens: int = Field(6000, ge=200, validation_alias=_env("SIGHTLINE_TIMELINE_BUDGET"))
-    default_timezone: str = Field("UTC", validation_alias=_env("SIGHTLINE_TIMEZONE"))
+    timeline_budget_tokens: int = Field(
+        6000, ge=200, validation_alias=AliasChoices("SIGHTLINE_TIMELINE_BUDGET")
+    )
+    default_timezone: str = Field("UTC", validation_alias=AliasChoices("SIGHTLINE_TIMEZONE"))
 
     # Gemini (issue [2/5]): unset key ⇒ google scanners are refused, heuristic ones still work.
-    gemini_api_key: SecretStr | None = Field(None, validation_alias=_env("GEMINI_API_KEY"))
-    gemini_base_url: str | None = Field(None, validation_alias=_env("GEMINI_BASE_URL"))
-    gemini_api_version: str = Field("v1beta", validation_alias=_env("SIGHTLINE_GEMINI_API_VERSION"))
-    gemini_timeout_s: float = Field(120.0, gt=0, validation_alias=_env("SIGHTLINE_GEMINI_TIMEOUT_S"))
-    gemini_requests_per_minute: int = Field(60, ge=1, validation_alias=_env("SIGHTLINE_GEMINI_RPM"))
-    gemini_concurrency: int = Field(8, ge=1, validation_alias=_env("SIGHTLINE_GEMINI_CONCURRENCY"))
+    gemini_api_key: SecretStr | None = Field(None, validation_alias=AliasChoices("GEMINI_API_KEY"))
+    gemini_base_url: str | None = Field(None, validation_alias=AliasChoices("GEMINI_BASE_URL"))
+    gemini_api_version: str = Field("v1beta", validation_alias=AliasChoices("SIGHTLINE_GEMINI_API_VERSION"))
+    gemini_timeout_s: float = Field(120.0, gt=0, validation_alias=AliasChoices("SIGHTLINE_GEMINI_TIMEOUT_S"))
+    gemini_requests_per_minute: int = Field(60, ge=1, validation_alias=AliasChoices("SIGHTLINE_GEMINI_RPM"))
+    gemini_concurrency: int = Field(8, ge=1, validation_alias=AliasChoices("SIGHTLINE_GEMINI_CONCURRENCY"))
     gemini_max_output_tokens: int = Field(
-        8192, ge=256, validation_alias=_env("SIGHTLINE_GEMINI_MAX_OUTPUT_TOKENS")
+        8192, ge=256, validation_alias=AliasChoices("SIGHTLINE_GEMINI_MAX_OUTPUT_TOKENS")
     )
-    default_model: str = Field("gemini-3-flash-preview", validation_alias=_env("SIGHTLINE_DEFAULT_MODEL"))
+    default_model: str = Field(
+        "gemini-3-flash-preview", validation_alias=AliasChoices("SIGHTLINE_DEFAULT_MODEL")
+    )
     model_prices: dict[str, int] = Field(
         default_factory=lambda: {
             "gemini-3.5-flash-lite": 2,
             "gemini-3-flash-preview": 5,
             "gemini-3.6-flash": 15,
         },
-        validation_alias=_env("SIGHTLINE_MODEL_PRICES"),
+        validation_alias=AliasChoices("SIGHTLINE_MODEL_PRICES"),
     )
 
     # Observations (DESIGN §5, §10).
-    observe_retries: int = Field(4, ge=0, le=10, validation_alias=_env("SIGHTLINE_OBSERVE_RETRIES"))
-    observe_backoff_min_s: float = Field(15.0, ge=0, validation_alias=_env("SIGHTLINE_OBSERVE_BACKOFF_MIN_S"))
-    observe_backoff_max_s: float = Field(60.0, ge=0, validation_alias=_env("SIGHTLINE_OBSERVE_BACKOFF_MAX_S"))
-    in_flight_per_scanner: int = Field(150, ge=1, validation_alias=_env("SIGHTLINE_IN_FLIGHT_PER_SCANNER"))
-    in_flight_per_team: int = Field(300, ge=1, validation_alias=_env("SIGHTLINE_IN_FLIGHT_PER_TEAM"))
+    observe_retries: int = Field(4, ge=0, le=10, validation_alias=AliasChoices("SIGHTLINE_OBSERVE_RETRIES"))
+    observe_backoff_min_s: float = Field(
+        15.0, ge=0, validation_alias=AliasChoices("SIGHTLINE_OBSERVE_BACKOFF_MIN_S")
+    )
+    observe_backoff_max_s: float = Field(
+        60.0, ge=0, validation_alias=AliasChoices("SIGHTLINE_OBSERVE_BACKOFF_MAX_S")
+    )
+    in_flight_per_scanner: int = Field(
+        150, ge=1, validation_alias=AliasChoices("SIGHTLINE_IN_FLIGHT_PER_SCANNER")
+    )
+    in_flight_per_team: int = Field(300, ge=1, validation_alias=AliasChoices("SIGHTLINE_IN_FLIGHT_PER_TEAM"))
 
     @property
     def resolved_database_url(self) -> str:

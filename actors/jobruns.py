@@ -10,11 +10,11 @@ import structlog
 from dramatiq import Middleware
 from sqlalchemy.exc import SQLAlchemyError
 
+from models.base import MAX_ERROR_LENGTH
 from models.db import SessionFactory, session_scope
 from models.jobs import JobRun, JobStatus
 
 log = structlog.get_logger(__name__)
-ERROR_LIMIT = 1000
 
 
 class JobRunMiddleware(Middleware):
@@ -33,7 +33,7 @@ class JobRunMiddleware(Middleware):
 
     def after_process_message(self, broker, message, *, result=None, exception=None):
         status = JobStatus.SUCCEEDED if exception is None else JobStatus.FAILED
-        error = None if exception is None else f"{type(exception).__name__}: {exception}"[:ERROR_LIMIT]
+        error = None if exception is None else f"{type(exception).__name__}: {exception}"[:MAX_ERROR_LENGTH]
         self._record(message, status, error)
 
     def after_skip_message(self, broker, message):

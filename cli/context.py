@@ -8,6 +8,7 @@ from functools import wraps
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from sqlmodel import select
 
 from integrations.logs import configure_logging
@@ -55,7 +56,7 @@ def friendly_errors(command: Callable) -> Callable:
         try:
             return command(*args, **kwargs)
         except SightlineError as exc:
-            err.print(f"[red]error:[/red] {exc}", highlight=False, markup=True)
+            err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, markup=True)
             sys.exit(2)
 
     return wrapper

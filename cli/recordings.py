@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -64,11 +65,12 @@ def _import_all(importer: RecordingImporter, files: list[Path], session_id: str 
 
 
 def _result_line(result: ImportResult) -> str:
-    style = _STYLES[result.status]
+    """One line per file; paths, ids and messages are escaped (a file may be named `[bold]`)."""
+    style, path = _STYLES[result.status], escape(str(result.path))
     if result.failed:
-        return f"[{style}]failed[/{style}]    {result.path}: {result.message}"
+        return f"[{style}]failed[/{style}]    {path}: {escape(result.message)}"
     detail = f" (+{result.events_added} events)" if result.status == "updated" else ""
-    return f"[{style}]{result.status:<9}[/{style}] {result.path} → {result.session_id}{detail}"
+    return f"[{style}]{result.status:<9}[/{style}] {path} → {escape(result.session_id or '')}{detail}"
 
 
 @app.command("list")
@@ -138,7 +140,12 @@ def timeline_command(
         row = get_recording(session, team_id, session_id)
     if row is None:
         raise NotFoundError(f"no recording {session_id!r} in team {team_id}; see `sightline recordings list`")
-    events = BlobStore(current.blob_dir).read(row.blob_ref)
+    try:
+        events = BlobStore(current.blob_dir).read(row.blob_ref)
+    except OSError as exc:
+        raise NotFoundError(
+            f"the events of {session_id!r} are missing from {current.blob_dir}; re-import it"
+        ) from exc
     timeline = render_timeline(
         events, budget_tokens=budget or current.timeline_budget_tokens, session_id=session_id
     )

@@ -81,6 +81,11 @@ class RecordingImporter:
             return ImportResult(
                 path, "failed", message=f"database error ({type(exc).__name__}); nothing stored"
             )
+        except Exception as exc:  # a bug must not stop the other files of the batch
+            log.exception("recording_import_internal_error", path=str(path))
+            return ImportResult(
+                path, "failed", message=f"internal error ({type(exc).__name__}); nothing stored"
+            )
         log.debug(
             "recording_imported", session_id=sid, status=status, events_added=added, team_id=self.team_id
         )

@@ -8,6 +8,7 @@ object per node); `node()` builds a small read-only `Node` view when a question 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 
 from pipeline.rrweb import NodeType
 
@@ -18,6 +19,9 @@ _INTERACTIVE_ROLES = frozenset(
 _BUTTON_INPUT_TYPES = frozenset({"submit", "button", "image", "reset", "checkbox", "radio"})
 _HIDDEN_TAGS = frozenset({"script", "style", "noscript", "head", "title", "meta", "link", "template"})
 _TEXT_LIMIT = 60
+# Names are read this long, cleaned (redacted) whole, and only then cut to `_TEXT_LIMIT`: cutting
+# first could leave half an email that no rule recognises.
+_RAW_NAME_LIMIT = 240
 _ANCESTOR_HOPS = 6
 _MUTATION_LISTS = ("removes", "adds", "texts", "attributes")
 # Plain ints: comparing against IntEnum members costs an attribute lookup per node.
@@ -107,8 +111,11 @@ class DomMirror:
                 self._add_children(item)
 
     def _register(self, item: dict, parent: int | None, next_id: int | None) -> None:
-        """One node, attached to its parent before `next_id` (or last)."""
+        """One node, attached to its parent before `next_id` (or last); a moved node is detached first."""
         node_id, kind = item["id"], item["type"]
+        previous = self.parents.get(node_id)
+        if previous is not None:
+            self._remove(previous, node_id)
         if kind == _ELEMENT:
             self.tags[node_id] = item["tagName"]
             self.attrs[node_id] = item.get("attributes") or _NO_ATTRS
@@ -139,9 +146,8 @@ class DomMirror:
         while stack:
             node = stack.pop()
             node_id = node["id"]
-            ids = children.get(node_id)
-            if ids is None:
-                ids = children[node_id] = []
+            # The serialized child list is complete: it replaces whatever an earlier add left there.
+            ids = children[node_id] = []
             for kid in node["childNodes"]:
                 kid_id, kind = kid["id"], kid["type"]
                 if kind == _TEXT:
@@ -223,30 +229,34 @@ class DomMirror:
         """A form field's accessible name: aria-label, <label for>, a wrapping label, placeholder or name."""
         attrs = node.attrs
         if attrs.get("aria-label"):
-            return _shorten(str(attrs["aria-label"]), _TEXT_LIMIT)
+            return str(attrs["aria-label"])[:_RAW_NAME_LIMIT]
         field_id = attrs.get("id")
         if field_id:
             for candidate, candidate_attrs in self.attrs.items():
                 if candidate_attrs.get("for") == field_id and self.tags.get(candidate) == "label":
-                    return self.text_of(candidate)
+                    return self.text_of(candidate, _RAW_NAME_LIMIT)
         if self.tags.get(node.parent) == "label":
-            return self.text_of(node.parent)
+            return self.text_of(node.parent, _RAW_NAME_LIMIT)
         for key in ("placeholder", "name", "title", "id"):
             if attrs.get(key):
-                return _shorten(str(attrs[key]), _TEXT_LIMIT)
+                return str(attrs[key])[:_RAW_NAME_LIMIT]
         return ""
 
-    def describe(self, node: Node | None) -> str:
-        """`button#pay "Pay"`, `input[type=email] "Email"`, `a.nav "Pricing"`, or `unknown element`."""
+    def describe(self, node: Node | None, clean: Callable[[str], str] = str) -> str:
+        """`button#pay "Pay"`, `input[type=email] "Email"`, `a.nav "Pricing"`, or `unknown element`.
+
+        `clean` (the redactor) sees the name whole, before it is shortened.
+        """
         if node is None or node.tag is None:
             return "unknown element"
-        if node.tag in ("input", "textarea", "select"):
-            name = self.label_for(node)
+        if node.tag in ("input", "textarea", "select") or is_form_field(node):
+            name = self.label_for(node)  # never the text inside: in an editable region that is typing
         else:
             attrs = node.attrs
-            name = str(attrs.get("aria-label") or "") or self.text_of(node.id)
+            name = str(attrs.get("aria-label") or "") or self.text_of(node.id, _RAW_NAME_LIMIT)
             name = name or str(attrs.get("title") or attrs.get("alt") or "")
-        described = f'{selector(node)} "{_shorten(name, _TEXT_LIMIT)}"' if name else selector(node)
+        name = _shorten(clean(name), _TEXT_LIMIT) if name else ""
+        described = f'{clean(selector(node))} "{name}"' if name else clean(selector(node))
         return f"{described} (disabled)" if is_disabled(node) else described
 
 
@@ -285,4 +295,9 @@ def is_disabled(node: Node) -> bool:
 
 
 def _shorten(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    """Cut at a word boundary when there is one in the second half, so no token is left half-shown."""
+    if len(text) <= limit:
+        return text
+    head = text[: limit - 1]
+    space = head.rfind(" ")
+    return (head[:space] if space > limit // 2 else head).rstrip() + "…"

@@ -16,6 +16,8 @@ import orjson
 from pipeline.errors import RecordingError
 
 MAX_SESSION_ID_LENGTH = 128
+MAX_DISTINCT_ID = 400
+MAX_TIMESTAMP_MS = 10**14  # about the year 5138: anything later is not epoch milliseconds
 COMPRESSED_VERSION = "2024-10"
 _COMPRESSED_KEYS = ("texts", "attributes", "removes", "adds")
 
@@ -39,10 +41,22 @@ def parse_recording(raw: bytes) -> ParsedRecording:
     try:
         document = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        if raw.strip().count(b"\n") >= 1:
+        if _first_line_parses(raw):
             return _parse_jsonl(raw)
         raise RecordingError(_json_problem(exc, len(raw))) from exc
     return _parse_document(document)
+
+
+def _first_line_parses(raw: bytes) -> bool:
+    """JSONL has a complete JSON value on its first line; pretty-printed JSON does not."""
+    stripped = raw.strip()
+    if b"\n" not in stripped:
+        return False
+    try:
+        orjson.loads(stripped.split(b"\n", 1)[0])
+    except orjson.JSONDecodeError:
+        return False
+    return True
 
 
 def _json_problem(exc: orjson.JSONDecodeError, size: int) -> str:
@@ -109,6 +123,7 @@ def _parse_export(document: dict) -> ParsedRecording:
     person = data.get("person") if isinstance(data.get("person"), dict) else {}
     distinct_ids = person.get("distinct_ids") or []
     distinct_id = distinct_ids[0] if distinct_ids and isinstance(distinct_ids[0], str) else None
+    distinct_id = distinct_id.replace("\x00", "")[:MAX_DISTINCT_ID] if distinct_id else None
     if version == "2022-12-02" and isinstance(data.get("snapshotsByWindowId"), dict):
         windows = {
             key: value for key, value in data["snapshotsByWindowId"].items() if isinstance(value, list)
@@ -127,17 +142,17 @@ def _parse_export(document: dict) -> ParsedRecording:
 def prepare_events(parsed: ParsedRecording) -> list[dict]:
     """Checked, decompressed events of every window, merged by timestamp (stable).
 
-    With more than one window each event keeps its window as `windowId`, since node ids of
-    different windows collide.
+    Every event of a known window keeps it as `windowId` (node ids of different windows collide),
+    so two files of one session agree on which window each event belongs to.
     """
-    tag_windows = len(parsed.windows) > 1
+    named_windows = len(parsed.windows) > 1
     merged: list[dict] = []
     for window_id, events in parsed.windows.items():
-        where = f" in window {window_id}" if tag_windows else ""
+        where = f" in window {window_id}" if named_windows else ""
         for index, event in enumerate(events):
             checked = _checked_event(event, index, where)
-            if tag_windows and window_id is not None:
-                checked["windowId"] = window_id
+            if window_id is not None and checked.get("windowId") != window_id:
+                checked = {**checked, "windowId": str(window_id)}
             merged.append(checked)
     if not merged:
         raise RecordingError("the recording holds no events")
@@ -152,8 +167,8 @@ def _timestamp(event: dict) -> float:
 def _checked_event(event: object, index: int, where: str) -> dict:
     # Fast path for the common, well-formed event (this runs once per event of every import).
     if event.__class__ is dict and event.get("type").__class__ is int and "cv" not in event:
-        timestamp_class = event.get("timestamp").__class__
-        if timestamp_class is int or (timestamp_class is float and math.isfinite(event["timestamp"])):
+        timestamp = event.get("timestamp")
+        if timestamp.__class__ in (int, float) and 0 <= timestamp < MAX_TIMESTAMP_MS:
             return event
     if not isinstance(event, dict):
         raise RecordingError(f"event {index}{where} is not an object")
@@ -162,6 +177,8 @@ def _checked_event(event: object, index: int, where: str) -> dict:
         raise RecordingError(f"event {index}{where} has no timestamp")
     if isinstance(timestamp, bool) or not isinstance(timestamp, int | float) or not math.isfinite(timestamp):
         raise RecordingError(f"event {index}{where} has a non-numeric timestamp {str(timestamp)[:40]!r}")
+    if not 0 <= timestamp < MAX_TIMESTAMP_MS:
+        raise RecordingError(f"event {index}{where} has timestamp {timestamp:g}, not milliseconds since 1970")
     if isinstance(event.get("type"), bool) or not isinstance(event.get("type"), int):
         raise RecordingError(f"event {index}{where} has no integer type")
     if "cv" in event:
@@ -211,12 +228,19 @@ def check_session_id(session_id: str) -> str:
     return session_id
 
 
+def _identity(event: dict) -> bytes:
+    """What makes two events the same event: everything but the window label."""
+    if "windowId" in event:
+        event = {key: value for key, value in event.items() if key != "windowId"}
+    return orjson.dumps(event, option=orjson.OPT_SORT_KEYS)
+
+
 def merge_events(existing: list[dict], incoming: list[dict]) -> tuple[list[dict], int]:
     """Existing events plus the incoming ones not already present, by timestamp; and how many were new."""
-    seen = {orjson.dumps(event, option=orjson.OPT_SORT_KEYS) for event in existing}
+    seen = {_identity(event) for event in existing}
     fresh = []
     for event in incoming:
-        key = orjson.dumps(event, option=orjson.OPT_SORT_KEYS)
+        key = _identity(event)
         if key not in seen:
             seen.add(key)
             fresh.append(event)

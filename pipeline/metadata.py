@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from pipeline.rrweb import CONSOLE_PLUGIN, USER_SOURCES, EventType, Interaction, Source
 
 INACTIVITY_GAP_S = 5.0
+MAX_LISTED = 200  # URLs and custom event names kept per recording
+MAX_URL = 2048
 _INCREMENTAL = int(EventType.INCREMENTAL)
 MOBILE_MAX_WIDTH = 768
 _TOUCH_INTERACTIONS = frozenset(
@@ -32,7 +35,6 @@ class RecordingMeta:
     viewport: dict | None = None
     device_type: str = "desktop"
     event_count: int = 0
-    has_full_snapshot: bool = False
     custom_events: list[str] = field(default_factory=list)
 
     @property
@@ -66,22 +68,11 @@ def _count(meta: RecordingMeta, event: dict) -> bool:
         return _count_incremental(meta, data)
     if kind == EventType.META:
         _add_url(meta, data.get("href"))
-        if meta.viewport is None and isinstance(data.get("width"), int | float):
-            meta.viewport = {"width": int(data["width"]), "height": int(data.get("height") or 0)}
-    elif kind == EventType.FULL_SNAPSHOT:
-        meta.has_full_snapshot = True
+        width, height = data.get("width"), data.get("height")
+        if meta.viewport is None and _is_number(width) and _is_number(height):
+            meta.viewport = {"width": int(width), "height": int(height)}
     elif kind == EventType.CUSTOM:
-        payload = data.get("payload")
-        if data.get("tag") == "$pageview" and isinstance(payload, dict):
-            _add_url(meta, payload.get("href"))
-        elif data.get("tag") == "$exception":
-            meta.console_error_count += 1
-        elif (
-            isinstance(data.get("tag"), str)
-            and data["tag"] not in meta.custom_events
-            and len(meta.custom_events) < 100
-        ):
-            meta.custom_events.append(data["tag"][:200])
+        _count_custom(meta, data)
     elif kind == EventType.PLUGIN:
         payload = data.get("payload")
         if (
@@ -104,8 +95,32 @@ def _count_incremental(meta: RecordingMeta, data: dict) -> bool:
     return source == Source.TOUCH_MOVE
 
 
+def _count_custom(meta: RecordingMeta, data: dict) -> None:
+    tag, payload = data.get("tag"), data.get("payload")
+    if tag == "$pageview" and isinstance(payload, dict):
+        _add_url(meta, payload.get("href"))
+    elif tag == "$exception":
+        meta.console_error_count += 1
+    elif isinstance(tag, str) and len(meta.custom_events) < MAX_LISTED:
+        tag = _clean(tag, 200)
+        if tag and tag not in meta.custom_events:
+            meta.custom_events.append(tag)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _clean(text: str, limit: int) -> str:
+    """Text a database column can hold on every backend: no NUL characters, bounded length."""
+    return text.replace("\x00", "")[:limit]
+
+
 def _add_url(meta: RecordingMeta, href: object) -> None:
-    if isinstance(href, str) and href and (not meta.urls or meta.urls[-1] != href) and href not in meta.urls:
+    if not isinstance(href, str) or len(meta.urls) >= MAX_LISTED:
+        return
+    href = _clean(href, MAX_URL)
+    if href and href not in meta.urls:
         meta.urls.append(href)
 
 

@@ -26,7 +26,12 @@ _IBAN = re.compile(
 )
 
 # 13-19 digits, bare or in groups (4-4-4-4, 4-6-5, ...) separated by spaces or dashes.
-_CARD = re.compile(r"(?<![\w.,+-])(?:\d{13,19}|\d{4}(?:[ -]\d{3,6}){2,4})(?!\w|[.,]\d)")
+# A contiguous 13-19 digit run is checked even when glued to letters (`user-4111…`): an id this
+# long that passes Luhn is more likely a card than not worth hiding. Grouped forms stand alone.
+_CARD = re.compile(
+    r"(?<![\d.,+])\d{13,19}(?!\d|[.,]\d)"
+    r"|(?<![\w.,+-])\d{4}(?:[ -]\d{3,6}){2,4}(?!\w|[.,]\d)"
+)
 
 _OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
 _IPV4 = re.compile(rf"(?<![\w.]){_OCTET}(?:\.{_OCTET}){{3}}(?!\w|\.\d)")

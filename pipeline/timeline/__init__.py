@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pipeline.metadata import RecordingMeta, compute_metadata
 from pipeline.redact import Redactor
 from pipeline.timeline.detect import detect_patterns
-from pipeline.timeline.model import Moment, Pattern
+from pipeline.timeline.model import Moment, Pattern, order
 from pipeline.timeline.render import collapse, estimate_tokens, fit_budget, header_lines, pattern_moment
 from pipeline.timeline.walker import Walker
 
@@ -27,10 +27,6 @@ class Timeline:
     warnings: list[str] = field(default_factory=list)
     pages: list[tuple[float, str]] = field(default_factory=list)  # (second, page) of each navigation
 
-    def seconds(self) -> list[int]:
-        """The whole seconds that have a moment: what citations `(t N)` are checked against."""
-        return sorted({round(moment.t) for moment in self.moments})
-
 
 def render_timeline(
     events: list[dict],
@@ -48,9 +44,10 @@ def render_timeline(
     patterns = detect_patterns(walk.facts)
     body = collapse(walk.moments)
     flagged = collapse([pattern_moment(pattern) for pattern in patterns])
-    body = sorted(body + flagged, key=lambda moment: moment.t)
+    body = sorted(body + flagged, key=order)
     pages = list(dict.fromkeys(url for _, url, _ in walk.facts.navigations))
-    header = header_lines(meta or compute_metadata(events), pages, session_id, walk.warnings)
+    shown_id = redactor.redact(session_id) if session_id else None
+    header = header_lines(meta or compute_metadata(events), pages, shown_id, walk.warnings)
     lines, elided = fit_budget(header, body, budget_tokens)
     text = "\n".join(lines)
     pages_visited = [(t, url) for t, url, _ in walk.facts.navigations]

@@ -135,9 +135,6 @@ def error_clicks(facts: Facts, skip: set[int]) -> list[Pattern]:
         if id(click) in skip or position == len(times) or times[position] > click.t + ERROR_CLICK_S:
             continue
         error = facts.errors[position]
-        if error is not None:
-            text = (
-                f"error click: {error[1][:80]} {error[0] - click.t:.1f} s after clicking {click.description}"
-            )
-            patterns.append(Pattern("error_click", click.t, text, click.description))
+        text = f"error click: {error[1][:80]} {error[0] - click.t:.1f} s after clicking {click.description}"
+        patterns.append(Pattern("error_click", click.t, text, click.description))
     return patterns

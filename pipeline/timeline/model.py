@@ -18,6 +18,11 @@ class Moment:
     until: float | None = None
 
 
+def order(moment: Moment) -> tuple:
+    """Timeline order: by second, an idle gap last within its second (it closes it), then by time."""
+    return (round(moment.t), moment.kind == "idle", moment.t)
+
+
 @dataclass
 class Click:
     t: float

@@ -5,17 +5,16 @@ Every piece of page text or URL that reaches a moment goes through the `Redactor
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
-from pipeline.dom import DomMirror, is_disabled, is_form_field, is_interactive, selector
 from pipeline.redact import Redactor
-from pipeline.rrweb import CONSOLE_PLUGIN, NETWORK_PLUGIN, EventType, Interaction, Source
+from pipeline.rrweb import CONSOLE_PLUGIN, NETWORK_PLUGIN, USER_SOURCES, EventType, Interaction, Source
 from pipeline.timeline.console import console_message, failed_requests
 from pipeline.timeline.feedback import feedback_text
-from pipeline.timeline.model import ACTION, DETAIL, ESSENTIAL, Click, Facts, Moment
+from pipeline.timeline.model import ACTION, DETAIL, ESSENTIAL, Click, Facts, Moment, order
+from pipeline.timeline.naming import Namer, number, shorten
 from pipeline.timeline.scrolls import ScrollTracker
 
 IDLE_GAP_S = 10.0
+SHOWN_MESSAGE = 160
 INPUT_RUN_GAP_S = 10.0
 TAP_CLICK_MERGE_S = 0.6
 CHECK_AFTER_CLICK_S = 1.0
@@ -42,9 +41,8 @@ class Walker:
         self.moments: list[Moment] = []
         self.facts = Facts()
         self.warnings: list[str] = []
-        self.mirrors: dict[str | None, DomMirror] = {}
+        self.names = Namer(redactor)
         self.urls: dict[str | None, str] = {}
-        self.origin: str | None = None
         self.scrolls = ScrollTracker()
         self.typing: tuple[str | None, int, float] | None = None
         self.touch: tuple[float, int | None, bool] | None = None
@@ -69,56 +67,18 @@ class Walker:
         self._flush_tap(float("inf"))
         self._close_idle(None)
         self.moments.extend(self.scrolls.finish())
-        self.malformed += sum(mirror.malformed for mirror in self.mirrors.values())
+        self.malformed += sum(mirror.malformed for mirror in self.names.mirrors.values())
         if self.malformed:
             self.warnings.append(f"{self.malformed} malformed events were skipped")
-        if not any(mirror.loaded for mirror in self.mirrors.values()):
+        if not any(mirror.loaded for mirror in self.names.mirrors.values()):
             self.warnings.append("no full snapshot in this recording: elements cannot be described")
-        self.moments.sort(key=lambda moment: moment.t)
+        self.moments.sort(key=order)
         return self
 
     # -- helpers ---------------------------------------------------------------------------
 
     def add(self, t: float, kind: str, text: str, priority: int) -> None:
         self.moments.append(Moment(t, kind, text, priority))
-
-    def mirror(self, window: str | None) -> DomMirror:
-        mirror = self.mirrors.get(window)
-        if mirror is None:
-            mirror = self.mirrors[window] = DomMirror()
-        return mirror
-
-    def show_url(self, url: str) -> str:
-        """The redacted URL, shortened to its path when it stays on the first page's origin."""
-        parts = urlsplit(url)
-        origin = f"{parts.scheme}://{parts.netloc}"
-        if self.origin is None:
-            self.origin = origin
-        redacted = self.redactor.redact_url(url)
-        if origin == self.origin and parts.netloc:
-            redacted_parts = urlsplit(redacted)
-            path = redacted_parts.path or "/"
-            return path + (f"?{redacted_parts.query}" if redacted_parts.query else "")
-        return redacted
-
-    def describe(self, window: str | None, node_id: object) -> tuple[str, bool, bool]:
-        """(redacted description, interactive?, disabled?) of the element behind a node id."""
-        mirror = self.mirrors.get(window)
-        node = mirror.target(node_id) if mirror is not None and isinstance(node_id, int) else None
-        if node is None:
-            return "unknown element", False, False
-        return self.redactor.redact(mirror.describe(node)), is_interactive(node), is_disabled(node)
-
-    def selector(self, window: str | None, node_id: object) -> str:
-        """The compact name of an element (no text), for scroll targets."""
-        mirror = self.mirrors.get(window)
-        node = mirror.node(node_id) if mirror is not None else None
-        return selector(node) if node is not None and node.tag is not None else "unknown element"
-
-    def is_field(self, window: str | None, node_id: object) -> bool:
-        mirror = self.mirrors.get(window)
-        node = mirror.target(node_id) if mirror is not None and isinstance(node_id, int) else None
-        return node is not None and is_form_field(node)
 
     def _activity(self, t: float) -> None:
         self._close_idle(t)
@@ -142,13 +102,13 @@ class Walker:
             return
         first = not self.urls
         self.urls[window] = href
-        shown = self.show_url(href)
+        shown = self.names.url(href)
         self.facts.navigations.append((t, shown, window))
         self.add(t, "navigate", f"open {shown}" if first else f"navigate to {shown}", ESSENTIAL)
 
     def on_snapshot(self, t: float, data: dict, window: str | None) -> None:
         if isinstance(data.get("node"), dict):
-            self.mirror(window).load(data["node"])
+            self.names.mirror(window).load(data["node"])
             self.facts.mutations.setdefault(window, []).append(t)
 
     def on_custom(self, t: float, data: dict, window: str | None) -> None:
@@ -159,7 +119,7 @@ class Walker:
             message = payload.get("$exception_message") if isinstance(payload, dict) else None
             self.error(t, "exception", str(message or "unhandled exception"))
         else:
-            self.add(t, "custom", f"event {self.redactor.redact(tag[:80])!r}", DETAIL)
+            self.add(t, "custom", f"event {shorten(self.redactor.redact(tag[:500]), 80)!r}", DETAIL)
 
     def on_plugin(self, t: float, data: dict, window: str | None) -> None:
         payload = data.get("payload")
@@ -172,57 +132,67 @@ class Walker:
                 if level == "error":
                     self.error(t, "console error", message)
                 else:
-                    self.add(t, "console_warn", f"console warning: {self.redactor.redact(message)}", DETAIL)
+                    warning = shorten(self.redactor.redact(message), SHOWN_MESSAGE)
+                    self.add(t, "console_warn", f"console warning: {warning}", DETAIL)
         elif data.get("plugin") == NETWORK_PLUGIN:
             for method, url, status in failed_requests(payload):
-                text = f"network error: {method} {self.show_url(url)} → {status or 'failed'}"
+                text = f"network error: {method} {self.names.url(url)} → {status or 'failed'}"
                 self.add(t, "network_error", text, ESSENTIAL)
 
     def error(self, t: float, label: str, message: str) -> None:
-        redacted = self.redactor.redact(message)
+        redacted = shorten(self.redactor.redact(message), SHOWN_MESSAGE)
         self.facts.errors.append((t, redacted))
         self.add(t, "console_error", f"{label}: {redacted}", ESSENTIAL)
 
     def on_incremental(self, t: float, data: dict, window: str | None) -> None:
         source = data.get("source")
-        if source in _USER_SOURCES:
+        if source in USER_SOURCES:
             self._activity(t)
         handler = _INCREMENTAL.get(source)
         if handler is not None:
             handler(self, t, data, window)
 
     def on_mutation(self, t: float, data: dict, window: str | None) -> None:
-        mirror = self.mirror(window)
+        mirror = self.names.mirror(window)
         mirror.apply(data)
         self.facts.mutations.setdefault(window, []).append(t)
         adds = data.get("adds")
         if not adds:
             return
-        clicks, navigations = self.facts.clicks, self.facts.navigations
-        after_click = bool(clicks) and t - clicks[-1].t <= FEEDBACK_AFTER_CLICK_S
-        after_click = after_click and not (navigations and t - navigations[-1][0] <= FEEDBACK_AFTER_CLICK_S)
+        after_click = self._answers_click(t)
         shown = feedback_text(mirror, adds, after_click)
         if shown:
             self.add(t, "feedback", f"page shows {self.redactor.redact(shown)!r}", DETAIL)
+
+    def _answers_click(self, t: float) -> bool:
+        """Could a change at `t` be the page answering the last click (and not echoing typing)?"""
+        clicks, navigations = self.facts.clicks, self.facts.navigations
+        if not clicks or t - clicks[-1].t > FEEDBACK_AFTER_CLICK_S or clicks[-1].field:
+            return False
+        if self.typing is not None and self.typing[2] >= clicks[-1].t:
+            return False  # text typed since the click may be echoed back (search suggestions)
+        return not (navigations and t - navigations[-1][0] <= FEEDBACK_AFTER_CLICK_S)
 
     def on_scroll(self, t: float, data: dict, window: str | None) -> None:
         self.facts.scrolls.append(t)
         if self.touch is not None:
             self.touch = (self.touch[0], self.touch[1], True)
         key = (window, data.get("id"))
-        target = self.selector(window, data.get("id")) if self.scrolls.needs_target(t, key) else None
+        target = self.names.selector(window, data.get("id")) if self.scrolls.needs_target(t, key) else None
         self.scrolls.add(t, key, data.get("y"), target)
 
     def on_resize(self, t: float, data: dict, window: str | None) -> None:
-        self.add(t, "resize", f"resize window to {data.get('width')}×{data.get('height')}", DETAIL)
+        width, height = number(data.get("width")), number(data.get("height"))
+        if width is not None and height is not None:
+            self.add(t, "resize", f"resize window to {width:g}×{height:g}", DETAIL)
 
     def on_input(self, t: float, data: dict, window: str | None) -> None:
-        mirror = self.mirrors.get(window)
+        mirror = self.names.mirrors.get(window)
         node = mirror.node(data.get("id")) if mirror is not None else None
         if data.get("userTriggered") is False or node is None:
             return  # set by the page itself, or on a node the recording never showed
         kind = str(node.attrs.get("type") or "").lower()
-        description = self.describe(window, node.id)[0]
+        description = self.names.describe(window, node.id)[0]
         if kind in ("checkbox", "radio"):
             if not self.facts.clicks or t - self.facts.clicks[-1].t > CHECK_AFTER_CLICK_S:
                 return  # no click toggled it: pages flip switches on load
@@ -244,7 +214,7 @@ class Walker:
         self.facts.selections.append(t)
         ranges = data.get("ranges") or [{}]
         start = ranges[0].get("start") if isinstance(ranges[0], dict) else None
-        self.add(t, "select", f"select text in {self.describe(window, start)[0]}", DETAIL)
+        self.add(t, "select", f"select text in {self.names.describe(window, start)[0]}", DETAIL)
 
     def on_interaction(self, t: float, data: dict, window: str | None) -> None:
         kind = data.get("type")
@@ -263,14 +233,14 @@ class Walker:
     def click(self, t: float, data: dict, window: str | None) -> None:
         tap = self.pending_tap is not None and t - self.pending_tap[0] <= TAP_CLICK_MERGE_S
         self.pending_tap = None
-        self._record_click(t, data.get("id"), window, data.get("x"), data.get("y"), tap)
+        self._record_click(t, data.get("id"), window, number(data.get("x")), number(data.get("y")), tap)
 
     def _record_click(self, t: float, node_id: object, window, x, y, tap: bool) -> None:
-        description, interactive, disabled = self.describe(window, node_id)
-        if description == "unknown element" and x is not None:
-            description = f"at ({x}, {y})"
+        description, interactive, disabled = self.names.describe(window, node_id)
+        if description == "unknown element" and x is not None and y is not None:
+            description = f"at ({x:g}, {y:g})"
         click = Click(
-            t, x, y, window, description, interactive, disabled, tap, self.is_field(window, node_id)
+            t, x, y, window, description, interactive, disabled, tap, self.names.is_field(window, node_id)
         )
         self.facts.clicks.append(click)
         self.add(t, "click", f"{'tap' if tap else 'click'} {description}", ACTION)

@@ -42,6 +42,10 @@ CLICK = {"type": 3, "data": {"source": 2, "type": 2, "id": 2, "x": 5, "y": 5}, "
 EVENTS = [META, SNAPSHOT, CLICK, MUTATION]
 
 
+def in_window(events: list[dict], window: str) -> list[dict]:
+    return [{**event, "windowId": window} for event in events]
+
+
 def read(raw: bytes) -> list[dict]:
     return prepare_events(parse_recording(raw))
 
@@ -77,11 +81,11 @@ def test_jsonl_blob_v2_pairs_are_read():
     raw = b"\n".join(orjson.dumps(["w1", event]) for event in EVENTS) + b"\n"
     parsed = parse_recording(raw)
     assert parsed.format == "posthog-jsonl"
-    assert prepare_events(parsed) == EVENTS
+    assert prepare_events(parsed) == in_window(EVENTS, "w1")
 
 
 def test_single_blob_v2_line_is_read():
-    assert read(orjson.dumps(["w1", META])) == [META]
+    assert read(orjson.dumps(["w1", META])) == in_window([META], "w1")
 
 
 def test_compressed_full_snapshot_and_mutation_are_decoded():
@@ -93,7 +97,7 @@ def test_compressed_full_snapshot_and_mutation_are_decoded():
     raw = b"\n".join(
         orjson.dumps(["w1", event]) for event in [META, compressed_snapshot, CLICK, compressed_mutation]
     )
-    assert read(raw) == EVENTS
+    assert read(raw) == in_window(EVENTS, "w1")
 
 
 def test_compressed_payload_that_is_not_gzip_is_refused():
@@ -163,6 +167,23 @@ def test_session_id_over_128_characters_is_refused():
     with pytest.raises(RecordingError, match="129 characters, over the 128 maximum"):
         check_session_id("x" * 129)
     assert check_session_id("x" * 128) == "x" * 128
+
+
+def test_the_same_events_with_and_without_a_window_label_are_not_added_twice():
+    merged, added = merge_events(EVENTS, in_window(EVENTS, "w1"))
+    assert (merged, added) == (EVENTS, 0)
+
+
+@pytest.mark.parametrize("timestamp", [-5, 1e17])
+def test_timestamps_that_are_not_epoch_milliseconds_are_refused(timestamp):
+    with pytest.raises(RecordingError, match="not milliseconds since 1970"):
+        read(orjson.dumps([{**META, "timestamp": timestamp}]))
+
+
+def test_truncated_pretty_printed_json_says_truncated():
+    pretty = orjson.dumps(EVENTS, option=orjson.OPT_INDENT_2)
+    with pytest.raises(RecordingError, match="looks truncated"):
+        read(pretty[: len(pretty) // 2])
 
 
 def test_merging_adds_only_new_events_in_timestamp_order():

@@ -89,6 +89,18 @@ def test_pipeline_models_imports_are_types_only():
     assert not wrong, "\n".join(wrong)
 
 
+def test_no_relative_imports_hide_from_the_layering_check():
+    wrong = []
+    for folder in ALLOWED:
+        for path in python_files(folder):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.ImportFrom) and node.level > 0:
+                    wrong.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+                if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "__import__":
+                    wrong.append(f"{path.relative_to(ROOT)}:{node.lineno} __import__")
+    assert not wrong, "relative or dynamic imports: " + ", ".join(wrong)
+
+
 def test_pipeline_calls_no_clock_files_or_environment():
     wrong = []
     for path in python_files("pipeline"):
