@@ -35,7 +35,7 @@ def redis_client(settings: Settings) -> redis.Redis:
         return redis.Redis.from_url(settings.redis_url)
     if _embedded is None:
         _embedded = EmbeddedRedis(settings.home / "redis")
-        log.info("embedded_redis_started", socket=_embedded.socket_file)
+        log.debug("embedded_redis_started", socket=_embedded.socket_file)
     return _embedded.client()
 
 

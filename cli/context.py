@@ -9,6 +9,7 @@ from functools import wraps
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.table import Table
 from sqlmodel import select
 
 from integrations.logs import configure_logging
@@ -60,6 +61,18 @@ def friendly_errors(command: Callable) -> Callable:
             sys.exit(2)
 
     return wrapper
+
+
+def print_table(columns: tuple[str, ...], rows: list[tuple[str, ...]], title: str | None = None) -> None:
+    """A table on a terminal; tab-separated lines (header first) when piped, easy to cut and grep."""
+    if out.is_terminal:
+        table = Table(*columns, title=title)
+        for row in rows:
+            table.add_row(*(escape(cell) for cell in row))
+        out.print(table)
+    else:
+        for row in [columns, *rows]:
+            out.print("\t".join(row), markup=False, highlight=False, soft_wrap=True)
 
 
 def exit_with(code: int) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import recordings, scenarios
+from cli import observations, recordings, scanners, scenarios
 from cli.context import friendly_errors, out, settings
 from cli.worker import run_worker
 from integrations.storage import database
@@ -23,6 +23,11 @@ app.command("import")(recordings.import_command)
 app.command("timeline")(recordings.timeline_command)
 app.add_typer(recordings.app, name="recordings")
 app.add_typer(scenarios.app, name="scenarios")
+app.add_typer(scanners.app, name="scanners")
+app.command("apply")(scanners.apply_command)
+app.command("observe")(observations.observe_command)
+app.add_typer(observations.app, name="observations")
+app.command("quota")(observations.quota_command)
 
 
 @app.command("init")

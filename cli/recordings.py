@@ -7,9 +7,17 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
-from cli.context import err, exit_with, friendly_errors, migrated_database, out, resolve_team, settings
+from cli.context import (
+    err,
+    exit_with,
+    friendly_errors,
+    migrated_database,
+    out,
+    print_table,
+    resolve_team,
+    settings,
+)
 from integrations.blobstore import BlobStore
 from integrations.recording_import import ImportResult, RecordingImporter, recording_files
 from models.queries import get_recording, list_recordings
@@ -96,14 +104,7 @@ def list_command(
         "events",
     )
     cells = [_recording_cells(row) for row in rows]
-    if out.is_terminal:
-        table = Table(*columns, "start url", title=f"Recordings of team {team_id}")
-        for row in cells:
-            table.add_row(*row)
-        out.print(table)
-    else:  # piped: one tab-separated line per recording, easy to cut and grep
-        for row in [(*columns, "start url"), *cells]:
-            out.print("\t".join(row), markup=False, highlight=False)
+    print_table((*columns, "start url"), cells, title=f"Recordings of team {team_id}")
     if not rows:
         out.print("No recordings yet: `sightline import PATH`.")
 

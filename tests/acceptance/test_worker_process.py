@@ -58,8 +58,9 @@ def test_worker_starts_serves_and_stops_on_sigterm(tmp_path, processes):
         command, env=env, cwd=ROOT, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True
     )
     try:
-        log = wait_for_events(worker, {"embedded_redis_started": 1, "worker_started": processes})
-        socket_file = next(entry["socket"] for entry in log if entry.get("event") == "embedded_redis_started")
+        log = wait_for_events(worker, {"worker_started": processes})
+        url = next(entry["redis"] for entry in log if entry.get("event") == "worker_started")
+        socket_file = url.removeprefix("unix://")
         assert socket_alive(socket_file)
         worker.send_signal(signal.SIGTERM)
         assert worker.wait(timeout=60) == 0
