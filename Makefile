@@ -21,12 +21,7 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 demo: $(STAMP)
-	$(SIGHTLINE) init
-	$(SIGHTLINE) scenarios write $(SIGHTLINE_HOME)/scenarios
-	$(SIGHTLINE) import $(SIGHTLINE_HOME)/scenarios
-	@if [ -d recordings ]; then $(SIGHTLINE) import recordings || echo "(some files in ./recordings failed; see above)"; fi
-	$(SIGHTLINE) recordings list
-	$(SIGHTLINE) timeline scenario-checkout-js-error
+	PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/demo.sh
 
 test: $(STAMP)
 	$(BIN)/ruff check .

@@ -14,10 +14,11 @@ from sqlmodel import col, select
 from actors.broker import setup_broker
 from cli.context import err, friendly_errors, migrated_database, out, print_table, resolve_team, settings
 from integrations.blobstore import BlobStore
+from integrations.observing import MAX_SESSIONS_PER_REQUEST as MAX_SESSIONS
 from integrations.observing import quotas, request_observations
 from models.db import session_scope
 from models.observation_queries import find_scanner
-from models.queries import get_recording
+from models.queries import get_recording, list_recordings
 from models.vision import IN_FLIGHT_STATUSES, Observation, Scanner
 from pipeline.errors import InvalidField, NotFoundError
 from pipeline.evidence import CITATION, LINE_SECOND, TOLERANCE_S
@@ -39,7 +40,8 @@ def _send(ids: list[UUID]) -> None:
 @friendly_errors
 def observe_command(
     scanner: str = typer.Argument(..., help="Scanner name or id."),
-    session_ids: list[str] = typer.Argument(..., help="Up to 200 session ids."),
+    session_ids: list[str] = typer.Argument(None, help="Up to 200 session ids."),
+    all_recordings: bool = typer.Option(False, "--all", help="The team's newest 200 recordings instead."),
     wait: bool = typer.Option(
         False, "--wait", help="Show progress until every started observation finishes."
     ),
@@ -54,6 +56,10 @@ def observe_command(
         found = find_scanner(session, team_id, scanner)
         if found is None:
             raise NotFoundError(f"no scanner {scanner!r} in team {team_id}; see `sightline scanners list`")
+        if all_recordings:
+            session_ids = [row.session_id for row in list_recordings(session, team_id, limit=MAX_SESSIONS)]
+        if not session_ids:
+            raise InvalidField("session_ids", "name at least one session, or pass --all")
         outcomes = request_observations(session, found, session_ids, settings=current, now=datetime.now(UTC))
     started = [outcome.observation_id for outcome in outcomes if outcome.observation_id is not None]
     _send(started)
