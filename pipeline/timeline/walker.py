@@ -191,20 +191,18 @@ class Walker:
         node = mirror.node(data.get("id")) if mirror is not None else None
         if data.get("userTriggered") is False or node is None:
             return  # set by the page itself, or on a node the recording never showed
-        kind = str(node.attrs.get("type") or "").lower()
-        description = self.names.describe(window, node.id)[0]
-        if kind in ("checkbox", "radio"):
-            if not self.facts.clicks or t - self.facts.clicks[-1].t > CHECK_AFTER_CLICK_S:
-                return  # no click toggled it: pages flip switches on load
-            verb = "check" if data.get("isChecked") else "uncheck"
-            self.add(t, "input", f"{verb} {description}", ACTION)
+        if str(node.attrs.get("type") or "").lower() in ("checkbox", "radio"):
+            if self.facts.clicks and t - self.facts.clicks[-1].t <= CHECK_AFTER_CLICK_S:  # else: set on load
+                verb = "check" if data.get("isChecked") else "uncheck"
+                self.add(t, "input", f"{verb} {self.names.describe(window, node.id)[0]}", ACTION)
             return
-        if self.typing and self.typing[:2] == (window, node.id) and t - self.typing[2] <= INPUT_RUN_GAP_S:
-            self.typing = (window, node.id, t)
-            return
+        continuing = (
+            self.typing and self.typing[:2] == (window, node.id) and t - self.typing[2] <= INPUT_RUN_GAP_S
+        )
         self.typing = (window, node.id, t)
-        verb = "choose in" if node.tag == "select" else "type into"
-        self.add(t, "input", f"{verb} {description} [masked]", ACTION)
+        if not continuing:  # one line per typing run: every keystroke is an Input event
+            verb = "choose in" if node.tag == "select" else "type into"
+            self.add(t, "input", f"{verb} {self.names.describe(window, node.id)[0]} [masked]", ACTION)
 
     def on_touch_move(self, t: float, data: dict, window: str | None) -> None:
         if self.touch is not None:

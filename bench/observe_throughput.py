@@ -1,0 +1,167 @@
+"""Observation throughput: orchestration overhead, and model-bound throughput under the rate limiter.
+
+Run: `make bench` or `.venv/bin/python -m bench.observe_throughput [--count N] [--skip-rate-limit]`.
+1. Overhead: N observations (heuristic provider: an instant in-process model, so what is measured
+   is our claim, timeline render and single-transaction write) against N no-op actor messages, on
+   the same embedded-Redis broker, one worker process with 8 threads. Ratio = no-op time /
+   observation time; target ≥ 0.5.
+2. Model-bound: the fake Gemini answering in 500 ms, 8 threads: observations per second against the
+   theoretical 16/s; target ≥ 90%.
+3. Rate limit: 60 requests/minute configured, 75 observations: the most requests seen by the fake
+   in any 60-second window; target ≤ 60 (takes about 75 s).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import dramatiq
+from dramatiq import Worker
+
+from bench.common import command_line
+from integrations.fake_gemini import FakeGemini, FakeReply
+from pipeline.scenarios import build
+
+REPLY = FakeReply.json({"reasoning": "Pay threw (t 25).", "verdict": "yes", "confidence": 0.8})
+MONITOR = {"scanner_type": "monitor", "scanner_config": {"prompt": "Did the payment fail?"}}
+
+
+class Bench:
+    """A data folder, database, broker and an 8-thread worker, configured through the environment."""
+
+    def __init__(self, home: Path, fake: FakeGemini, **env: str):
+        os.environ.update(SIGHTLINE_HOME=str(home), GEMINI_API_KEY="bench", GEMINI_BASE_URL=fake.url,
+                          SIGHTLINE_REDIS_NAMESPACE=f"bench-{uuid.uuid4().hex[:6]}",
+                          SIGHTLINE_IN_FLIGHT_PER_SCANNER="100000", SIGHTLINE_IN_FLIGHT_PER_TEAM="100000",
+                          SIGHTLINE_LOG_LEVEL="WARNING", **env)  # fmt: skip
+        for key in ("DATABASE_URL", "REDIS_URL"):
+            os.environ.pop(key, None)
+        from actors.broker import setup_broker
+        from integrations.logs import configure_logging
+        from integrations.storage import database
+        from models.db import session_scope
+        from models.migrate import upgrade
+        from models.queries import ensure_defaults
+        from settings import get_settings
+
+        get_settings.cache_clear()
+        self.settings = get_settings()
+        configure_logging("WARNING", "console")
+        self.db = database(self.settings)
+        upgrade(self.db.engine)
+        with session_scope(self.db.sessions) as session:
+            self.team_id = ensure_defaults(session, "UTC")[1].id
+        self.broker = setup_broker(self.settings)
+        self.worker = Worker(self.broker, worker_threads=8, worker_timeout=100)
+        self.worker.start()
+
+    def sessions(self, count: int) -> list[str]:
+        from integrations.blobstore import BlobStore
+        from integrations.recording_import import RecordingImporter
+
+        importer = RecordingImporter(self.db.sessions, BlobStore(self.settings.blob_dir), self.team_id)
+        events = build("checkout-js-error").events
+        ids = [f"bench-{index}" for index in range(count)]
+        for session_id in ids:
+            importer.store(session_id, events, None)
+        return ids
+
+    def observe(self, spec: dict, session_ids: list[str]) -> float:
+        """Seconds from the first request to the last observation written."""
+        from integrations.observing import request_observations
+        from integrations.scanner_store import create_scanner
+        from models.db import session_scope
+
+        with session_scope(self.db.sessions) as session:
+            scanner = create_scanner(session, self.team_id, {"name": uuid.uuid4().hex, **spec}, self.settings)
+        actor = self.broker.get_actor("observe_session")
+        started = time.perf_counter()
+        for offset in range(0, len(session_ids), 200):
+            with session_scope(self.db.sessions) as session:
+                outcomes = request_observations(session, scanner, session_ids[offset : offset + 200],
+                                                settings=self.settings, now=datetime.now(UTC))  # fmt: skip
+            for outcome in outcomes:
+                actor.send(str(outcome.observation_id))
+        self.broker.join("observe", timeout=3_600_000)
+        self.worker.join()
+        return time.perf_counter() - started
+
+    def noop(self, count: int) -> float:
+        actor = dramatiq.actor(lambda: None, actor_name="bench_noop", queue_name="bench", broker=self.broker)
+        started = time.perf_counter()
+        for _ in range(count):
+            actor.send()
+        self.broker.join("bench", timeout=3_600_000)
+        self.worker.join()
+        return time.perf_counter() - started
+
+    def close(self) -> None:
+        from actors import broker as broker_module
+
+        self.worker.stop()
+        self.broker.close()
+        if broker_module._embedded is not None:
+            broker_module._embedded.stop()
+            broker_module._embedded = None
+
+
+def overhead(count: int) -> None:
+    with tempfile.TemporaryDirectory() as home, FakeGemini() as fake:
+        bench = Bench(Path(home), fake)
+        ids = bench.sessions(count)
+        noop = bench.noop(count)
+        observe = bench.observe(
+            {**MONITOR, "provider": "heuristic", "scanner_config": {"prompt": "p", "rule": "rage_click"}}, ids
+        )
+        bench.close()
+    print(f"overhead: {count} no-op messages {noop:.2f} s, {count} observations {observe:.2f} s, "
+          f"ratio {noop / observe:.2f} (target ≥ 0.5)")  # fmt: skip
+
+
+def model_bound(count: int) -> None:
+    with (
+        tempfile.TemporaryDirectory() as home,
+        FakeGemini(latency_s=0.5, default=lambda request: REPLY) as fake,
+    ):
+        bench = Bench(Path(home), fake, SIGHTLINE_GEMINI_RPM="100000", SIGHTLINE_GEMINI_CONCURRENCY="8")
+        elapsed = bench.observe(MONITOR, bench.sessions(count))
+        bench.close()
+    rate = count / elapsed
+    print(f"model-bound: {count} observations in {elapsed:.1f} s with 500 ms replies and 8 threads: "
+          f"{rate:.1f}/s of the theoretical 16/s = {rate / 16:.0%} (target ≥ 90%)")  # fmt: skip
+
+
+def rate_limited(count: int) -> None:
+    with (
+        tempfile.TemporaryDirectory() as home,
+        FakeGemini(latency_s=0.05, default=lambda request: REPLY) as fake,
+    ):
+        bench = Bench(Path(home), fake, SIGHTLINE_GEMINI_RPM="60", SIGHTLINE_GEMINI_CONCURRENCY="8")
+        elapsed = bench.observe(MONITOR, bench.sessions(count))
+        bench.close()
+        times = sorted(request.at for request in fake.generate_requests())
+    busiest = max(sum(1 for other in times if start <= other < start + 60) for start in times)
+    print(f"rate limit: {len(times)} requests in {elapsed:.0f} s with 60/min configured; busiest 60 s window "
+          f"held {busiest} requests (target ≤ 60)")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=1000)
+    parser.add_argument("--skip-rate-limit", action="store_true")
+    args = parser.parse_args()
+    print(f"$ {command_line()} --count {args.count}{' --skip-rate-limit' if args.skip_rate_limit else ''}")
+    overhead(args.count)
+    model_bound(96)
+    if not args.skip_rate_limit:
+        rate_limited(75)
+
+
+if __name__ == "__main__":
+    main()
