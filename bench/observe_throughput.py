@@ -158,7 +158,7 @@ def main() -> None:
     args = parser.parse_args()
     print(f"$ {command_line()} --count {args.count}{' --skip-rate-limit' if args.skip_rate_limit else ''}")
     overhead(args.count)
-    model_bound(96)
+    model_bound(320)
     if not args.skip_rate_limit:
         rate_limited(75)
 
