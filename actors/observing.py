@@ -10,6 +10,7 @@ from sqlmodel import col, select
 
 from integrations.blobstore import BlobStore
 from integrations.gemini import GeminiClient
+from integrations.observing import observation_price
 from integrations.ratelimit import GeminiLimiter
 from models import Signal, Team, UsageReceipt
 from models.db import SessionFactory, session_scope
@@ -18,7 +19,7 @@ from models.queries import get_recording
 from models.vision import Observation, ObservationStatus
 from pipeline.conversation import Answer, ModelCall, ModelReply, converse
 from pipeline.heuristics import heuristic_answer, heuristic_findings
-from pipeline.limits import Ineligible, credits_for, eligibility
+from pipeline.limits import Ineligible, eligibility
 from pipeline.observation import Outcome, build_outcome
 from pipeline.outputs import check_output
 from pipeline.timeline import render_timeline
@@ -44,7 +45,7 @@ def analyse(observation: Observation, settings: Settings, sessions: SessionFacto
     timeline = render_timeline(events, budget_tokens=settings.timeline_budget_tokens)
     snapshot = observation.scanner_snapshot
     answer = _answer(snapshot, timeline, settings)
-    credits = credits_for(snapshot["model"], settings.model_prices) if snapshot["provider"] == "google" else 0
+    credits = observation_price(snapshot["provider"], snapshot["model"], settings)
     outcome = build_outcome(
         observation_id=str(observation.id),
         session_id=observation.session_id,

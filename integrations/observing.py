@@ -29,6 +29,11 @@ class Requested:
     observation_id: UUID | None = None
 
 
+def observation_price(provider: str, model: str, settings: Settings) -> int:
+    """Credits one observation costs: the model's price on Gemini, nothing on the heuristic provider."""
+    return credits_for(model, settings.model_prices) if provider == "google" else 0
+
+
 def require_provider(scanner: Scanner, settings: Settings) -> None:
     if str(scanner.provider) == "google" and settings.gemini_api_key is None:
         raise ConfigurationError(
@@ -43,8 +48,8 @@ def quotas(session: Session, scanner: Scanner, settings: Settings, now: datetime
     organization = session.get(Organization, team.organization_id)
     since = month_start(now)
 
-    def price(model: str) -> int:
-        return credits_for(model, settings.model_prices)
+    def price(snapshot: dict) -> int:
+        return observation_price(snapshot.get("provider", "google"), snapshot.get("model", ""), settings)
 
     org = Quota(organization.monthly_credit_limit, organization_usage(session, organization.id, since, price))
     own = Quota(scanner.credit_limit, scanner_usage(session, scanner.id, since, price))
@@ -65,7 +70,7 @@ def request_observations(
     if not wanted or len(wanted) > MAX_SESSIONS_PER_REQUEST:
         raise InvalidField("session_ids", f"give 1 to {MAX_SESSIONS_PER_REQUEST} session ids")
     require_provider(scanner, settings)
-    price = credits_for(scanner.model, settings.model_prices) if str(scanner.provider) == "google" else 0
+    price = observation_price(str(scanner.provider), scanner.model, settings)
     affordable = _affordable(quotas(session, scanner, settings, now), price) if price else None
     room = headroom(
         in_flight(session, scanner_id=scanner.id), in_flight(session, team_id=scanner.team_id),

@@ -22,24 +22,24 @@ def in_flight(session: Session, *, scanner_id: UUID | None = None, team_id: int 
     return session.exec(statement).one()
 
 
-def _in_flight_models(session: Session, team_ids: list[int] | None, scanner_id: UUID | None) -> list[str]:
+def _in_flight_snapshots(session: Session, team_ids: list[int] | None, scanner_id: UUID | None) -> list[dict]:
     statement = select(Observation.scanner_snapshot).where(col(Observation.status).in_(IN_FLIGHT_STATUSES))
     if team_ids is not None:
         statement = statement.where(col(Observation.team_id).in_(team_ids))
     if scanner_id is not None:
         statement = statement.where(Observation.scanner_id == scanner_id)
-    return [str((snapshot or {}).get("model", "")) for snapshot in session.exec(statement)]
+    return [snapshot or {} for snapshot in session.exec(statement)]
 
 
 def organization_usage(session: Session, organization_id: UUID, since: datetime, price: Any) -> int:
-    """Credits of the organisation's receipts since `since`, plus in-flight reservations at `price(model)`."""
+    """Receipt credits since `since`, plus in-flight reservations at `price(snapshot)`, organisation-wide."""
     receipts = session.exec(
         select(func.coalesce(func.sum(UsageReceipt.credits), 0)).where(
             UsageReceipt.organization_id == organization_id, UsageReceipt.observation_created_at >= since
         )
     ).one()
     team_ids = list(session.exec(select(Team.id).where(Team.organization_id == organization_id)))
-    return int(receipts) + sum(price(model) for model in _in_flight_models(session, team_ids, None))
+    return int(receipts) + sum(price(snapshot) for snapshot in _in_flight_snapshots(session, team_ids, None))
 
 
 def scanner_usage(session: Session, scanner_id: UUID, since: datetime, price: Any) -> int:
@@ -48,7 +48,9 @@ def scanner_usage(session: Session, scanner_id: UUID, since: datetime, price: An
             UsageReceipt.scanner_id == scanner_id, UsageReceipt.observation_created_at >= since
         )
     ).one()
-    return int(receipts) + sum(price(model) for model in _in_flight_models(session, None, scanner_id))
+    return int(receipts) + sum(
+        price(snapshot) for snapshot in _in_flight_snapshots(session, None, scanner_id)
+    )
 
 
 def observed_sessions(session: Session, scanner_id: UUID, session_ids: Iterable[str]) -> set[str]:

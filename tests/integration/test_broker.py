@@ -113,3 +113,20 @@ def test_embedded_redis_stop_is_idempotent(tmp_path):
     assert server.running()
     server.stop()
     server.stop()
+
+
+def test_processes_starting_together_share_one_embedded_redis(tmp_path):
+    script = textwrap.dedent(
+        f"""
+        from pathlib import Path
+        from integrations.embedded_redis import EmbeddedRedis
+        server = EmbeddedRedis(Path({str(tmp_path)!r}))
+        print(server.socket_file, flush=True)
+        import time; time.sleep(2)
+        """
+    )
+    starts = [subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True) for _ in range(3)]
+    sockets = {process.stdout.readline().strip() for process in starts}
+    for process in starts:
+        process.wait(timeout=60)
+    assert len(sockets) == 1

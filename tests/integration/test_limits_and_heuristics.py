@@ -141,3 +141,19 @@ def test_without_a_key_heuristic_scanners_observe_every_real_recording(keyless_w
         assert set(outcomes.values()) == {"succeeded"}, outcomes
     assert world.fake.requests == []
     assert {receipt.credits for receipt in world.receipts()} == {0}
+
+
+def test_heuristic_observations_reserve_no_credits_while_in_flight(world):
+    from datetime import UTC, datetime
+
+    from integrations.observing import quotas
+    from models import Scanner
+
+    world.worker.pause()
+    scanner = world.scanner(provider="heuristic", scanner_type="scorer", scanner_config={"prompt": "How bad?"})
+    world.request(scanner, *SESSIONS)
+    with world.db.sessions() as session:
+        organisation, own = quotas(session, session.get(Scanner, scanner.id), world.settings, datetime.now(UTC))
+    assert (organisation.used, own.used) == (0, 0)
+    world.worker.resume()
+    world.drain()
