@@ -71,8 +71,8 @@ def print_table(columns: tuple[str, ...], rows: list[tuple[str, ...]], title: st
             table.add_row(*(escape(cell) for cell in row))
         out.print(table)
     else:
-        for row in [columns, *rows]:
-            out.print("\t".join(row), markup=False, highlight=False, soft_wrap=True)
+        for row in [columns, *rows]:  # written directly: rich would expand the tabs into spaces
+            out.file.write("\t".join(cell.replace("\t", " ").replace("\n", " ") for cell in row) + "\n")
 
 
 def exit_with(code: int) -> None:

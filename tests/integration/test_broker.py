@@ -125,7 +125,9 @@ def test_processes_starting_together_share_one_embedded_redis(tmp_path):
         import time; time.sleep(2)
         """
     )
-    starts = [subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True) for _ in range(3)]
+    starts = [
+        subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True) for _ in range(3)
+    ]
     sockets = {process.stdout.readline().strip() for process in starts}
     for process in starts:
         process.wait(timeout=60)

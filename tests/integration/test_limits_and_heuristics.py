@@ -150,10 +150,14 @@ def test_heuristic_observations_reserve_no_credits_while_in_flight(world):
     from models import Scanner
 
     world.worker.pause()
-    scanner = world.scanner(provider="heuristic", scanner_type="scorer", scanner_config={"prompt": "How bad?"})
+    scanner = world.scanner(
+        provider="heuristic", scanner_type="scorer", scanner_config={"prompt": "How bad?"}
+    )
     world.request(scanner, *SESSIONS)
     with world.db.sessions() as session:
-        organisation, own = quotas(session, session.get(Scanner, scanner.id), world.settings, datetime.now(UTC))
+        organisation, own = quotas(
+            session, session.get(Scanner, scanner.id), world.settings, datetime.now(UTC)
+        )
     assert (organisation.used, own.used) == (0, 0)
     world.worker.resume()
     world.drain()
