@@ -124,28 +124,29 @@ def overhead(count: int) -> None:
           f"ratio {noop / observe:.2f} (target ≥ 0.5)")  # fmt: skip
 
 
-def model_bound(count: int) -> None:
+def gemini_run(count: int, latency_s: float, per_minute: int) -> tuple[float, list[float]]:
+    """Seconds for `count` Gemini observations, and when each request reached the fake."""
     with (
         tempfile.TemporaryDirectory() as home,
-        FakeGemini(latency_s=0.5, default=lambda request: REPLY) as fake,
+        FakeGemini(latency_s=latency_s, default=lambda request: REPLY) as fake,
     ):
-        bench = Bench(Path(home), fake, SIGHTLINE_GEMINI_RPM="100000", SIGHTLINE_GEMINI_CONCURRENCY="8")
+        bench = Bench(
+            Path(home), fake, SIGHTLINE_GEMINI_RPM=str(per_minute), SIGHTLINE_GEMINI_CONCURRENCY="8"
+        )
         elapsed = bench.observe(MONITOR, bench.sessions(count))
         bench.close()
+        return elapsed, sorted(request.at for request in fake.generate_requests())
+
+
+def model_bound(count: int) -> None:
+    elapsed, _ = gemini_run(count, latency_s=0.5, per_minute=100_000)
     rate = count / elapsed
     print(f"model-bound: {count} observations in {elapsed:.1f} s with 500 ms replies and 8 threads: "
           f"{rate:.1f}/s of the theoretical 16/s = {rate / 16:.0%} (target ≥ 90%)")  # fmt: skip
 
 
 def rate_limited(count: int) -> None:
-    with (
-        tempfile.TemporaryDirectory() as home,
-        FakeGemini(latency_s=0.05, default=lambda request: REPLY) as fake,
-    ):
-        bench = Bench(Path(home), fake, SIGHTLINE_GEMINI_RPM="60", SIGHTLINE_GEMINI_CONCURRENCY="8")
-        elapsed = bench.observe(MONITOR, bench.sessions(count))
-        bench.close()
-        times = sorted(request.at for request in fake.generate_requests())
+    elapsed, times = gemini_run(count, latency_s=0.05, per_minute=60)
     busiest = max(sum(1 for other in times if start <= other < start + 60) for start in times)
     print(f"rate limit: {len(times)} requests in {elapsed:.0f} s with 60/min configured; busiest 60 s window "
           f"held {busiest} requests (target ≤ 60)")  # fmt: skip

@@ -34,6 +34,13 @@ def migrated_database(current: Settings) -> Database:
     return db
 
 
+def open_team(team_id: int | None) -> tuple[Settings, Database, int]:
+    """The common start of a command: settings, the migrated database, and the team it acts on."""
+    current = settings()
+    db = migrated_database(current)
+    return current, db, resolve_team(db, team_id)
+
+
 def resolve_team(db: Database, team_id: int | None) -> int:
     """The team named by `--team`, or the first team; `NotFoundError` when there is none."""
     with db.sessions() as session:

@@ -12,7 +12,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from sqlmodel import col, select
 
 from actors.broker import setup_broker
-from cli.context import err, friendly_errors, migrated_database, out, print_table, resolve_team, settings
+from cli.context import (
+    err,
+    friendly_errors,
+    open_team,
+    out,
+    print_table,
+    settings,
+)
 from integrations.blobstore import BlobStore
 from integrations.observing import MAX_SESSIONS_PER_REQUEST as MAX_SESSIONS
 from integrations.observing import quotas, request_observations
@@ -49,9 +56,7 @@ def observe_command(
     team: int = TEAM,
 ) -> None:
     """Observe sessions now, within the scanner's and the organisation's limits."""
-    current = settings()
-    db = migrated_database(current)
-    team_id = resolve_team(db, team)
+    current, db, team_id = open_team(team)
     with session_scope(db.sessions) as session:
         found = find_scanner(session, team_id, scanner)
         if found is None:
@@ -113,8 +118,7 @@ def list_command(
     team: int = TEAM,
 ) -> None:
     """Observations, newest first."""
-    db = migrated_database(settings())
-    team_id = resolve_team(db, team)
+    _, db, team_id = open_team(team)
     with db.sessions() as session:
         statement = select(Observation).where(Observation.team_id == team_id)
         if scanner:
@@ -142,9 +146,7 @@ def show_command(
     observation: str = typer.Argument(..., help="Id (or its first 6+ characters)."), team: int = TEAM
 ):
     """The answer, with each cited moment next to the timeline lines it points at."""
-    current = settings()
-    db = migrated_database(current)
-    team_id = resolve_team(db, team)
+    current, db, team_id = open_team(team)
     with db.sessions() as session:
         row = _find(session, team_id, observation)
         recording = get_recording(session, team_id, row.session_id)
@@ -190,9 +192,7 @@ def retry_command(
     observation: str = typer.Argument(..., help="Id (or its first 6+ characters)."), team: int = TEAM
 ):
     """Run a failed or ineligible observation again (within the limits)."""
-    current = settings()
-    db = migrated_database(current)
-    team_id = resolve_team(db, team)
+    current, db, team_id = open_team(team)
     with session_scope(db.sessions) as session:
         row = _find(session, team_id, observation)
         if row.status not in ("failed", "ineligible"):
@@ -213,9 +213,7 @@ def retry_command(
 @friendly_errors
 def quota_command(team: int = TEAM) -> None:
     """This month's credits: the organisation's limit, use (in-flight included) and what remains."""
-    current = settings()
-    db = migrated_database(current)
-    team_id = resolve_team(db, team)
+    current, db, team_id = open_team(team)
     now = datetime.now(UTC)
     with db.sessions() as session:
         scanners = session.exec(

@@ -13,6 +13,7 @@ from cli.context import (
     exit_with,
     friendly_errors,
     migrated_database,
+    open_team,
     out,
     print_table,
     resolve_team,
@@ -88,8 +89,7 @@ def list_command(
     limit: int = typer.Option(50, min=1, help="At most this many, newest first."),
 ) -> None:
     """Stored recordings with their metadata."""
-    db = migrated_database(settings())
-    team_id = resolve_team(db, team)
+    _, db, team_id = open_team(team)
     with db.sessions() as session:
         rows = list_recordings(session, team_id, limit=limit)
     columns = (
@@ -134,9 +134,7 @@ def timeline_command(
     ),
 ) -> None:
     """Print the timeline the model reads for one recording (redacted, within the token budget)."""
-    current = settings()
-    db = migrated_database(current)
-    team_id = resolve_team(db, team)
+    current, db, team_id = open_team(team)
     with db.sessions() as session:
         row = get_recording(session, team_id, session_id)
     if row is None:

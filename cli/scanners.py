@@ -11,7 +11,15 @@ import yaml
 from rich.markup import escape
 from sqlmodel import select
 
-from cli.context import friendly_errors, migrated_database, out, print_table, resolve_team, settings
+from cli.context import (
+    friendly_errors,
+    migrated_database,
+    open_team,
+    out,
+    print_table,
+    resolve_team,
+    settings,
+)
 from integrations.scanner_store import apply_scanners, create_scanner, definition, update_scanner
 from models.db import session_scope
 from models.observation_queries import find_scanner
@@ -87,9 +95,7 @@ def create_command(
     team: int = TEAM,
 ) -> None:
     """Create a scanner."""
-    current = settings()
-    db = migrated_database(current)
-    team_id = resolve_team(db, team)
+    current, db, team_id = open_team(team)
     data = {
         "name": name,
         "description": description,
@@ -120,8 +126,7 @@ def _load(session, team_id: int, ref: str) -> Scanner:
 @friendly_errors
 def list_command(team: int = TEAM) -> None:
     """The team's scanners."""
-    db = migrated_database(settings())
-    team_id = resolve_team(db, team)
+    _, db, team_id = open_team(team)
     with db.sessions() as session:
         scanners = session.exec(
             select(Scanner).where(Scanner.team_id == team_id).order_by(Scanner.name)
@@ -139,8 +144,7 @@ def list_command(team: int = TEAM) -> None:
 @friendly_errors
 def show_command(scanner: str = typer.Argument(..., help="Name or id."), team: int = TEAM) -> None:
     """A scanner's whole definition, as YAML (ready for `sightline apply`)."""
-    db = migrated_database(settings())
-    team_id = resolve_team(db, team)
+    _, db, team_id = open_team(team)
     with db.sessions() as session:
         found = _load(session, team_id, scanner)
         shown = {**definition(found), "id": str(found.id), "scanner_version": found.scanner_version}
@@ -157,9 +161,7 @@ def update_command(
     team: int = TEAM,
 ) -> None:
     """Change fields of a scanner; the version goes up when what it does changes."""
-    current = settings()
-    db = migrated_database(current)
-    team_id = resolve_team(db, team)
+    current, db, team_id = open_team(team)
     changes = {}
     for item in set_ or []:
         field, _, value = item.partition("=")
@@ -181,8 +183,7 @@ def delete_command(scanner: str = typer.Argument(..., help="Name or id."), team:
     """Delete a scanner that has no observations (disable it otherwise: --set enabled=false)."""
     from models.vision import Observation
 
-    db = migrated_database(settings())
-    team_id = resolve_team(db, team)
+    _, db, team_id = open_team(team)
     with session_scope(db.sessions) as session:
         found = _load(session, team_id, scanner)
         if session.exec(select(Observation).where(Observation.scanner_id == found.id)).first() is not None:

@@ -63,3 +63,23 @@ def world(sightline_home, database_url, monkeypatch):
     built = build_world(monkeypatch, database_url)
     yield built
     close_world(built)
+
+
+@pytest.fixture
+def sightline(sightline_home, database_url, monkeypatch):
+    """Run the CLI in-process against this test's database (with a Gemini key set); `init` has run."""
+    from typer.testing import CliRunner
+
+    from cli.main import app
+    from settings import get_settings
+
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("GEMINI_API_KEY", "test-key")
+    get_settings.cache_clear()
+    runner = CliRunner()
+
+    def run(*args: str):
+        return runner.invoke(app, list(args), catch_exceptions=False)
+
+    assert run("init").exit_code == 0
+    return run

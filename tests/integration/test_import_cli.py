@@ -62,20 +62,6 @@ def session_events(start: int = 1_700_000_000_000, count: int = 40, text: str = 
     return events
 
 
-@pytest.fixture
-def sightline(sightline_home, database_url, monkeypatch):
-    """Run the CLI in-process against this test's database; `init` has run."""
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    get_settings.cache_clear()
-    runner = CliRunner()
-
-    def run(*args: str):
-        return runner.invoke(app, list(args), catch_exceptions=False)
-
-    assert run("init").exit_code == 0
-    return run
-
-
 def count(model) -> int:
     with database(get_settings()).sessions() as session:
         return session.exec(select(func.count()).select_from(model)).one()

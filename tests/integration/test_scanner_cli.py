@@ -4,26 +4,8 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from typer.testing import CliRunner
-
-from cli.main import app
-from settings import get_settings
 
 pytestmark = pytest.mark.db
-
-
-@pytest.fixture
-def sightline(sightline_home, database_url, monkeypatch):
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    monkeypatch.setenv("GEMINI_API_KEY", "test-key")
-    get_settings.cache_clear()
-    runner = CliRunner()
-
-    def run(*args: str):
-        return runner.invoke(app, list(args), catch_exceptions=False)
-
-    assert run("init").exit_code == 0
-    return run
 
 
 SCANNERS = {
