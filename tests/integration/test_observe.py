@@ -166,3 +166,22 @@ def test_a_twelve_second_recording_is_ineligible_without_a_model_call(world, rec
     assert observation.error_reason.startswith("too_short:")
     assert world.fake.generate_requests() == []
     assert world.receipts() == []
+
+
+@pytest.mark.parametrize(
+    "glitch",
+    [FakeReply(text="", finish_reason="MAX_TOKENS"), FakeReply(raw=b'{"candidates": [', status=200), FakeReply.error(500)],
+    ids=["empty-max-tokens", "unreadable-body", "http-500"],
+)
+def test_transient_glitches_are_retried_then_succeed(world, glitch):
+    world.fake.script(glitch, reply(reasoning="Pay threw (t 25).", verdict="yes", confidence=0.8))
+    [observation] = world.observe(world.scanner(**MONITOR), CHECKOUT)
+    assert observation.status == "succeeded", observation.error_reason
+    assert len(world.fake.generate_requests()) == 2
+
+
+def test_a_blocked_answer_is_rejected_without_retry(world):
+    world.fake.script(FakeReply(text="{}", finish_reason="SAFETY"))
+    [observation] = world.observe(world.scanner(**MONITOR), CHECKOUT)
+    assert observation.error_reason == "provider_rejected:the model provider refused the request"
+    assert len(world.fake.generate_requests()) == 1
