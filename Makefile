@@ -30,6 +30,8 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.import_render
 	$(BIN)/python -m bench.timeline_size
+	$(BIN)/python -m bench.observe_throughput
+	$(BIN)/python -m bench.schedule_next
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
