@@ -18,7 +18,7 @@ from dramatiq.middleware import CurrentMessage, TimeLimitExceeded
 from actors.observing import analyse, finish
 from integrations.storage import database
 from models.db import session_scope
-from models.observation_queries import move_status
+from models.observation_queries import claim, move_status
 from models.vision import Observation, ObservationStatus
 from pipeline.errors import ConfigurationError, OutputInvalid, ProviderRejected, ProviderTransient
 from pipeline.limits import Ineligible
@@ -75,9 +75,7 @@ def _now() -> datetime:
 def _claim(sessions, observation_id: UUID) -> Observation | None:
     """pending → running; None when another delivery has it or it is already finished."""
     with session_scope(sessions) as session:
-        if not move_status(session, observation_id, [PENDING], status=RUNNING, started_at=_now()):
-            return None
-        return session.get(Observation, observation_id)
+        return claim(session, observation_id, [PENDING], status=RUNNING, started_at=_now())
 
 
 def _end(sessions, observation_id: UUID, status: ObservationStatus, reason: str | None) -> None:

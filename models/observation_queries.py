@@ -73,6 +73,19 @@ def find_scanner(session: Session, team_id: int, ref: str) -> Scanner | None:
     return scanner if scanner is not None and scanner.team_id == team_id else None
 
 
+def claim(
+    session: Session, observation_id: UUID, source: Sequence[ObservationStatus], **values: Any
+) -> Observation | None:
+    """Like `move_status`, returning the updated row in the same statement (UPDATE … RETURNING)."""
+    statement = (
+        update(Observation)
+        .where(col(Observation.id) == observation_id, col(Observation.status).in_(list(source)))
+        .values(**values)
+        .returning(Observation)
+    )
+    return session.exec(statement).scalars().one_or_none()  # type: ignore[attr-defined]
+
+
 def move_status(
     session: Session, observation_id: UUID, source: Sequence[ObservationStatus], **values: Any
 ) -> bool:
