@@ -67,6 +67,24 @@ class Settings(BaseSettings):
     )
     in_flight_per_team: int = Field(300, ge=1, validation_alias=AliasChoices("SIGHTLINE_IN_FLIGHT_PER_TEAM"))
 
+    # Scheduler (DESIGN §6, §10).
+    scheduler_tick_s: float = Field(10.0, gt=0, validation_alias=AliasChoices("SIGHTLINE_SCHEDULER_TICK_S"))
+    sweep_interval_s: int = Field(300, ge=1, validation_alias=AliasChoices("SIGHTLINE_SWEEP_INTERVAL_S"))
+    # A recording is swept once nothing was ingested for it for this long (0 in the demo).
+    settle_s: int = Field(2100, ge=0, validation_alias=AliasChoices("SIGHTLINE_SETTLE_S"))
+    sweep_limit: int = Field(1000, ge=1, validation_alias=AliasChoices("SIGHTLINE_SWEEP_LIMIT"))
+    leader_ttl_s: float = Field(30.0, gt=0, validation_alias=AliasChoices("SIGHTLINE_LEADER_TTL_S"))
+    pending_resend_after_s: int = Field(
+        600, ge=1, validation_alias=AliasChoices("SIGHTLINE_PENDING_RESEND_AFTER_S")
+    )
+    pending_max_sends: int = Field(3, ge=1, validation_alias=AliasChoices("SIGHTLINE_PENDING_MAX_SENDS"))
+    # A running observation older than the actor's 10-minute time limit plus this is orphaned.
+    orphan_grace_s: int = Field(1800, ge=0, validation_alias=AliasChoices("SIGHTLINE_ORPHAN_GRACE_S"))
+    stuck_run_after_s: int = Field(7200, ge=1, validation_alias=AliasChoices("SIGHTLINE_STUCK_RUN_AFTER_S"))
+    estimate_max_age_s: int = Field(
+        86_400, ge=1, validation_alias=AliasChoices("SIGHTLINE_ESTIMATE_MAX_AGE_S")
+    )
+
     @property
     def resolved_database_url(self) -> str:
         """`DATABASE_URL`, or the SQLite file in the data folder."""

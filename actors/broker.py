@@ -16,6 +16,7 @@ from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import CurrentMessage
 
 from actors.jobruns import JobRunMiddleware
+from actors.presence import WorkerPresence
 from integrations.embedded_redis import EmbeddedRedis
 from integrations.storage import database
 from settings import Settings, get_settings
@@ -47,8 +48,10 @@ def embedded_redis_url() -> str | None:
 def setup_broker(settings: Settings | None = None) -> RedisBroker:
     """Build the broker, make it Dramatiq's global broker, then declare every actor."""
     settings = settings or get_settings()
-    broker = RedisBroker(client=redis_client(settings), namespace=settings.redis_namespace)
+    client = redis_client(settings)
+    broker = RedisBroker(client=client, namespace=settings.redis_namespace)
     broker.add_middleware(CurrentMessage())
+    broker.add_middleware(WorkerPresence(client, settings.redis_namespace))
     broker.add_middleware(JobRunMiddleware(database(settings).sessions))
     dramatiq.set_broker(broker)
     for name in ACTOR_MODULES:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from cli import observations, recordings, scanners, scenarios
+from cli import scheduler as scheduler_cli
 from cli.context import friendly_errors, out, settings
 from cli.worker import run_worker
 from integrations.storage import database
@@ -28,6 +29,9 @@ app.command("apply")(scanners.apply_command)
 app.command("observe")(observations.observe_command)
 app.add_typer(observations.app, name="observations")
 app.command("quota")(observations.quota_command)
+app.command("scheduler")(scheduler_cli.scheduler_command)
+app.command("status")(scheduler_cli.status_command)
+app.command("up")(scheduler_cli.up_command)
 
 
 @app.command("init")

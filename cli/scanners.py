@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +21,15 @@ from cli.context import (
     resolve_team,
     settings,
 )
-from integrations.scanner_store import apply_scanners, create_scanner, definition, update_scanner
+from integrations.estimates import estimate
+from integrations.scanner_store import apply_scanners, create_scanner, definition, rewind, update_scanner
 from models.db import session_scope
 from models.observation_queries import find_scanner
 from models.vision import Scanner
 from pipeline.errors import InvalidField, NotFoundError
-from pipeline.scanners import SCANNER_TYPES
+from pipeline.query import validate_query
+from pipeline.scanners import SCANNER_TYPES, validate_sampling_rate
+from pipeline.schedule import parse_since
 
 app = typer.Typer(help="Scanners: the questions asked about every session.", no_args_is_help=True)
 TEAM = typer.Option(None, "--team", help="Team id (default: the first team).")
@@ -134,10 +138,11 @@ def list_command(team: int = TEAM) -> None:
     rows = [
         (scanner.name, str(scanner.scanner_type), str(scanner.provider), scanner.model,
          f"{scanner.sampling_rate:g}", "yes" if scanner.enabled else "no", str(scanner.scanner_version),
-         str(scanner.id))
+         str(scanner.estimated_monthly_observations or 0), str(scanner.id))
         for scanner in scanners
     ]  # fmt: skip
-    print_table(("name", "type", "provider", "model", "sampling", "enabled", "version", "id"), rows)
+    columns = ("name", "type", "provider", "model", "sampling", "enabled", "version", "est./month", "id")
+    print_table(columns, rows)
 
 
 @app.command("show")
@@ -175,6 +180,50 @@ def update_command(
     out.print(
         f"changed {', '.join(changed)}; version {version}" if changed else "nothing changed", highlight=False
     )
+
+
+@app.command("estimate")
+@friendly_errors
+def estimate_command(
+    query: str = typer.Option(None, help='The query filter as JSON, e.g. \'{"url_contains": "/checkout"}\'.'),
+    sampling_rate: float = typer.Option(1.0, "--sampling-rate", help="0..1 (0.0001 at least, or 0)."),
+    team: int = TEAM,
+) -> None:
+    """How many observations a month a proposed scanner would make, from the last 30 days of data."""
+    _, db, team_id = open_team(team)
+    normalised = validate_query(_json_option(query, "query"))
+    rate = validate_sampling_rate(sampling_rate)
+    with db.sessions() as session:
+        count = estimate(session, team_id, normalised, rate)
+    out.print(f"about {count} observations a month", highlight=False)
+
+
+@app.command("backfill")
+@friendly_errors
+def backfill_command(
+    scanners: list[str] = typer.Argument(None, help="Names or ids."),
+    since: str = typer.Option(..., help="Look again at sessions ending after this: 2026-01-31, or 7d, 12h."),
+    all_scanners: bool = typer.Option(False, "--all", help="Every scanner of the team."),
+    team: int = TEAM,
+) -> None:
+    """Move scanners' sweep watermark back, so the scheduler's next sweep also takes older sessions.
+
+    Sessions a scanner already observed are not observed again.
+    """
+    _, db, team_id = open_team(team)
+    start = parse_since(since, now=datetime.now(UTC))
+    if not scanners and not all_scanners:
+        raise InvalidField("scanners", "name at least one scanner, or pass --all")
+    with session_scope(db.sessions) as session:
+        if all_scanners:
+            found = list(session.exec(select(Scanner).where(Scanner.team_id == team_id)))
+        else:
+            found = [_load(session, team_id, ref) for ref in scanners]
+        for scanner in found:
+            rewind(scanner, start)
+            session.add(scanner)
+        names = [scanner.name for scanner in found]
+    out.print(f"{len(names)} scanner(s) sweep from {start.isoformat()} at the next tick", highlight=False)
 
 
 @app.command("delete")

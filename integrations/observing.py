@@ -56,6 +56,12 @@ def quotas(session: Session, scanner: Scanner, settings: Settings, now: datetime
     return org, own
 
 
+def affordable(session: Session, scanner: Scanner, settings: Settings, now: datetime) -> int | None:
+    """How many more observations the organisation's and the scanner's budgets allow (None: no cap)."""
+    price = observation_price(str(scanner.provider), scanner.model, settings)
+    return _affordable(quotas(session, scanner, settings, now), price) if price else None
+
+
 def _affordable(quotas_: tuple[Quota, Quota], price: int) -> int | None:
     counts = [count for count in (quota.affordable(price) for quota in quotas_) if count is not None]
     return min(counts) if counts else None
@@ -93,6 +99,7 @@ def _create(session: Session, scanner: Scanner, frozen: dict, session_id: str, o
         workflow_id=f"observe-{scanner.id}-{session_id}",
         triggered_by=triggered_by,
         triggered_by_user=user_id,
+        send_count=1,  # the caller sends it right after the commit
     )
     try:
         with session.begin_nested():

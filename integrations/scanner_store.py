@@ -6,12 +6,13 @@ None of these commit: the caller owns the transaction.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from integrations.estimates import refresh_estimate
 from models import Scanner
 from pipeline.errors import InvalidField
 from pipeline.scanners import bumps_version, changed_fields, validate_scanner
@@ -40,13 +41,23 @@ def create_scanner(session: Session, team_id: int, data: dict[str, Any], setting
         select(Scanner).where(Scanner.team_id == team_id, Scanner.name == values["name"])
     ).first():
         raise InvalidField("name", f"{values['name']!r} is taken in this team; choose another or update it")
+    now = datetime.now(UTC)
     scanner = Scanner(team_id=team_id, created_by=user_id, **values)
+    _start_watermark(scanner, settings, now)
     try:
         with session.begin_nested():
             session.add(scanner)
     except IntegrityError as exc:
         raise InvalidField("name", f"{values['name']!r} was just taken; choose another") from exc
+    refresh_estimate(session, scanner, now)
     return scanner
+
+
+def _start_watermark(scanner: Scanner, settings: Settings, now: datetime) -> None:
+    """New and re-enabled scanners look at sessions from now − settle on: no backfill of the past."""
+    scanner.last_swept_at = now - timedelta(seconds=settings.settle_s)
+    scanner.last_seen_session_id = ""
+    scanner.sweep_slot = None
 
 
 def update_scanner(
@@ -59,13 +70,29 @@ def update_scanner(
     if not changed:
         return []
     bump = bumps_version(changed)
+    now = datetime.now(UTC)
+    reenabled = "enabled" in changed and proposed["enabled"]
     for field in changed:
         setattr(scanner, field, proposed[field])
     if bump:
         scanner.scanner_version += 1
-    scanner.updated_at = datetime.now(UTC)
+    if reenabled:
+        _start_watermark(scanner, settings, now)
+    scanner.updated_at = now
     session.add(scanner)
+    if {"query", "sampling_rate", "enabled"} & set(changed):
+        refresh_estimate(session, scanner, now)
     return changed
+
+
+def rewind(scanner: Scanner, since: datetime) -> None:
+    """Backfill: move the watermark back to `since`, so the next sweep (due at once) looks again.
+
+    Sessions already observed are skipped by the unique (scanner, session) key.
+    """
+    scanner.last_swept_at = since
+    scanner.last_seen_session_id = ""
+    scanner.sweep_slot = None
 
 
 @dataclass(frozen=True)

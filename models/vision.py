@@ -73,6 +73,10 @@ class Scanner(SQLModel, table=True):
     estimated_monthly_observations: int | None = None
     last_swept_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_seen_session_id: str = Field(default="", max_length=128)
+    # The scheduler claims a sweep by moving this to the current slot (see pipeline/sampling.sweep_slot).
+    sweep_slot: int | None = Field(default=None, sa_type=sa.BigInteger)
+    last_sweep_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    estimated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_by: int | None = Field(default=None, foreign_key="users.id")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
@@ -93,6 +97,8 @@ class Observation(SQLModel, table=True):
         sa.Index("ix_observations_scanner_id_status", "scanner_id", "status"),
         sa.Index("ix_observations_team_id_status", "team_id", "status"),
         sa.Index("ix_observations_scanner_id_completed_at", "scanner_id", "completed_at"),
+        # The scheduler's reapers look for old pending and running rows.
+        sa.Index("ix_observations_status_created_at", "status", "created_at"),
     )
 
     id: UUID = Field(default_factory=uuid4, primary_key=True)

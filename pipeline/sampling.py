@@ -27,3 +27,22 @@ def keeps(session_id: str, scanner_id: str, rate: float) -> bool:
         return True
     limit = threshold(rate)
     return limit > 0 and stable_hash(session_id + scanner_id) % SAMPLING_PRECISION < limit
+
+
+def sweep_offset(scanner_id: str, interval_s: int) -> int:
+    """Seconds this scanner's sweeps are shifted by, so scanners do not all sweep on the same tick."""
+    return stable_hash(scanner_id) % interval_s
+
+
+def sweep_slot(scanner_id: str, epoch_s: float, interval_s: int) -> int:
+    """The number of the sweep period `epoch_s` falls in, for this scanner's stagger.
+
+    A scanner is due when the slot it last claimed is lower than this; claiming stores it, so one
+    slot is swept once however many schedulers look.
+    """
+    return int((epoch_s - sweep_offset(scanner_id, interval_s)) // interval_s)
+
+
+def slot_start(scanner_id: str, slot: int, interval_s: int) -> float:
+    """When (epoch seconds) a slot begins: `slot_start(id, last + 1, …)` is the next due time."""
+    return slot * interval_s + sweep_offset(scanner_id, interval_s)

@@ -90,3 +90,20 @@ def _reanchored(rule: rrule, anchor: datetime, after_local: datetime) -> rrule:
     if periods <= 0:
         return rule
     return rule.replace(dtstart=anchor + step * periods)
+
+
+_UNITS = {"m": 60, "h": 3_600, "d": 86_400, "w": 604_800}
+
+
+def parse_since(text: str, *, now: datetime) -> datetime:
+    """A point in the past: an ISO date or time (UTC unless it says so), or `7d`, `12h`, `30m`, `2w`."""
+    value = (text or "").strip()
+    if len(value) > 1 and value[-1] in _UNITS and value[:-1].isdigit():
+        return now - timedelta(seconds=int(value[:-1]) * _UNITS[value[-1]])
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise InvalidField(
+            "since", f"{text!r} is neither a date (2026-01-31) nor a duration (7d, 12h, 30m)"
+        ) from exc
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)

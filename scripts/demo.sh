@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The main job on the embedded defaults: import sessions, ask scanners about them through a real
-# worker, and print what they found. `make demo` runs it with .venv's sightline on PATH.
+# The main job on the embedded defaults: import sessions, let the real scheduler and worker
+# (`sightline up`) observe them with every scanner, and print what they found. `make demo` runs
+# it with .venv's sightline on PATH.
 set -euo pipefail
 home="${SIGHTLINE_HOME:-.sightline}"
 
@@ -12,17 +13,18 @@ sightline recordings list
 sightline timeline scenario-checkout-js-error
 
 sightline apply examples/heuristic-scanners.yaml
-scanners=("Rage clicks" "Friction kinds" "Frustration score" "Visit summary")
 if [ -n "${GEMINI_API_KEY:-}" ]; then
     sightline apply examples/gemini-scanners.yaml
-    scanners+=("Payment failed" "Visit summary (Gemini)")
 fi
 
-SIGHTLINE_LOG_LEVEL=warning sightline worker --threads 4 &
-worker=$!
-trap 'kill -TERM "$worker" 2>/dev/null; wait "$worker" 2>/dev/null || true' EXIT
-for scanner in "${scanners[@]}"; do
-    sightline observe "$scanner" --all --wait --timeout 300 > /dev/null
-done
+# The demo's sessions were imported a moment ago and happened months ago: sweep them at once
+# (no settle interval, a one-second tick) and look back past the scanners' creation (backfill).
+export SIGHTLINE_SETTLE_S=0 SIGHTLINE_SCHEDULER_TICK_S=1
+sightline scanners backfill --all --since 2000-01-01
+
+SIGHTLINE_LOG_LEVEL=warning sightline up --threads 4 > "$home/up.log" 2>&1 &
+up=$!
+trap 'kill -INT "$up" 2>/dev/null; wait "$up" 2>/dev/null || true' EXIT
+sightline status --wait-idle 300
 sightline observations list --limit 100
 sightline quota

@@ -1,0 +1,57 @@
+"""Workers announce themselves in Redis while they run, for `sightline status` ("workers seen alive").
+
+Each worker process refreshes one key with a short expiry; a crashed worker's key simply expires.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import threading
+import time
+
+import redis
+import structlog
+from dramatiq import Middleware
+
+log = structlog.get_logger(__name__)
+REFRESH_S = 10
+EXPIRE_S = 30
+
+
+def workers_prefix(namespace: str) -> str:
+    return f"{namespace}:sightline:workers:"
+
+
+class WorkerPresence(Middleware):
+    def __init__(self, client: redis.Redis, namespace: str):
+        self.client = client
+        self.key = f"{workers_prefix(namespace)}{socket.gethostname()}:{os.getpid()}"
+        self.stop = threading.Event()
+        self.thread: threading.Thread | None = None
+
+    def after_worker_boot(self, broker, worker):
+        info = json.dumps({"who": f"{socket.gethostname()}:{os.getpid()}", "threads": worker.worker_threads,
+                           "queues": sorted(worker.consumer_whitelist or broker.get_declared_queues()),
+                           "started_at": time.time()})  # fmt: skip
+        self.stop.clear()
+        self.thread = threading.Thread(target=self._beat, args=(info,), name="worker-presence", daemon=True)
+        self.thread.start()
+
+    def _beat(self, info: str) -> None:
+        while True:
+            try:
+                self.client.set(self.key, info, ex=EXPIRE_S)
+            except redis.RedisError:
+                log.warning("worker_presence_not_written")
+            if self.stop.wait(REFRESH_S):
+                return
+
+    def before_worker_shutdown(self, broker, worker):
+        self.stop.set()
+        if self.thread is not None:
+            self.thread.join(timeout=2)
+        with contextlib.suppress(redis.RedisError):
+            self.client.delete(self.key)

@@ -1,0 +1,190 @@
+"""`sightline scheduler`, `sightline status` and `sightline up`."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+
+import structlog
+import typer
+from rich.markup import escape
+from rich.progress import Progress, TextColumn
+
+from actors.broker import embedded_redis_url, redis_client, setup_broker
+from cli.context import err, friendly_errors, migrated_database, out, print_table, settings
+from scheduler.daemon import Scheduler
+from scheduler.status import collect
+
+log = structlog.get_logger(__name__)
+
+
+def _stop_on_signals() -> threading.Event:
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    return stop
+
+
+@friendly_errors
+def scheduler_command(
+    once: bool = typer.Option(False, "--once", help="Run one tick and exit."),
+    interval: float = typer.Option(None, help="Seconds between ticks (default SIGHTLINE_SCHEDULER_TICK_S)."),
+) -> None:
+    """Run the scheduler daemon: sweep scanners, fire due actions, reap stuck work.
+
+    Safe to run on several machines: one leads (a Redis lock), the others wait and take over
+    when it stops. Stops cleanly on Ctrl-C or SIGTERM.
+    """
+    current = settings()
+    if interval is not None:
+        current = current.model_copy(update={"scheduler_tick_s": interval})
+    db = migrated_database(current)
+    broker = setup_broker(current)
+    scheduler = Scheduler(current, db.sessions, broker, redis_client(current))
+    stop = _stop_on_signals()
+    log.info("scheduler_started", tick_s=current.scheduler_tick_s, who=scheduler.leadership.who,
+             redis=current.redis_url or embedded_redis_url())  # fmt: skip
+    if once:
+        report = scheduler.tick()
+        scheduler.leadership.step_down()
+        out.print(json.dumps(_summary(report.__dict__), indent=2))
+    else:
+        scheduler.run(stop)
+    broker.close()
+    log.info("scheduler_stopped")
+
+
+def _summary(report: dict) -> dict:
+    return {key: value for key, value in report.items() if key != "swept"} | {
+        "swept": [f"{s['name']}: {s['enqueued']} enqueued of {s['examined']} examined {s['stopped']}".strip()
+                  for s in report.get("swept", [])]
+    }
+
+
+def _idle(data: dict) -> bool:
+    """Every enabled scanner swept up to now and no observation waiting or running."""
+    busy = sum(data["observations"].get(status, 0) for status in ("pending", "running"))
+    scanners = [s for s in data["scanners"] if s["enabled"] and s["sampling_rate"] > 0]
+    return busy == 0 and all(s["last_sweep_at"] and s["unswept"] == 0 for s in scanners)
+
+
+def _wait_idle(current, db, client, timeout: float) -> dict:
+    deadline = time.monotonic() + timeout
+    with Progress(TextColumn("{task.description}"), transient=True, console=err) as progress:
+        task = progress.add_task("waiting for the scheduler and workers")
+        while True:
+            data = collect(current, db.sessions, client)
+            if _idle(data):
+                return data
+            if time.monotonic() > deadline:
+                err.print(f"still busy after {timeout:g} s", highlight=False)
+                raise typer.Exit(1)
+            counts = ", ".join(f"{n} {s}" for s, n in sorted(data["observations"].items()))
+            unswept = sum(s["unswept"] for s in data["scanners"] if s["enabled"])
+            progress.update(task, description=f"waiting: {counts or 'no observations'}; {unswept} unswept")
+            time.sleep(1.0)
+
+
+@friendly_errors
+def status_command(
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object, for machines."),
+    wait_idle: float = typer.Option(
+        None, "--wait-idle", metavar="SECONDS",
+        help="First wait (at most SECONDS) until every scanner is swept and no observation is pending "
+        "or running; exit 1 if that does not happen in time.",
+    ),
+) -> None:
+    """The scheduler's leader and last tick, scanners, actions, queues, workers and recent failures."""
+    current = settings()
+    db = migrated_database(current)
+    client = redis_client(current)
+    if wait_idle is not None:
+        data = _wait_idle(current, db, client, wait_idle)
+    else:
+        data = collect(current, db.sessions, client)
+    if as_json:
+        out.file.write(json.dumps(data, indent=2) + "\n")
+        return
+    leader, tick = data["scheduler"]["leader"], data["scheduler"]["last_tick"]
+    out.print(f"Scheduler: {'leader ' + leader['who'] if leader else 'no leader running'}", highlight=False)
+    if tick:
+        out.print(
+            f"Last tick: {tick['at']} ({tick['duration_ms']} ms): {len(tick['swept'])} swept, "
+            f"{tick['enqueued']} enqueued, {tick['actions'].get('claimed', 0)} actions claimed",
+            highlight=False,
+        )
+    counts = ", ".join(f"{count} {status}" for status, count in sorted(data["observations"].items()))
+    out.print(f"Observations: {counts or 'none'}", highlight=False)
+    print_table(
+        ("scanner", "enabled", "rate", "last sweep", "next sweep", "unswept", "est./month"),
+        [(s["name"], "yes" if s["enabled"] else "no", f"{s['sampling_rate']:g}", s["last_sweep_at"] or "-",
+          s["next_sweep_at"] or "-", str(s["unswept"]), str(s["estimated_monthly_observations"] or 0))
+         for s in data["scanners"]],
+        title="Scanners",
+    )
+    if data["actions"]:
+        print_table(
+            ("action", "enabled", "next run", "last run"),
+            [(a["name"], "yes" if a["enabled"] else "no", a["next_run_at"] or "-", a["last_run_at"] or "-")
+             for a in data["actions"]],
+            title="Actions",
+        )
+    print_table(
+        ("queue", "ready", "delayed", "in flight", "dead"),
+        [(name, *(str(depth[k]) for k in ("ready", "delayed", "in_flight", "dead")))
+         for name, depth in data["queues"].items()],
+        title="Queues",
+    )
+    alive = data["workers"]
+    out.print(f"Workers alive: {len(alive)}" + "".join(f"\n  {escape(w['who'])} ({w['threads']} threads)"
+                                                         for w in alive), highlight=False)  # fmt: skip
+    failures = data["failures_last_hour"]
+    out.print(
+        "Failed jobs (last hour): " + (", ".join(f"{a} {n}" for a, n in failures.items()) or "none"),
+        highlight=False,
+    )
+
+
+@friendly_errors
+def up_command(
+    threads: int = typer.Option(4, min=1, help="Worker threads."),
+    processes: int = typer.Option(1, min=1, help="Worker processes."),
+) -> None:
+    """Run the scheduler and a worker together on the embedded defaults until Ctrl-C."""
+    current = settings()
+    migrated_database(current)
+    env = dict(os.environ)
+    if not current.redis_url:
+        redis_client(current)  # one embedded server for the children, alive as long as this process
+        env["REDIS_URL"] = embedded_redis_url() or ""
+    command = [sys.executable, "-m", "cli.main"]
+    worker = [*command, "worker", "--threads", str(threads), "--processes", str(processes)]
+    children = {
+        "worker": subprocess.Popen(worker, env=env),
+        "scheduler": subprocess.Popen([*command, "scheduler"], env=env),
+    }
+    pids = f"worker pid {children['worker'].pid}, scheduler pid {children['scheduler'].pid}"
+    out.print(f"Sightline is up: {pids}. Ctrl-C stops both.", highlight=False)
+    stop = _stop_on_signals()
+    while not stop.wait(0.5):
+        ended = [name for name, child in children.items() if child.poll() is not None]
+        if ended:
+            err_names = ", ".join(ended)
+            out.print(f"{err_names} stopped; stopping the rest", highlight=False)
+            break
+    for child in children.values():
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 40
+    for child in children.values():
+        try:
+            child.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.kill()
+    out.print(f"stopped at {datetime.now(UTC).isoformat(timespec='seconds')}", highlight=False)

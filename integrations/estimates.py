@@ -1,0 +1,65 @@
+"""How many observations a scanner will make a month (DESIGN §6, `estimated_monthly_observations`).
+
+Sessions matching the query and eligible by metadata over the last 30 days of data (counted back
+from the newest recording, so an old import still gives an answer), per day of data, times 30,
+times the sampling rate. The numeric parts of the query and of eligibility are filtered in SQL;
+URL and event filters are matched in memory on the rows that are left.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlmodel import Session
+
+from models import Recording, Scanner
+from models.scheduler_queries import data_span, recordings_between
+from pipeline.limits import MAX_ACTIVE_S, MIN_ACTIVE_S, MIN_DURATION_S
+from pipeline.query import matches
+from pipeline.sweep import estimate_monthly
+
+WINDOW = timedelta(days=30)
+_IN_MEMORY_KEYS = ("urls", "url_contains", "custom_events")
+
+
+def _sql_filters(query: dict[str, Any]) -> list:
+    filters = [
+        Recording.event_count > 0,
+        Recording.duration_s >= max(MIN_DURATION_S, query.get("min_duration_s", 0)),
+        Recording.active_s >= max(MIN_ACTIVE_S, query.get("min_active_s", 0)),
+        Recording.active_s <= MAX_ACTIVE_S,
+    ]
+    if "has_console_errors" in query:
+        filters.append(Recording.console_error_count > 0 if query["has_console_errors"]
+                       else Recording.console_error_count == 0)  # fmt: skip
+    if "device_type" in query:
+        filters.append(Recording.device_type == query["device_type"])
+    if "distinct_ids" in query:
+        filters.append(Recording.distinct_id.in_(query["distinct_ids"]))  # type: ignore[union-attr]
+    return filters
+
+
+def estimate(session: Session, team_id: int, query: dict[str, Any] | None, rate: float) -> int:
+    query = query or {}
+    first, last = data_span(session, team_id)
+    if last is None or rate <= 0:
+        return 0
+    since = max(first, last - WINDOW)
+    rows = recordings_between(session, team_id, since, last, _sql_filters(query))
+    if any(key in query for key in _IN_MEMORY_KEYS):
+        count = sum(1 for row in rows if matches(query, row._mapping))
+    else:
+        count = sum(1 for _ in rows)
+    days = (last - since).total_seconds() / 86_400
+    return estimate_monthly(count, days, rate)
+
+
+def refresh_estimate(session: Session, scanner: Scanner, now: datetime) -> int:
+    """Recompute and store a scanner's estimate (the caller commits)."""
+    scanner.estimated_monthly_observations = estimate(
+        session, scanner.team_id, scanner.query, scanner.sampling_rate
+    )
+    scanner.estimated_at = now
+    session.add(scanner)
+    return scanner.estimated_monthly_observations

@@ -1,0 +1,273 @@
+"""Reads and conditional writes of the scheduler daemon (DESIGN §6). None of them commits.
+
+Every write is conditional on what the scheduler read, so two schedulers that both think they
+lead (a lock is not a fencing token) cannot both claim the same sweep slot, action occurrence or
+reaped row: the second one's update matches nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Row
+from sqlmodel import Session, col, func, or_, select, update
+
+from models.actions import ActionRun, ActionRunStatus, TriggerType, VisionAction
+from models.recordings import Recording
+from models.signals import ProcessingState, Signal
+from models.vision import Observation, ObservationStatus, Scanner
+
+# What the sweep needs of a recording: the watermark key, settling, and the query/eligibility metadata.
+CANDIDATE_COLUMNS = (
+    Recording.session_id, Recording.end_time, Recording.last_ingested_at, Recording.duration_s,
+    Recording.active_s, Recording.event_count, Recording.urls, Recording.console_error_count,
+    Recording.device_type, Recording.distinct_id, Recording.custom_events,
+)  # fmt: skip
+
+
+def enabled_scanners(session: Session) -> Sequence[Scanner]:
+    return session.exec(
+        select(Scanner).where(col(Scanner.enabled).is_(True), Scanner.sampling_rate > 0).order_by(Scanner.id)
+    ).all()
+
+
+def claim_sweep(session: Session, scanner_id: UUID, slot: int, now: datetime) -> bool:
+    """Take this scanner's sweep slot; False when it (or a later one) was already taken."""
+    statement = (
+        update(Scanner)
+        .where(
+            col(Scanner.id) == scanner_id, or_(col(Scanner.sweep_slot).is_(None), Scanner.sweep_slot < slot)
+        )
+        .values(sweep_slot=slot, last_sweep_at=now)
+    )
+    return session.exec(statement).rowcount == 1  # type: ignore[attr-defined]
+
+
+def advance_watermark(session: Session, scanner_id: UUID, old: tuple[datetime | None, str],
+                      new: tuple[datetime, str]) -> bool:  # fmt: skip
+    """Move the watermark from `old` to `new`, only if nobody moved it meanwhile (a rewind, say)."""
+    since, seen = old
+    statement = (
+        update(Scanner)
+        .where(
+            col(Scanner.id) == scanner_id,
+            col(Scanner.last_swept_at).is_(None) if since is None else Scanner.last_swept_at == since,
+            Scanner.last_seen_session_id == seen,
+        )
+        .values(last_swept_at=new[0], last_seen_session_id=new[1])
+    )
+    return session.exec(statement).rowcount == 1  # type: ignore[attr-defined]
+
+
+def candidates_after(session: Session, team_id: int, after: tuple[datetime, str], cutoff: datetime,
+                     limit: int) -> list[Row]:  # fmt: skip
+    """Recordings ending after the watermark `after` and no later than `cutoff`, in watermark order.
+
+    The range on `end_time` uses the (team_id, end_time, session_id) index; the tie on `end_time`
+    is broken by `session_id`, so sessions ending at the same instant are never skipped or repeated.
+    """
+    since, seen = after
+    statement = (
+        select(*CANDIDATE_COLUMNS)
+        .where(
+            Recording.team_id == team_id,
+            Recording.end_time >= since,
+            Recording.end_time <= cutoff,
+            or_(Recording.end_time > since, Recording.session_id > seen),
+        )
+        .order_by(Recording.end_time, Recording.session_id)
+        .limit(limit)
+    )
+    return list(session.exec(statement))
+
+
+def unswept_count(session: Session, team_id: int, after: tuple[datetime, str], cutoff: datetime) -> int:
+    """How many settled-by-time recordings lie after a watermark (before query and sampling)."""
+    since, seen = after
+    return session.exec(
+        select(func.count()).select_from(Recording).where(
+            Recording.team_id == team_id, Recording.end_time >= since, Recording.end_time <= cutoff,
+            or_(Recording.end_time > since, Recording.session_id > seen),
+        )
+    ).one()  # fmt: skip
+
+
+def insert_pending(session: Session, rows: list[dict[str, Any]]) -> list[UUID]:
+    """Insert pending observations, skipping any (scanner, session) that already has one.
+
+    Returns the ids actually inserted. Each row goes in a savepoint so one conflict (another
+    scheduler, an on-demand request) does not undo the others.
+    """
+    inserted: list[UUID] = []
+    for values in rows:
+        try:
+            with session.begin_nested():
+                session.execute(sa.insert(Observation).values(**values))
+        except sa.exc.IntegrityError:
+            continue
+        inserted.append(values["id"])
+    return inserted
+
+
+def existing_sessions(session: Session, scanner_id: UUID, session_ids: list[str]) -> set[str]:
+    if not session_ids:
+        return set()
+    return set(
+        session.exec(
+            select(Observation.session_id).where(
+                Observation.scanner_id == scanner_id, col(Observation.session_id).in_(session_ids)
+            )
+        )
+    )
+
+
+# --- actions -------------------------------------------------------------------------------------
+
+
+def unscheduled_actions(session: Session) -> Sequence[VisionAction]:
+    """Enabled schedule actions that have no next run yet (new, or re-enabled)."""
+    return session.exec(
+        select(VisionAction).where(
+            col(VisionAction.enabled).is_(True), VisionAction.trigger_type == TriggerType.SCHEDULE,
+            col(VisionAction.next_run_at).is_(None),
+        )
+    ).all()  # fmt: skip
+
+
+def due_actions(session: Session, now: datetime) -> Sequence[VisionAction]:
+    return session.exec(
+        select(VisionAction)
+        .where(
+            col(VisionAction.enabled).is_(True), VisionAction.trigger_type == TriggerType.SCHEDULE,
+            VisionAction.next_run_at <= now,
+        )
+        .order_by(VisionAction.next_run_at)
+    ).all()  # fmt: skip
+
+
+def set_next_run(session: Session, action_id: UUID, old: datetime | None, new: datetime | None,
+                 last_run_at: datetime | None = None) -> bool:  # fmt: skip
+    """Move `next_run_at` from `old` to `new` if nobody else did: the claim of one occurrence."""
+    values: dict[str, Any] = {"next_run_at": new}
+    if last_run_at is not None:
+        values["last_run_at"] = last_run_at
+    statement = (
+        update(VisionAction)
+        .where(
+            col(VisionAction.id) == action_id,
+            col(VisionAction.next_run_at).is_(None) if old is None else VisionAction.next_run_at == old,
+        )
+        .values(**values)
+    )
+    return session.exec(statement).rowcount == 1  # type: ignore[attr-defined]
+
+
+# --- reapers -------------------------------------------------------------------------------------
+
+_PROGRESS = func.coalesce(Observation.started_at, Observation.last_sent_at, Observation.created_at)
+
+
+def stale_pending(session: Session, before: datetime, limit: int) -> list[Row]:
+    """Pending observations with no progress (claim, send or creation) since `before`."""
+    return list(
+        session.exec(
+            select(Observation.id, Observation.send_count)
+            .where(Observation.status == ObservationStatus.PENDING, before > _PROGRESS)
+            .order_by(Observation.created_at)
+            .limit(limit)
+        )
+    )
+
+
+def mark_resent(session: Session, observation_id: UUID, send_count: int, now: datetime) -> bool:
+    statement = (
+        update(Observation)
+        .where(
+            col(Observation.id) == observation_id,
+            Observation.status == ObservationStatus.PENDING,
+            Observation.send_count == send_count,
+        )
+        .values(send_count=send_count + 1, last_sent_at=now)
+    )
+    return session.exec(statement).rowcount == 1  # type: ignore[attr-defined]
+
+
+def orphan(session: Session, observation_id: UUID, source: ObservationStatus, reason: str,
+           now: datetime, **where: Any) -> bool:  # fmt: skip
+    statement = update(Observation).where(col(Observation.id) == observation_id, Observation.status == source)
+    for name, value in where.items():
+        statement = statement.where(getattr(Observation, name) == value)
+    statement = statement.values(status=ObservationStatus.FAILED, error_reason=reason, completed_at=now)
+    return session.exec(statement).rowcount == 1  # type: ignore[attr-defined]
+
+
+def stale_running(session: Session, before: datetime, limit: int) -> list[UUID]:
+    return list(
+        session.exec(
+            select(Observation.id)
+            .where(Observation.status == ObservationStatus.RUNNING, Observation.started_at < before)
+            .limit(limit)
+        )
+    )
+
+
+def fail_stuck_runs(session: Session, before: datetime, error: str, now: datetime) -> int:
+    statement = (
+        update(ActionRun)
+        .where(ActionRun.status == ActionRunStatus.RUNNING, ActionRun.started_at < before)
+        .values(status=ActionRunStatus.FAILED, error=error, completed_at=now, updated_at=now)
+    )
+    return session.exec(statement).rowcount  # type: ignore[attr-defined]
+
+
+def teams_to_group(session: Session, now: datetime) -> list[int]:
+    """Teams with ungrouped, undeleted signals whose processing is not paused."""
+    paused = select(ProcessingState.team_id).where(ProcessingState.paused_until > now)
+    return list(
+        session.exec(
+            select(Signal.team_id)
+            .where(
+                col(Signal.grouped_at).is_(None), col(Signal.deleted).is_(False),
+                col(Signal.team_id).not_in(paused),
+            )
+            .distinct()
+        )
+    )  # fmt: skip
+
+
+# --- estimates -----------------------------------------------------------------------------------
+
+
+def data_span(session: Session, team_id: int) -> tuple[datetime | None, datetime | None]:
+    """The earliest and latest `end_time` of a team's recordings."""
+    first, last = session.exec(
+        select(func.min(Recording.end_time), func.max(Recording.end_time)).where(Recording.team_id == team_id)
+    ).one()
+    return first, last
+
+
+def recordings_between(session: Session, team_id: int, since: datetime, until: datetime,
+                       where: Sequence[Any] = ()) -> Iterator[Row]:  # fmt: skip
+    """Candidate columns of a team's recordings ending in [since, until], streamed, with extra filters."""
+    statement = (
+        select(*CANDIDATE_COLUMNS)
+        .where(Recording.team_id == team_id, Recording.end_time >= since, Recording.end_time <= until, *where)
+        .execution_options(yield_per=2000)
+    )
+    yield from session.exec(statement)
+
+
+def stale_estimates(session: Session, before: datetime, limit: int) -> Sequence[Scanner]:
+    return session.exec(
+        select(Scanner)
+        .where(
+            col(Scanner.enabled).is_(True),
+            or_(col(Scanner.estimated_at).is_(None), Scanner.estimated_at < before),
+        )
+        .order_by(col(Scanner.estimated_at).nulls_first())
+        .limit(limit)
+    ).all()

@@ -1,0 +1,93 @@
+"""Which recordings one sweep of one scanner takes (DESIGN §6). Pure: rows in, a plan out.
+
+Candidates arrive in watermark order, `(end_time, session_id)` ascending, all after the scanner's
+watermark and ending no later than the settle cutoff. The plan walks them and stops:
+
+- at the first recording still being ingested (`last_ingested_at` after the cutoff): the watermark
+  must not pass it, or it would never be swept once it settles;
+- when the batch is full (headroom, quota or the sweep limit): the watermark stops just before
+  the first kept recording that was not taken, so the next sweep starts there.
+
+Everything the plan walked past is either taken or rejected for good (query, eligibility, sample),
+so the new watermark is the last recording walked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pipeline.limits import eligibility
+from pipeline.query import matches
+from pipeline.sampling import keeps
+
+Watermark = tuple[datetime, str]
+
+
+@dataclass
+class Candidate:
+    """What a sweep knows of one recording: the watermark key, settling, query and eligibility metadata."""
+
+    session_id: str
+    end_time: datetime  # aware UTC
+    last_ingested_at: datetime  # aware UTC
+    duration_s: float = 0.0
+    active_s: float = 0.0
+    event_count: int = 0
+    urls: list[str] | None = None
+    console_error_count: int = 0
+    device_type: str | None = None
+    distinct_id: str | None = None
+    custom_events: list[str] | None = None
+
+
+@dataclass
+class SweepPlan:
+    watermark: Watermark
+    chosen: list[Any] = field(default_factory=list)
+    examined: int = 0
+    # Why the walk ended early: "unsettled", "full", or "" when it ran out of candidates.
+    stopped: str = ""
+
+
+def _metadata(row: Any) -> Mapping[str, Any]:
+    mapping = getattr(row, "_mapping", None)
+    return mapping if mapping is not None else vars(row)
+
+
+def wanted(row: Any, query: Mapping[str, Any], scanner_id: str, rate: float) -> bool:
+    """Does the scanner want this recording: its query, metadata eligibility, and the sample."""
+    return (
+        matches(query, _metadata(row))
+        and eligibility(row) is None
+        and keeps(row.session_id, scanner_id, rate)
+    )
+
+
+def plan_sweep(
+    candidates: Iterable[Any], *, watermark: Watermark, cutoff: datetime, query: Mapping[str, Any],
+    scanner_id: str, rate: float, limit: int,
+) -> SweepPlan:  # fmt: skip
+    """Walk `candidates` (watermark order) and pick at most `limit` recordings to observe."""
+    plan = SweepPlan(watermark)
+    for row in candidates:
+        if row.last_ingested_at > cutoff:
+            plan.stopped = "unsettled"
+            break
+        if wanted(row, query, scanner_id, rate):
+            if len(plan.chosen) >= limit:
+                plan.stopped = "full"
+                break
+            plan.chosen.append(row)
+        plan.examined += 1
+        plan.watermark = (row.end_time, row.session_id)
+    return plan
+
+
+def estimate_monthly(matching: int, days_of_data: float, rate: float) -> int:
+    """Observations a month: matching sessions per day of data, times 30, times the sampling rate."""
+    if matching <= 0 or rate <= 0:
+        return 0
+    return round(matching / max(days_of_data, 1.0) * 30 * rate)

@@ -1,0 +1,76 @@
+"""Leadership through a Redis lock (redis-py `Lock`), extended every tick.
+
+The lock is not a fencing token: a paused leader can wake after its lock expired and act once more
+before it notices. That is why every claim the scheduler makes is also a conditional database
+write (see models/scheduler_queries.py); the lock keeps a second scheduler idle, the database keeps
+a stale one harmless.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import time
+
+import redis
+import structlog
+from redis.exceptions import LockError
+
+log = structlog.get_logger(__name__)
+
+
+def identity() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class Leadership:
+    """`hold()` once per tick: True while this process leads. Losing the lock is noticed there."""
+
+    def __init__(self, client: redis.Redis, namespace: str, ttl_s: float, who: str | None = None):
+        self.client = client
+        self.ttl_s = ttl_s
+        self.who = who or identity()
+        self.key = f"{namespace}:sightline:scheduler:leader"
+        self.info_key = f"{self.key}:info"
+        # thread_local=False: the token must be visible to whichever thread extends or releases it.
+        self.lock = client.lock(self.key, timeout=ttl_s, blocking=False, thread_local=False)
+        self.leading = False
+        self.since: float | None = None
+
+    def hold(self) -> bool:
+        """Extend the lock if we lead (stepping down if it was lost), else try to take it."""
+        if self.leading:
+            try:
+                self.lock.extend(self.ttl_s, replace_ttl=True)
+            except LockError:
+                self.leading = False
+                self.since = None
+                log.warning("scheduler_leadership_lost", who=self.who)
+                return False
+            self.client.expire(self.info_key, int(self.ttl_s * 4))
+            return True
+        if self.lock.acquire(blocking=False):
+            self.leading = True
+            self.since = time.time()
+            info = json.dumps({"who": self.who, "since": self.since})
+            self.client.set(self.info_key, info, ex=int(self.ttl_s * 4))
+            log.info("scheduler_leading", who=self.who, ttl_s=self.ttl_s)
+        return self.leading
+
+    def step_down(self) -> None:
+        """Release the lock on a clean exit, so a follower takes over at its next tick."""
+        if not self.leading:
+            return
+        self.leading = False
+        with contextlib.suppress(LockError):
+            self.lock.release()
+        log.info("scheduler_stepped_down", who=self.who)
+
+    def current(self) -> dict | None:
+        """Who leads now, as the last leader wrote it (None when nobody holds the lock)."""
+        if not self.client.exists(self.key):
+            return None
+        raw = self.client.get(self.info_key)
+        return json.loads(raw) if raw else {"who": "unknown", "since": None}
