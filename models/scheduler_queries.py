@@ -12,7 +12,6 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Row
 from sqlmodel import Session, col, func, or_, select, update
 
@@ -99,18 +98,25 @@ def unswept_count(session: Session, team_id: int, after: tuple[datetime, str], c
 def insert_pending(session: Session, rows: list[dict[str, Any]]) -> list[UUID]:
     """Insert pending observations, skipping any (scanner, session) that already has one.
 
-    Returns the ids actually inserted. Each row goes in a savepoint so one conflict (another
-    scheduler, an on-demand request) does not undo the others.
+    One multi-row INSERT … ON CONFLICT DO NOTHING (SQLite and PostgreSQL both have it), then one
+    read of which of our ids landed: a conflict (another scheduler, an on-demand request) skips
+    that row and keeps the others. Returns the ids actually inserted, in `rows` order.
     """
-    inserted: list[UUID] = []
-    for values in rows:
-        try:
-            with session.begin_nested():
-                session.execute(sa.insert(Observation).values(**values))
-        except sa.exc.IntegrityError:
-            continue
-        inserted.append(values["id"])
-    return inserted
+    if not rows:
+        return []
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:  # pragma: no cover - we support the two above
+        raise RuntimeError(f"no ON CONFLICT insert for {dialect}")
+    table = Observation.__table__  # type: ignore[attr-defined]
+    statement = insert(table).on_conflict_do_nothing(index_elements=["scanner_id", "session_id"])
+    session.connection().execute(statement, rows)
+    ids = [values["id"] for values in rows]
+    landed = set(session.exec(select(Observation.id).where(col(Observation.id).in_(ids))))
+    return [observation_id for observation_id in ids if observation_id in landed]
 
 
 def existing_sessions(session: Session, scanner_id: UUID, session_ids: list[str]) -> set[str]:

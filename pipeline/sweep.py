@@ -41,6 +41,8 @@ class Candidate:
     device_type: str | None = None
     distinct_id: str | None = None
     custom_events: list[str] | None = None
+    # Whether eligibility by metadata passes: the same for every scanner, so computed once.
+    eligible: bool | None = None
 
 
 @dataclass
@@ -57,12 +59,24 @@ def _metadata(row: Any) -> Mapping[str, Any]:
     return mapping if mapping is not None else vars(row)
 
 
+def _eligible(row: Any) -> bool:
+    cached = getattr(row, "eligible", None)
+    if cached is None:
+        cached = eligibility(row) is None
+        if isinstance(row, Candidate):
+            row.eligible = cached
+    return cached
+
+
 def wanted(row: Any, query: Mapping[str, Any], scanner_id: str, rate: float) -> bool:
-    """Does the scanner want this recording: its query, metadata eligibility, and the sample."""
+    """Does the scanner want this recording: the sample, metadata eligibility, and its query.
+
+    Cheapest first: the sample usually says no, and eligibility is remembered on the row.
+    """
     return (
-        matches(query, _metadata(row))
-        and eligibility(row) is None
-        and keeps(row.session_id, scanner_id, rate)
+        keeps(row.session_id, scanner_id, rate)
+        and _eligible(row)
+        and (not query or matches(query, _metadata(row)))
     )
 
 

@@ -359,3 +359,23 @@ def test_one_leader_at_a_time_and_a_lost_lock_stops_the_leader(harness):
     assert not report.leader and report.swept == [] and report.actions == {}
     second.step_down()
     assert first.hold()
+
+
+def test_a_pending_row_whose_message_was_lost_is_resent_and_completes(world):
+    """With a real worker: the row exists, its message never reached Redis; the reaper sends it."""
+    from integrations.observing import request_observations
+
+    scanner = world.scanner(**MONITOR)
+    session_id = world.scenarios["checkout-js-error"].session_id
+    with session_scope(world.db.sessions) as session:
+        fresh = session.get(Scanner, scanner.id)
+        (outcome,) = request_observations(session, fresh, [session_id], settings=world.settings,
+                                          now=datetime.now(UTC))  # fmt: skip
+        row = session.get(Observation, outcome.observation_id)
+        row.created_at = row.last_sent_at = datetime.now(UTC) - timedelta(minutes=11)
+    scheduler = Scheduler(world.settings, world.db.sessions, world.broker, world.broker.client)
+    assert scheduler.tick(datetime.now(UTC)).reaped["resent"] == 1
+    world.drain()
+    done = world.observation(outcome.observation_id)
+    assert done.status == ObservationStatus.SUCCEEDED and done.result_verdict == "yes"
+    assert done.send_count == 2
