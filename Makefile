@@ -32,6 +32,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.timeline_size
 	$(BIN)/python -m bench.observe_throughput
 	$(BIN)/python -m bench.schedule_next
+	$(BIN)/python -m bench.scheduler_tick
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
