@@ -173,8 +173,10 @@ def main() -> None:
         small, large = args.sizes
         for size in args.sizes:
             median, best = statistics.median(times[size]), min(times[size])
-            print(f"  {size:>9,} older recordings: tick median {median:.2f} s (min {best:.2f} s) over "
-                  f"{args.rounds} rounds; {enqueued[size]:,} observations enqueued by {SCANNERS} scanners")  # fmt: skip
+            print(
+                f"  {size:>9,} older recordings: tick median {median:.2f} s (min {best:.2f} s) over "
+                f"{args.rounds} rounds; {enqueued[size]:,} observations enqueued by {SCANNERS} scanners"
+            )
         ratio = statistics.median(times[large]) / statistics.median(times[small])
         print(f"  larger/smaller = {ratio:.2f} (target ≤ 1.1); tick interval 10 s")
         broker.close()
