@@ -113,6 +113,7 @@ def test_two_schedulers_one_leader_fast_handover_nothing_twice(tmp_path):
         for reader in (first, second):
             reader.join(timeout=5)
 
+    assert second.process.returncode == 0 and second.times("scheduler_stopped")  # SIGTERM: a clean exit
     first_ticks, second_ticks = first.times("scheduler_tick"), second.times("scheduler_tick")
     assert first_ticks and second_ticks
     assert max(first_ticks) < min(second_ticks), "both schedulers ticked in the same period"

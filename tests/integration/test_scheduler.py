@@ -379,3 +379,21 @@ def test_a_pending_row_whose_message_was_lost_is_resent_and_completes(world):
     done = world.observation(outcome.observation_id)
     assert done.status == ObservationStatus.SUCCEEDED and done.result_verdict == "yes"
     assert done.send_count == 2
+
+
+def test_a_leader_that_loses_its_lock_mid_tick_stops_acting_at_once(harness, monkeypatch):
+    import scheduler.daemon as daemon
+
+    scanner = harness.scanner()
+    with session_scope(harness.db.sessions) as session:
+        session.get(Scanner, scanner.id).estimated_at = None  # the last stage would refresh it
+
+    def reap_then_lose_the_lock(*args, **kwargs):
+        harness.client.delete(harness.scheduler.leadership.key)  # expired during a long pause
+        return daemon.ReapOutcome()
+
+    monkeypatch.setattr(daemon, "reap", reap_then_lose_the_lock)
+    report = harness.tick(datetime.now(UTC))
+    assert report.leader and report.lost_leadership and report.estimated == 0
+    assert harness.fresh(Scanner, scanner.id).estimated_at is None
+    assert not harness.scheduler.leadership.leading
