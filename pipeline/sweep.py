@@ -24,6 +24,7 @@ from pipeline.query import matches
 from pipeline.sampling import keeps
 
 Watermark = tuple[datetime, str]
+MAX_EXAMINED = 20_000
 
 
 @dataclass
@@ -50,7 +51,8 @@ class SweepPlan:
     watermark: Watermark
     chosen: list[Any] = field(default_factory=list)
     examined: int = 0
-    # Why the walk ended early: "unsettled", "full", or "" when it ran out of candidates.
+    # Why the walk ended early: "unsettled", "full", "walked" (examined enough for one sweep), or ""
+    # when it ran out of candidates.
     stopped: str = ""
 
 
@@ -82,11 +84,18 @@ def wanted(row: Any, query: Mapping[str, Any], scanner_id: str, rate: float) -> 
 
 def plan_sweep(
     candidates: Iterable[Any], *, watermark: Watermark, cutoff: datetime, query: Mapping[str, Any],
-    scanner_id: str, rate: float, limit: int,
+    scanner_id: str, rate: float, limit: int, max_examined: int = MAX_EXAMINED,
 ) -> SweepPlan:  # fmt: skip
-    """Walk `candidates` (watermark order) and pick at most `limit` recordings to observe."""
+    """Walk `candidates` (watermark order) and pick at most `limit` recordings to observe.
+
+    At most `max_examined` recordings are walked, so a scanner far behind (a backfill over a big
+    history) catches up over several sweeps instead of holding one tick.
+    """
     plan = SweepPlan(watermark)
     for row in candidates:
+        if plan.examined >= max_examined:
+            plan.stopped = "walked"
+            break
         if row.last_ingested_at > cutoff:
             plan.stopped = "unsettled"
             break

@@ -40,7 +40,7 @@ class SweepOutcome:
     name: str
     examined: int = 0
     enqueued: int = 0
-    stopped: str = ""  # "", "unsettled", "full", "no_provider"
+    stopped: str = ""  # "", "unsettled", "full", "walked", "no_provider"
     limit: int = 0
 
 

@@ -96,3 +96,11 @@ def test_since_takes_dates_and_durations():
     assert parse_since("2026-01-31", now=NOW) == datetime(2026, 1, 31, tzinfo=UTC)
     with pytest.raises(InvalidField, match="neither a date"):
         parse_since("last tuesday", now=NOW)
+
+
+def test_a_long_walk_stops_after_max_examined_and_resumes_from_there():
+    end = CUTOFF - timedelta(minutes=5)
+    rows = [candidate(f"s{i:03}", end) for i in range(50)]
+    first = plan_sweep(rows, watermark=START, cutoff=CUTOFF, query={}, scanner_id="s1", rate=0.0001, limit=10,
+                       max_examined=20)  # fmt: skip
+    assert first.examined == 20 and first.stopped == "walked" and first.watermark == (end, "s019")
