@@ -103,6 +103,8 @@ class Setup:
                     query={"url_contains": ["/checkout"]} if index % 2 else {}, sampling_rate=0.02,
                     last_swept_at=self.watermark, estimated_monthly_observations=0, estimated_at=now,
                 ))  # fmt: skip
+        with self.db.engine.begin() as connection:  # a live database has planner statistics
+            connection.execute(sa.text("ANALYZE"))
         print(f"  built {size:,} old + {NEW_SESSIONS:,} new recordings, {SCANNERS} scanners "
               f"in {time.perf_counter() - started:.0f} s", flush=True)  # fmt: skip
 
