@@ -97,6 +97,13 @@ class Settings(BaseSettings):
         return self.home / "blobs"
 
 
+def child_environment(**overrides: str) -> dict[str, str]:
+    """This process's environment with `overrides`, for child processes (`sightline up`)."""
+    import os
+
+    return {**os.environ, **overrides}
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """The process's settings, read from the environment once."""

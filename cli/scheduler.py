@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -20,6 +19,7 @@ from actors.broker import embedded_redis_url, redis_client, setup_broker
 from cli.context import err, friendly_errors, migrated_database, out, print_table, settings
 from scheduler.daemon import Scheduler
 from scheduler.status import collect
+from settings import child_environment
 
 log = structlog.get_logger(__name__)
 
@@ -159,10 +159,11 @@ def up_command(
     """Run the scheduler and a worker together on the embedded defaults until Ctrl-C."""
     current = settings()
     migrated_database(current)
-    env = dict(os.environ)
+    overrides = {}
     if not current.redis_url:
         redis_client(current)  # one embedded server for the children, alive as long as this process
-        env["REDIS_URL"] = embedded_redis_url() or ""
+        overrides["REDIS_URL"] = embedded_redis_url() or ""
+    env = child_environment(**overrides)
     command = [sys.executable, "-m", "cli.main"]
     worker = [*command, "worker", "--threads", str(threads), "--processes", str(processes)]
     children = {
