@@ -85,6 +85,25 @@ class Settings(BaseSettings):
         86_400, ge=1, validation_alias=AliasChoices("SIGHTLINE_ESTIMATE_MAX_AGE_S")
     )
 
+    # Signals and reports (DESIGN §7).
+    embeddings: Literal["hashing", "gemini"] = Field(
+        "hashing", validation_alias=AliasChoices("SIGHTLINE_EMBEDDINGS")
+    )
+    # Who decides the gray zone between the thresholds: Gemini when a key is set (auto), or nobody (join).
+    grouping_judge: Literal["auto", "none"] = Field(
+        "auto", validation_alias=AliasChoices("SIGHTLINE_GROUPING_JUDGE")
+    )
+    # {"model": [match, new]} overriding pipeline.grouping.THRESHOLDS.
+    grouping_thresholds: dict[str, tuple[float, float]] = Field(
+        default_factory=dict, validation_alias=AliasChoices("SIGHTLINE_GROUPING_THRESHOLDS")
+    )
+    signals_model: str = Field(
+        "gemini-3.5-flash-lite", validation_alias=AliasChoices("SIGHTLINE_SIGNALS_MODEL")
+    )
+    stranded_report_after_s: int = Field(
+        3_600, ge=1, validation_alias=AliasChoices("SIGHTLINE_STRANDED_REPORT_AFTER_S")
+    )
+
     @property
     def resolved_database_url(self) -> str:
         """`DATABASE_URL`, or the SQLite file in the data folder."""

@@ -32,6 +32,7 @@ class Signal(SQLModel, table=True):
         sa.CheckConstraint("weight >= 0 AND weight <= 1", name="weight_range"),
         sa.Index("ix_signals_team_id_created_at", "team_id", "created_at"),
         sa.Index("ix_signals_team_id_grouped_at", "team_id", "grouped_at"),
+        sa.Index("ix_signals_team_id_report_id_created_at", "team_id", "report_id", "created_at"),
     )
 
     id: UUID = Field(default_factory=uuid4, primary_key=True)
@@ -43,7 +44,8 @@ class Signal(SQLModel, table=True):
     description: str = Field(sa_type=sa.Text)
     weight: float = 0.5
     extra: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
-    embedding: list[float] | None = Field(default=None, sa_type=JSONType)
+    # float32 bytes (pipeline.embeddings.to_bytes), compared only with vectors of the same model.
+    embedding: bytes | None = Field(default=None, sa_type=sa.LargeBinary)
     embedding_model: str | None = Field(default=None, max_length=128)
     # None until grouped.
     report_id: UUID | None = Field(default=None, foreign_key="signal_reports.id", index=True)

@@ -1,0 +1,80 @@
+"""Reads and conditional writes for signals and reports. None of them commits."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlmodel import Session, col, select, update
+
+from models.signals import ProcessingState, ReportArtefact, ReportStatus, Signal, SignalReport
+
+
+def paused_until(session: Session, team_id: int, now: datetime) -> datetime | None:
+    """The team's pause, or None when there is none or it has expired (an expired pause reads as none)."""
+    from models.base import as_utc
+
+    state = session.get(ProcessingState, team_id)
+    until = as_utc(state.paused_until) if state is not None else None
+    return until if until is not None and until > now else None
+
+
+def ungrouped(session: Session, team_id: int, limit: int) -> Sequence[Signal]:
+    """The team's signals waiting for grouping, in arrival order."""
+    return session.exec(
+        select(Signal)
+        .where(Signal.team_id == team_id, col(Signal.grouped_at).is_(None), col(Signal.deleted).is_(False))
+        .order_by(Signal.created_at, Signal.id)
+        .limit(limit)
+    ).all()
+
+
+def pool_rows(session: Session, team_id: int, model: str, since: datetime) -> list[Any]:
+    """(embedding, report_id) of the team's grouped, live signals of `model` since `since`."""
+    return list(
+        session.exec(
+            select(Signal.embedding, Signal.report_id)
+            .join(SignalReport, col(SignalReport.id) == Signal.report_id)
+            .where(
+                Signal.team_id == team_id, Signal.embedding_model == model, col(Signal.deleted).is_(False),
+                col(Signal.grouped_at).is_not(None), Signal.created_at >= since,
+                SignalReport.status != ReportStatus.DELETED,
+            )
+            .order_by(Signal.created_at)
+        )
+    )  # fmt: skip
+
+
+def mark_grouped(session: Session, signal_id: UUID, **values: Any) -> bool:
+    """Group one signal, if nobody grouped it meanwhile (a redelivered batch, say)."""
+    statement = (
+        update(Signal).where(col(Signal.id) == signal_id, col(Signal.grouped_at).is_(None)).values(**values)
+    )
+    return session.exec(statement).rowcount == 1  # type: ignore[attr-defined]
+
+
+def report_signals(session: Session, report_id: UUID, limit: int) -> Sequence[Signal]:
+    """A report's newest live signals."""
+    return session.exec(
+        select(Signal)
+        .where(Signal.report_id == report_id, col(Signal.deleted).is_(False))
+        .order_by(col(Signal.created_at).desc())
+        .limit(limit)
+    ).all()
+
+
+def artefacts_of(session: Session, report_id: UUID, kind: str | None = None) -> Sequence[ReportArtefact]:
+    statement = select(ReportArtefact).where(ReportArtefact.report_id == report_id)
+    if kind is not None:
+        statement = statement.where(ReportArtefact.type == kind)
+    return session.exec(statement.order_by(ReportArtefact.created_at)).all()
+
+
+def stranded_reports(session: Session, before: datetime) -> Sequence[SignalReport]:
+    return session.exec(
+        select(SignalReport).where(
+            SignalReport.status == ReportStatus.IN_PROGRESS, SignalReport.last_run_at < before
+        )
+    ).all()
