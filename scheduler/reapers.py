@@ -7,6 +7,8 @@
 - A `running` observation older than the actor's time limit plus a grace period lost its worker:
   failed `orphaned`.
 - An action run `running` for longer than `SIGHTLINE_STUCK_RUN_AFTER_S` (2 h) is failed.
+- A report `in_progress` whose run started more than `SIGHTLINE_STRANDED_REPORT_AFTER_S` (1 h)
+  ago lost its `summarize_report`: failed with `research_run_stranded`.
 - Teams with ungrouped signals get a `group_signals` message unless their processing is paused;
   a short Redis key keeps that to one kick a minute per team.
 """
@@ -29,6 +31,8 @@ from models.scheduler_queries import (
     stale_running,
     teams_to_group,
 )
+from models.signal_queries import stranded_reports
+from pipeline.reports import transition
 from scheduler.dispatch import GROUP_SIGNALS, OBSERVE, Dispatcher
 from settings import Settings
 
@@ -44,6 +48,7 @@ class ReapOutcome:
     orphaned_pending: int = 0
     orphaned_running: int = 0
     failed_runs: int = 0
+    stranded_reports: int = 0
     kicked: int = 0
 
 
@@ -79,6 +84,9 @@ def reap(
             session, now - timedelta(seconds=settings.stuck_run_after_s),
             f"the run did not finish within {settings.stuck_run_after_s // 60} minutes", now,
         )  # fmt: skip
+    with session_scope(sessions) as session:
+        before = now - timedelta(seconds=settings.stranded_report_after_s)
+        outcome.stranded_reports = _stranded(session, before, now)
     _kick(sessions, dispatcher, client, settings, now, outcome)
     if outcome.resent or outcome.orphaned_pending or outcome.orphaned_running or outcome.failed_runs:
         log.warning("scheduler_reaped", **vars(outcome))
@@ -105,6 +113,17 @@ def _pending(sessions, dispatcher, client, settings: Settings, now: datetime, ou
             elif mark_resent(session, row.id, row.send_count, now):
                 resend.append(row.id)
     outcome.resent = dispatcher.observe(resend)
+
+
+def _stranded(session, before: datetime, now: datetime) -> int:
+    """Reports left `in_progress` by a summary run that died: failed, so a person sees them."""
+    count = 0
+    for report in stranded_reports(session, before):
+        for field, value in transition(report, "failed", now=now, error="research_run_stranded").items():
+            setattr(report, field, value)
+        session.add(report)
+        count += 1
+    return count
 
 
 def _kick(sessions, dispatcher, client, settings: Settings, now: datetime, outcome: ReapOutcome) -> None:

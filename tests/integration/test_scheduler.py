@@ -397,3 +397,17 @@ def test_a_leader_that_loses_its_lock_mid_tick_stops_acting_at_once(harness, mon
     assert report.leader and report.lost_leadership and report.estimated == 0
     assert harness.fresh(Scanner, scanner.id).estimated_at is None
     assert not harness.scheduler.leadership.leading
+
+
+def test_a_stranded_in_progress_report_is_failed(harness):
+    from models import SignalReport
+
+    now = datetime.now(UTC)
+    with session_scope(harness.db.sessions) as session:
+        stranded = SignalReport(team_id=harness.team_id, status="in_progress", last_run_at=now - timedelta(hours=2))
+        running = SignalReport(team_id=harness.team_id, status="in_progress", last_run_at=now - timedelta(minutes=5))
+        session.add_all([stranded, running])
+    assert harness.tick(now).reaped["stranded_reports"] == 1
+    failed = harness.fresh(SignalReport, stranded.id)
+    assert failed.status == "failed" and failed.error == "research_run_stranded"
+    assert harness.fresh(SignalReport, running.id).status == "in_progress"
