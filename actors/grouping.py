@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -24,7 +24,14 @@ from redis.exceptions import LockError
 from integrations.embeddings import embedder
 from integrations.gemini import GeminiClient
 from models import ReportArtefact, ReportStatus, SignalReport, session_scope
-from models.signal_queries import mark_grouped, paused_until, pool_rows, report_signals, ungrouped
+from models.signal_queries import (
+    mark_grouped,
+    paused_until,
+    pool_rows,
+    report_by_fingerprint,
+    report_signals,
+    ungrouped,
+)
 from pipeline.embeddings import from_bytes, to_bytes
 from pipeline.errors import SightlineError
 from pipeline.grouping import WINDOW_DAYS, Pool, decide, thresholds_for, title_for
@@ -75,6 +82,31 @@ class _Skip(Exception):
     """Leave the transaction without committing: someone grouped this signal already."""
 
 
+@dataclass
+class _Pending:
+    id: UUID
+    description: str
+    weight: float
+    extra: dict[str, Any]
+    fingerprint: str | None
+
+
+@dataclass
+class _Run:
+    """What one grouping pass over a batch shares."""
+
+    sessions: Any
+    team_id: int
+    model: str
+    pool: Pool
+    thresholds: Any
+    judge: Any
+    since: datetime
+    result: GroupResult
+    # Fingerprints assigned earlier in this batch: they are not in the database's answer yet.
+    fingerprints: dict[str, UUID] = field(default_factory=dict)
+
+
 def group_team(settings: Settings, sessions, client: redis.Redis, team_id: int,
                now: Callable[[], datetime] = _now) -> GroupResult:  # fmt: skip
     result = GroupResult(promoted=[])
@@ -89,24 +121,23 @@ def group_team(settings: Settings, sessions, client: redis.Redis, team_id: int,
         judge = _judge(settings)
         while True:
             moment = now()
+            since = moment - timedelta(days=WINDOW_DAYS)
             with sessions() as session:
                 if paused_until(session, team_id, moment) is not None:
                     result.paused = True
                     break
-                batch = [
-                    (s.id, s.description, s.weight, dict(s.extra or {}))
-                    for s in ungrouped(session, team_id, BATCH)
-                ]
+                batch = [_Pending(s.id, s.description, s.weight, dict(s.extra or {}), s.fingerprint)
+                         for s in ungrouped(session, team_id, BATCH)]  # fmt: skip
                 if not batch:
                     break
-                rows = pool_rows(session, team_id, embed.model, moment - timedelta(days=WINDOW_DAYS))
-            vectors = embed.embed([description for _, description, _, _ in batch])
+                rows = pool_rows(session, team_id, embed.model, since)
+            vectors = embed.embed([signal.description for signal in batch])
             existing = np.stack([from_bytes(row.embedding) for row in rows]) if rows else None
             pool = Pool(embed.dimensions, existing, [row.report_id for row in rows])
+            run = _Run(sessions, team_id, embed.model, pool, thresholds, judge, since, result)
             for signal, vector in zip(batch, vectors, strict=True):
                 lock.extend(LOCK_TTL_S, replace_ttl=True)
-                _assign(settings, sessions, team_id, signal, vector, embed.model, pool, thresholds, judge,
-                        now(), result)  # fmt: skip
+                _assign(run, signal, vector, now())
     except LockError:
         log.warning("grouping_lock_lost", team_id=team_id)
     finally:
@@ -115,25 +146,39 @@ def group_team(settings: Settings, sessions, client: redis.Redis, team_id: int,
     return result
 
 
-def _decision(signal, vector, pool: Pool, thresholds, judge, sessions, result: GroupResult):
-    ranked = pool.best(vector)
+def _by_fingerprint(run: _Run, signal: _Pending) -> tuple[str, UUID | None, dict[str, Any]]:
+    target = run.fingerprints.get(signal.fingerprint)
+    if target is None:
+        with run.sessions() as session:
+            target = report_by_fingerprint(session, run.team_id, signal.fingerprint, run.since)
+    decision = "join" if target is not None else "new"
+    return decision, target, {"zone": "fingerprint", "fingerprint": signal.fingerprint, "decision": decision}
+
+
+def _decision(run: _Run, signal: _Pending, vector) -> tuple[str, UUID | None, dict[str, Any]]:
+    if signal.fingerprint:
+        return _by_fingerprint(run, signal)
+    ranked = run.pool.best(vector)
     score = ranked[0][1] if ranked else None
     target = ranked[0][0] if ranked else None
-    decision = decide(score, thresholds)
-    meta: dict[str, Any] = {"score": round(score, 4) if score is not None else None,
-                            "candidates": [[str(report), round(value, 4)] for report, value in ranked],
-                            "thresholds": [thresholds.match, thresholds.new], "zone": decision}  # fmt: skip
+    decision = decide(score, run.thresholds)
+    meta: dict[str, Any] = {
+        "score": round(score, 4) if score is not None else None,
+        "candidates": [[str(report), round(value, 4)] for report, value in ranked],
+        "thresholds": [run.thresholds.match, run.thresholds.new],
+        "zone": decision,
+    }
     if decision == "ask":
-        if judge is None:
+        if run.judge is None:
             decision, meta["judge"] = "join", "none configured: joined"
         else:
-            result.asked += 1
-            with sessions() as session:
+            run.result.asked += 1
+            with run.sessions() as session:
                 report = session.get(SignalReport, target)
                 members = [s.description for s in report_signals(session, target, JUDGE_CONTEXT)]
                 title = report.title if report else None
             try:
-                same, reason = judge(signal[1], title, members)
+                same, reason = run.judge(signal.description, title, members)
             except SightlineError as exc:
                 same, reason = True, f"judge unavailable ({type(exc).__name__}): joined"
             decision, meta["judge"] = ("join" if same else "new"), reason
@@ -141,50 +186,53 @@ def _decision(signal, vector, pool: Pool, thresholds, judge, sessions, result: G
     return decision, target, meta
 
 
-def _assign(settings, sessions, team_id, signal, vector, model, pool, thresholds, judge, moment, result):
-    signal_id, description, weight, extra = signal
-    decision, target, meta = _decision(signal, vector, pool, thresholds, judge, sessions, result)
-    promoted = None
+def _assign(run: _Run, signal: _Pending, vector, moment: datetime) -> None:
+    decision, target, meta = _decision(run, signal, vector)
+    result, promoted = run.result, None
     try:
-        with session_scope(sessions) as session:
+        with session_scope(run.sessions) as session:
             report = session.get(SignalReport, target, with_for_update=True) if decision == "join" else None
-            values = {"embedding": to_bytes(vector), "embedding_model": model, "grouped_at": moment}
+            values = {"embedding": to_bytes(vector), "embedding_model": run.model, "grouped_at": moment}
             if report is not None and report.status == ReportStatus.DELETED:
                 meta["decision"] = "deleted_report"
-                if not mark_grouped(
-                    session, signal_id, report_id=report.id, deleted=True, match_metadata=meta, **values
-                ):
+                grouped = mark_grouped(
+                    session, signal.id, report_id=report.id, deleted=True, match_metadata=meta, **values
+                )
+                if not grouped:
                     raise _Skip
                 result.grouped += 1
                 return
             if report is not None and report.status == ReportStatus.RESOLVED:
-                report = _successor(session, report, weight, moment)
+                report = _successor(session, report, signal.weight, moment)
                 meta["decision"], meta["related_to"] = "resolved_report", str(target)
                 result.founded += 1
             elif report is None:
                 report = SignalReport(
-                    team_id=team_id, title=title_for(description, extra.get("headline")), total_weight=weight,
-                    signal_count=1, created_at=moment, updated_at=moment,
+                    team_id=run.team_id, title=title_for(signal.description, signal.extra.get("headline")),
+                    total_weight=signal.weight, signal_count=1, created_at=moment, updated_at=moment,
                 )  # fmt: skip
                 session.add(report)
                 session.flush()
                 result.founded += 1
             else:
-                report.total_weight += weight
+                report.total_weight += signal.weight
                 report.signal_count += 1
                 report.updated_at = moment
                 result.joined += 1
-            if not mark_grouped(session, signal_id, report_id=report.id, match_metadata=meta, **values):
+            if not mark_grouped(session, signal.id, report_id=report.id, match_metadata=meta, **values):
                 raise _Skip
             if promotion_due(report):
-                for field, value in transition(report, "candidate", now=moment).items():
-                    setattr(report, field, value)
+                for name, value in transition(report, "candidate", now=moment).items():
+                    setattr(report, name, value)
                 promoted = report.id
             session.add(report)
+            report_id = report.id
     except _Skip:
         return
     result.grouped += 1
-    pool.add(vector, report.id)
+    run.pool.add(vector, report_id)
+    if signal.fingerprint:
+        run.fingerprints[signal.fingerprint] = report_id
     if promoted is not None:
         result.promoted.append(promoted)
 
@@ -227,13 +275,13 @@ def summarize(
                     ("candidate", {}),
                     ("in_progress", {"increment": SIGNALS_AT_RUN_INCREMENT}),
                 ):
-                    for field, value in transition(report, target, now=moment, **args).items():
-                        setattr(report, field, value)
+                    for name, value in transition(report, target, now=moment, **args).items():
+                        setattr(report, name, value)
                 seen = report.signal_count
                 session.add(report)
                 continue
-            for field, value in transition(report, "ready", now=moment, title=title, summary=summary).items():
-                setattr(report, field, value)
+            for name, value in transition(report, "ready", now=moment, title=title, summary=summary).items():
+                setattr(report, name, value)
             session.add(report)
             return "ready"
     return None
@@ -245,8 +293,8 @@ def _start_run(sessions, report_id: UUID, moment: datetime) -> int | None:
         if report is None or report.status != ReportStatus.CANDIDATE:
             return None
         changes = transition(report, "in_progress", now=moment, increment=SIGNALS_AT_RUN_INCREMENT)
-        for field, value in changes.items():
-            setattr(report, field, value)
+        for name, value in changes.items():
+            setattr(report, name, value)
         session.add(report)
         return report.signal_count
 

@@ -78,3 +78,18 @@ def stranded_reports(session: Session, before: datetime) -> Sequence[SignalRepor
             SignalReport.status == ReportStatus.IN_PROGRESS, SignalReport.last_run_at < before
         )
     ).all()
+
+
+def report_by_fingerprint(session: Session, team_id: int, fingerprint: str, since: datetime) -> UUID | None:
+    """The live report that the newest grouped signal with this fingerprint (in the window) joined."""
+    return session.exec(
+        select(Signal.report_id)
+        .join(SignalReport, col(SignalReport.id) == Signal.report_id)
+        .where(
+            Signal.team_id == team_id, Signal.fingerprint == fingerprint, col(Signal.deleted).is_(False),
+            col(Signal.grouped_at).is_not(None), Signal.created_at >= since,
+            SignalReport.status != ReportStatus.DELETED,
+        )
+        .order_by(col(Signal.created_at).desc())
+        .limit(1)
+    ).first()  # fmt: skip

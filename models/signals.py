@@ -33,6 +33,7 @@ class Signal(SQLModel, table=True):
         sa.Index("ix_signals_team_id_created_at", "team_id", "created_at"),
         sa.Index("ix_signals_team_id_grouped_at", "team_id", "grouped_at"),
         sa.Index("ix_signals_team_id_report_id_created_at", "team_id", "report_id", "created_at"),
+        sa.Index("ix_signals_team_id_fingerprint", "team_id", "fingerprint"),
     )
 
     id: UUID = Field(default_factory=uuid4, primary_key=True)
@@ -44,6 +45,9 @@ class Signal(SQLModel, table=True):
     description: str = Field(sa_type=sa.Text)
     weight: float = 0.5
     extra: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
+    # A stable "what exactly" key from a deterministic source (heuristics: "rage_click:button Pay");
+    # signals with one group by it, not by similarity.
+    fingerprint: str | None = Field(default=None, max_length=255)
     # float32 bytes (pipeline.embeddings.to_bytes), compared only with vectors of the same model.
     embedding: bytes | None = Field(default=None, sa_type=sa.LargeBinary)
     embedding_model: str | None = Field(default=None, max_length=128)

@@ -28,7 +28,7 @@ class Thresholds:
 
 # Chosen with bench/grouping_quality.py (adjusted Rand index on a labelled set); see its output.
 THRESHOLDS: dict[str, Thresholds] = {
-    "hashing-v1-256": Thresholds(match=0.80, new=0.78),
+    "hashing-v1-256": Thresholds(match=0.45, new=0.30),
     "gemini-embedding-001": Thresholds(match=0.80, new=0.65),
 }
 FALLBACK = Thresholds(match=0.80, new=0.60)

@@ -136,6 +136,6 @@ def heuristic_findings(timeline: Any) -> list[dict[str, Any]]:
         findings.append({
             "problem_type": problem_type, "start_time": round(pattern.t), "end_time": round(pattern.t) + 1,
             "url": page_at(timeline, pattern.t), "headline": headline, "description": description,
-            "confidence": confidence,
+            "confidence": confidence, "fingerprint": f"{pattern.kind}:{_plain(pattern.target)}"[:255],
         })  # fmt: skip
     return findings

@@ -40,6 +40,9 @@ def signal_rows(
             "source_product": SOURCE_PRODUCT, "source_type": SOURCE_TYPE,
             "source_id": f"observation:{observation_id}:{index}", "description": finding["description"],
             "weight": SIGNAL_WEIGHT, "extra": extra,
+            # Heuristic findings know exactly what they detected (pattern and element): grouping
+            # joins them by this key instead of by text similarity. Model findings have none.
+            "fingerprint": finding.get("fingerprint"),
         })  # fmt: skip
     return rows
 

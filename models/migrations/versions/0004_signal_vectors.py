@@ -1,5 +1,6 @@
 """Signal embeddings as float32 bytes instead of JSON lists: a grouping pass loads tens of
 thousands of them, and decoding JSON numbers was most of its time. No vectors were stored before.
+Signals also get a `fingerprint` (what a deterministic source detected, e.g. pattern and element).
 
 Revision ID: 0004
 Revises: 0003
@@ -24,12 +25,16 @@ def upgrade() -> None:
         batch.drop_column("embedding")
     with op.batch_alter_table("signals") as batch:
         batch.add_column(sa.Column("embedding", sa.LargeBinary(), nullable=True))
+        batch.add_column(sa.Column("fingerprint", sa.String(length=255), nullable=True))
     op.create_index("ix_signals_team_id_report_id_created_at", "signals", ["team_id", "report_id", "created_at"])
+    op.create_index("ix_signals_team_id_fingerprint", "signals", ["team_id", "fingerprint"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_signals_team_id_fingerprint", table_name="signals")
     op.drop_index("ix_signals_team_id_report_id_created_at", table_name="signals")
     with op.batch_alter_table("signals") as batch:
+        batch.drop_column("fingerprint")
         batch.drop_column("embedding")
     with op.batch_alter_table("signals") as batch:
         batch.add_column(sa.Column("embedding", JSON_TYPE, nullable=True))
