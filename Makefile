@@ -33,6 +33,8 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.observe_throughput
 	$(BIN)/python -m bench.schedule_next
 	$(BIN)/python -m bench.scheduler_tick
+	$(BIN)/python -m bench.grouping_quality
+	$(BIN)/python -m bench.grouping_speed
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -134,10 +134,11 @@ def group_team(settings: Settings, sessions, client: redis.Redis, team_id: int,
             vectors = embed.embed([signal.description for signal in batch])
             existing = np.stack([from_bytes(row.embedding) for row in rows]) if rows else None
             pool = Pool(embed.dimensions, existing, [row.report_id for row in rows])
+            pool.score_batch(vectors)
             run = _Run(sessions, team_id, embed.model, pool, thresholds, judge, since, result)
-            for signal, vector in zip(batch, vectors, strict=True):
+            for row, (signal, vector) in enumerate(zip(batch, vectors, strict=True)):
                 lock.extend(LOCK_TTL_S, replace_ttl=True)
-                _assign(run, signal, vector, now())
+                _assign(run, signal, vector, now(), row)
     except LockError:
         log.warning("grouping_lock_lost", team_id=team_id)
     finally:
@@ -155,10 +156,10 @@ def _by_fingerprint(run: _Run, signal: _Pending) -> tuple[str, UUID | None, dict
     return decision, target, {"zone": "fingerprint", "fingerprint": signal.fingerprint, "decision": decision}
 
 
-def _decision(run: _Run, signal: _Pending, vector) -> tuple[str, UUID | None, dict[str, Any]]:
+def _decision(run: _Run, signal: _Pending, vector, row: int | None) -> tuple[str, UUID | None, dict]:
     if signal.fingerprint:
         return _by_fingerprint(run, signal)
-    ranked = run.pool.best(vector)
+    ranked = run.pool.best(vector, row=row)
     score = ranked[0][1] if ranked else None
     target = ranked[0][0] if ranked else None
     decision = decide(score, run.thresholds)
@@ -186,8 +187,8 @@ def _decision(run: _Run, signal: _Pending, vector) -> tuple[str, UUID | None, di
     return decision, target, meta
 
 
-def _assign(run: _Run, signal: _Pending, vector, moment: datetime) -> None:
-    decision, target, meta = _decision(run, signal, vector)
+def _assign(run: _Run, signal: _Pending, vector, moment: datetime, row: int | None = None) -> None:
+    decision, target, meta = _decision(run, signal, vector, row)
     result, promoted = run.result, None
     try:
         with session_scope(run.sessions) as session:

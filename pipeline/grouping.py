@@ -51,6 +51,17 @@ class Pool:
             self.vectors[:count] = vectors
         self.report_ids: list[Any] = list(report_ids or [])
         self.count = count
+        self._batch: np.ndarray | None = None
+        self._base = 0
+
+    def score_batch(self, batch: np.ndarray) -> None:
+        """Score a whole batch against the pool in one matrix product (what BLAS does well).
+
+        `best(vector, row=i)` then reads row i of it and scores only what was added since, so each
+        signal's lookup costs a partition of precomputed scores instead of a pass over the pool.
+        """
+        self._base = self.count
+        self._batch = batch @ self.vectors[: self.count].T if self.count else None
 
     def add(self, vector: np.ndarray, report_id: Any) -> None:
         if self.count == len(self.vectors):
@@ -61,11 +72,16 @@ class Pool:
         self.report_ids.append(report_id)
         self.count += 1
 
-    def best(self, vector: np.ndarray, top: int = 5) -> list[tuple[Any, float]]:
-        """The `top` reports by their best-matching signal, best first."""
+    def best(self, vector: np.ndarray, top: int = 5, row: int | None = None) -> list[tuple[Any, float]]:
+        """The `top` reports by their best-matching signal, best first (`row`: its place in the
+        batch given to `score_batch`)."""
         if self.count == 0:
             return []
-        scores = self.vectors[: self.count] @ vector
+        if row is not None and self._batch is not None:
+            added = self.vectors[self._base : self.count] @ vector
+            scores = np.concatenate((self._batch[row], added)) if len(added) else self._batch[row]
+        else:
+            scores = self.vectors[: self.count] @ vector
         nearest = min(CANDIDATE_SIGNALS, self.count)
         if nearest < self.count:
             index = np.argpartition(-scores, nearest - 1)[:nearest]

@@ -60,3 +60,21 @@ def test_adjusted_rand_index():
     assert adjusted_rand_index([1, 1, 2, 2], ["a", "a", "b", "b"]) == 1.0
     assert adjusted_rand_index([1, 1, 2, 2], ["a", "b", "a", "b"]) < 0
     assert 0 < adjusted_rand_index([1, 1, 1, 2, 2, 2], ["a", "a", "b", "c", "c", "c"]) < 1
+
+
+def test_batch_scoring_gives_the_same_answers_as_scoring_one_by_one():
+    rng = np.random.default_rng(7)
+    base = rng.normal(size=(500, 32)).astype(np.float32)
+    base /= np.linalg.norm(base, axis=1, keepdims=True)
+    batch = rng.normal(size=(20, 32)).astype(np.float32)
+    batch /= np.linalg.norm(batch, axis=1, keepdims=True)
+    plain = Pool(32, base, [f"r{i % 50}" for i in range(500)])
+    fast = Pool(32, base, [f"r{i % 50}" for i in range(500)])
+    fast.score_batch(batch)
+    for row, vector in enumerate(batch):
+        expected = plain.best(vector)
+        got = fast.best(vector, row=row)
+        assert [r for r, _ in got] == [r for r, _ in expected]
+        assert np.allclose([s for _, s in got], [s for _, s in expected], atol=1e-5)
+        plain.add(vector, f"new{row}")  # batch members become candidates for later ones
+        fast.add(vector, f"new{row}")
