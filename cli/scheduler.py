@@ -68,8 +68,11 @@ def _summary(report: dict) -> dict:
 
 
 def _idle(data: dict) -> bool:
-    """Every enabled scanner swept up to now and no observation waiting or running."""
+    """Every enabled scanner swept up to now, no observation waiting or running, every signal grouped
+    and no report being summarised."""
     busy = sum(data["observations"].get(status, 0) for status in ("pending", "running"))
+    busy += data["signals"]["ungrouped"]
+    busy += sum(data["reports"].get(status, 0) for status in ("candidate", "in_progress"))
     scanners = [s for s in data["scanners"] if s["enabled"] and s["sampling_rate"] > 0]
     return busy == 0 and all(s["last_sweep_at"] and s["unswept"] == 0 for s in scanners)
 
@@ -121,6 +124,9 @@ def status_command(
         )
     counts = ", ".join(f"{count} {status}" for status, count in sorted(data["observations"].items()))
     out.print(f"Observations: {counts or 'none'}", highlight=False)
+    reports = ", ".join(f"{count} {status}" for status, count in sorted(data["reports"].items()))
+    out.print(f"Signals: {data['signals']['ungrouped']} waiting to be grouped; reports: {reports or 'none'}",
+              highlight=False)  # fmt: skip
     print_table(
         ("scanner", "enabled", "rate", "last sweep", "next sweep", "unswept", "est./month"),
         [(s["name"], "yes" if s["enabled"] else "no", f"{s['sampling_rate']:g}", s["last_sweep_at"] or "-",

@@ -10,7 +10,7 @@
 - A report `in_progress` whose run started more than `SIGHTLINE_STRANDED_REPORT_AFTER_S` (1 h)
   ago lost its `summarize_report`: failed with `research_run_stranded`.
 - Teams with ungrouped signals get a `group_signals` message unless their processing is paused;
-  a short Redis key keeps that to one kick a minute per team.
+  a short Redis key keeps that to one kick per team every 15 s.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from settings import Settings
 log = structlog.get_logger(__name__)
 OBSERVATION_TIME_LIMIT_S = 10 * 60  # the observe_session actor's time limit
 BATCH = 500
-KICK_EVERY_S = 60
+KICK_EVERY_S = 15
 
 
 @dataclass

@@ -10,7 +10,7 @@ import redis
 from sqlmodel import col, func, select
 
 from actors.presence import workers_prefix
-from models import JobRun, JobStatus, Observation, Scanner, VisionAction, as_utc
+from models import JobRun, JobStatus, Observation, Scanner, Signal, SignalReport, VisionAction, as_utc
 from models.scheduler_queries import unswept_count
 from pipeline.sampling import slot_start, sweep_slot
 from scheduler.daemon import describe_last_tick
@@ -84,6 +84,14 @@ def collect(settings: Settings, sessions, client: redis.Redis, now: datetime | N
         observations = dict(
             session.exec(select(Observation.status, func.count()).group_by(Observation.status)).all()
         )
+        ungrouped = session.exec(
+            select(func.count())
+            .select_from(Signal)
+            .where(col(Signal.grouped_at).is_(None), col(Signal.deleted).is_(False))
+        ).one()
+        reports = dict(
+            session.exec(select(SignalReport.status, func.count()).group_by(SignalReport.status)).all()
+        )
         failures = dict(
             session.exec(
                 select(JobRun.actor, func.count())
@@ -97,6 +105,8 @@ def collect(settings: Settings, sessions, client: redis.Redis, now: datetime | N
         "scanners": scanner_rows,
         "actions": actions,
         "observations": {str(status): count for status, count in observations.items()},
+        "signals": {"ungrouped": ungrouped},
+        "reports": {str(status): count for status, count in reports.items()},
         "queues": queue_depths(client, namespace),
         "workers": workers(client, namespace),
         "failures_last_hour": failures,

@@ -27,4 +27,5 @@ up=$!
 trap 'kill -INT "$up" 2>/dev/null; wait "$up" 2>/dev/null || true' EXIT
 sightline status --wait-idle 300
 sightline observations list --limit 100
+sightline reports list
 sightline quota

@@ -330,7 +330,7 @@ def test_a_run_stuck_for_two_hours_fails_and_a_recent_one_stays_running(harness)
     assert harness.fresh(ActionRun, recent.id).status == ActionRunStatus.RUNNING
 
 
-def test_teams_with_ungrouped_signals_are_kicked_once_a_minute_unless_paused(harness):
+def test_teams_with_ungrouped_signals_are_kicked_at_most_every_15_s_unless_paused(harness):
     now = datetime.now(UTC)
     with session_scope(harness.db.sessions) as session:
         session.add(Signal(team_id=harness.team_id, source_product="replay_vision", source_type="scanner_finding",
