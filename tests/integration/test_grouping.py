@@ -158,3 +158,74 @@ def test_a_paused_burst_is_held_then_grouped_in_arrival_order_once(world, monkey
     assert total == 500  # none lost, none counted twice
     grouped_at = [s.grouped_at for s in signals]
     assert grouped_at == sorted(grouped_at)  # in arrival order
+
+
+def test_a_signal_matching_a_resolved_report_founds_a_linked_one_and_a_deleted_report_stores_it_deleted(world, monkeypatch):
+    from models import ReportArtefact
+
+    reconfigure(world, monkeypatch, SIGHTLINE_GROUPING_JUDGE="none")
+    emit(world, 'Rage clicks on button "Pay" at /checkout', "The search results list stays empty for every query")
+    group_team(world.settings, world.db.sessions, world.broker.client, world.team_id)
+    with session_scope(world.db.sessions) as session:
+        for report in session.exec(select(SignalReport)):
+            report.status = ReportStatus.RESOLVED if "Pay" in report.title else ReportStatus.DELETED
+    emit(world, 'Rage clicks on the "Pay" button at /checkout', "Search results list stays empty for each query",
+         at=datetime.now(UTC) + timedelta(seconds=1))  # fmt: skip
+    import actors.grouping as grouping
+
+    def pool_loaded_before_the_delete(session, team_id, model, since):
+        # The race: the pool was read while the search report was still alive, then it was deleted.
+        rows = session.exec(select(Signal.embedding, Signal.report_id).where(Signal.grouped_at.is_not(None)))
+        return list(rows)
+
+    monkeypatch.setattr(grouping, "pool_rows", pool_loaded_before_the_delete)
+    group_team(world.settings, world.db.sessions, world.broker.client, world.team_id)
+    with world.db.sessions() as session:
+        all_reports = list(session.exec(select(SignalReport)))
+        links = list(session.exec(select(ReportArtefact).where(ReportArtefact.type == "related_to")))
+        late = [s for s in session.exec(select(Signal)) if "each query" in s.description][0]
+    successor = [r for r in all_reports if r.status == ReportStatus.POTENTIAL]
+    assert len(successor) == 1 and successor[0].signal_count == 1 and "Pay" in successor[0].title
+    resolved = [r for r in all_reports if r.status == ReportStatus.RESOLVED][0]
+    assert resolved.signal_count == 1  # resolved never reopens
+    assert {(str(a.report_id), a.content["report_id"]) for a in links} == {
+        (str(successor[0].id), str(resolved.id)), (str(resolved.id), str(successor[0].id))}
+    deleted = [r for r in all_reports if r.status == ReportStatus.DELETED][0]
+    assert late.deleted and late.report_id == deleted.id and deleted.signal_count == 1
+
+
+def test_a_summary_run_goes_round_again_when_signals_arrive_meanwhile(world, monkeypatch):
+    import actors.grouping as grouping
+
+    reconfigure(world, monkeypatch, SIGHTLINE_GROUPING_JUDGE="none")
+    emit(world, 'Rage clicks on button "Pay" at /checkout', 'Rage clicks on the "Pay" button at /checkout')
+    result = group_team(world.settings, world.db.sessions, world.broker.client, world.team_id)
+    (report_id,) = result.promoted
+    real = grouping._write_summary
+    calls = {"n": 0}
+
+    def summary_while_a_signal_lands(*args):
+        calls["n"] += 1
+        if calls["n"] == 1:  # a third signal joins while the first summary is being written
+            with session_scope(world.db.sessions) as session:
+                report = session.get(SignalReport, report_id)
+                report.signal_count += 1
+        return real(*args)
+
+    monkeypatch.setattr(grouping, "_write_summary", summary_while_a_signal_lands)
+    assert grouping.summarize(world.settings, world.db.sessions, report_id) == "ready"
+    report = world.db.sessions().get(SignalReport, report_id)
+    assert calls["n"] == 2 and report.run_count == 2 and report.signals_at_run == 3 + 3
+    assert grouping.summarize(world.settings, world.db.sessions, report_id) is None  # not a candidate now
+
+
+def test_gemini_embeddings_through_the_fake_server(world):
+    from integrations.embeddings import GeminiEmbedder
+    from integrations.gemini import GeminiClient
+
+    embedder = GeminiEmbedder(GeminiClient.from_settings(world.settings), dimensions=8)
+    vectors = embedder.embed([f"finding {i}" for i in range(150)])  # two batches of at most 100
+    assert vectors.shape == (150, 8)
+    assert abs(float((vectors[0] ** 2).sum()) - 1.0) < 1e-5
+    batches = [r for r in world.fake.requests if r.method == "batchEmbedContents"]
+    assert [len(r.body["requests"]) for r in batches] == [100, 50]
