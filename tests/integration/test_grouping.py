@@ -183,14 +183,14 @@ def test_a_signal_matching_a_resolved_report_founds_a_linked_one_and_a_deleted_r
     with world.db.sessions() as session:
         all_reports = list(session.exec(select(SignalReport)))
         links = list(session.exec(select(ReportArtefact).where(ReportArtefact.type == "related_to")))
-        late = [s for s in session.exec(select(Signal)) if "each query" in s.description][0]
+        late = next(s for s in session.exec(select(Signal)) if "each query" in s.description)
     successor = [r for r in all_reports if r.status == ReportStatus.POTENTIAL]
     assert len(successor) == 1 and successor[0].signal_count == 1 and "Pay" in successor[0].title
-    resolved = [r for r in all_reports if r.status == ReportStatus.RESOLVED][0]
+    resolved = next(r for r in all_reports if r.status == ReportStatus.RESOLVED)
     assert resolved.signal_count == 1  # resolved never reopens
     assert {(str(a.report_id), a.content["report_id"]) for a in links} == {
         (str(successor[0].id), str(resolved.id)), (str(resolved.id), str(successor[0].id))}
-    deleted = [r for r in all_reports if r.status == ReportStatus.DELETED][0]
+    deleted = next(r for r in all_reports if r.status == ReportStatus.DELETED)
     assert late.deleted and late.report_id == deleted.id and deleted.signal_count == 1
 
 
