@@ -104,6 +104,19 @@ class Settings(BaseSettings):
         3_600, ge=1, validation_alias=AliasChoices("SIGHTLINE_STRANDED_REPORT_AFTER_S")
     )
 
+    # Actions and delivery (DESIGN §8).
+    site_url: str = Field("http://localhost:8000", validation_alias=AliasChoices("SIGHTLINE_SITE_URL"))
+    slack_base_url: str = Field(
+        "https://slack.com/api/", validation_alias=AliasChoices("SIGHTLINE_SLACK_BASE_URL")
+    )
+    # Webhook targets on private, loopback or link-local addresses are refused unless this is set.
+    webhook_allow_private: bool = Field(
+        False, validation_alias=AliasChoices("SIGHTLINE_WEBHOOK_ALLOW_PRIVATE")
+    )
+    delivery_timeout_s: float = Field(
+        30.0, gt=0, validation_alias=AliasChoices("SIGHTLINE_DELIVERY_TIMEOUT_S")
+    )
+
     @property
     def resolved_database_url(self) -> str:
         """`DATABASE_URL`, or the SQLite file in the data folder."""
