@@ -24,7 +24,7 @@ from settings import Settings, get_settings
 log = structlog.get_logger(__name__)
 
 # Modules that declare actors; later issues add theirs here.
-ACTOR_MODULES: tuple[str, ...] = ("actors.observe", "actors.signals")
+ACTOR_MODULES: tuple[str, ...] = ("actors.observe", "actors.signals", "actors.actions")
 
 _embedded: EmbeddedRedis | None = None
 
