@@ -1,0 +1,268 @@
+"""Actions and delivery with a real Worker, the embedded Redis and the real slack_sdk client against a
+local fake Slack server."""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from sqlmodel import select
+
+from actors.action_work import deliver_one, process_run
+from integrations.delivery import DeliveryRejected, check_address, verify
+from integrations.fake_slack import FakeSlack, FakeSlackReply
+from models import (
+    ActionRun,
+    ActionRunStatus,
+    Delivery,
+    DeliveryStatus,
+    Integration,
+    Observation,
+    ObservationStatus,
+    SignalReport,
+    VisionAction,
+    as_utc,
+    session_scope,
+)
+from settings import get_settings
+
+pytestmark = pytest.mark.db
+T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def slack(world, monkeypatch):
+    fake = FakeSlack().start()
+    monkeypatch.setenv("SIGHTLINE_SLACK_BASE_URL", fake.api_url)
+    monkeypatch.setenv("SIGHTLINE_SITE_URL", "https://sightline.example")
+    monkeypatch.delenv("GEMINI_API_KEY")  # extractive digests: deterministic text
+    get_settings.cache_clear()
+    world.settings = get_settings()
+    with session_scope(world.db.sessions) as session:
+        integration = Integration(team_id=world.team_id, bot_token=fake.token, config={"name": "acme", "report_channel": "CREPORTS"})
+        session.add(integration)
+        fake.integration_id = str(integration.id)
+    yield fake
+    fake.stop()
+
+
+def scanner_of(world, name="Payment failed"):
+    return world.scanner(name=name, scanner_type="monitor", provider="heuristic",
+                         scanner_config={"prompt": "Rage?", "rule": "rage_click"})  # fmt: skip
+
+
+def observation(world, scanner, created: datetime, verdict="yes", score=None, tags=None, text="Pay threw an error (t 3).", freeform=None):
+    output = {"reasoning": text, "verdict": verdict}
+    if freeform:
+        output["tags_freeform"] = freeform
+    with session_scope(world.db.sessions) as session:
+        row = Observation(team_id=world.team_id, scanner_id=scanner.id, session_id=f"s-{uuid.uuid4().hex[:8]}",
+                          workflow_id="w", status=ObservationStatus.SUCCEEDED, result_verdict=verdict, result_score=score,
+                          result_tags=tags, scanner_result={"model_output": output}, created_at=created,
+                          completed_at=created)  # fmt: skip
+        session.add(row)
+        return str(row.id)
+
+
+def action_of(world, scanner, targets, **fields):
+    with session_scope(world.db.sessions) as session:
+        action = VisionAction(team_id=world.team_id, scanner_id=scanner.id, name=f"a-{uuid.uuid4().hex[:6]}",
+                              trigger_config={"rrule": "FREQ=DAILY;BYHOUR=8", "timezone": "UTC"},
+                              delivery_config=targets, **fields)  # fmt: skip
+        session.add(action)
+        return action
+
+
+def run_at(world, action, scheduled: datetime, status=ActionRunStatus.RUNNING):
+    with session_scope(world.db.sessions) as session:
+        run = ActionRun(action_id=action.id, scheduled_at=scheduled, status=status)
+        session.add(run)
+        return run.id
+
+
+def fresh(world, model, key):
+    with world.db.sessions() as session:
+        return session.get(model, key)
+
+
+def test_windows_tile_and_a_failed_runs_observations_roll_into_the_next(world, slack):
+    scanner = scanner_of(world)
+    action = action_of(world, scanner, [{"type": "log"}])
+    early = [observation(world, scanner, T0 - timedelta(hours=h)) for h in (20, 10)]
+    middle = [observation(world, scanner, T0 + timedelta(hours=h)) for h in (2, 12)]
+    late = [observation(world, scanner, T0 + timedelta(hours=h)) for h in (30, 40)]
+    first = run_at(world, action, T0)
+    process_run(world.settings, world.db.sessions, first)
+    assert sorted(fresh(world, ActionRun, first).observation_ids) == sorted(early)
+    failed = run_at(world, action, T0 + timedelta(days=1), status=ActionRunStatus.FAILED)
+    third = run_at(world, action, T0 + timedelta(days=2))
+    process_run(world.settings, world.db.sessions, third)
+    assert fresh(world, ActionRun, failed).observation_ids == []
+    assert sorted(fresh(world, ActionRun, third).observation_ids) == sorted(middle + late)
+    assert not set(fresh(world, ActionRun, first).observation_ids) & set(fresh(world, ActionRun, third).observation_ids)
+
+
+def test_selection_over_several_scanners_samples_evenly_and_cites_correctly(world, slack):
+    first, second, other = scanner_of(world, "One"), scanner_of(world, "Two"), scanner_of(world, "Three")
+    kept = [observation(world, first if i % 2 else second, T0 - timedelta(minutes=i), verdict="yes", tags=["rage_click"])
+            for i in range(130)]  # fmt: skip
+    observation(world, first, T0 - timedelta(minutes=1, seconds=30), verdict="no", tags=["rage_click"])
+    observation(world, other, T0 - timedelta(minutes=2, seconds=30), verdict="yes")
+    freeform = observation(world, first, T0 - timedelta(minutes=3, seconds=30), verdict="yes", tags=[],
+                           freeform=["rage_click"])  # fmt: skip
+    action = action_of(world, first, [], selection={"scanner_ids": [str(first.id), str(second.id)], "verdict": ["yes"],
+                                                    "tags": ["rage_click"]})  # fmt: skip
+    run = run_at(world, action, T0 + timedelta(minutes=1))
+    process_run(world.settings, world.db.sessions, run)
+    done = fresh(world, ActionRun, run)
+    assert done.status == ActionRunStatus.COMPLETED and done.observation_count == 100
+    wanted = set(kept) | {freeform}  # any-of tags, fixed or freeform; not the "no" or the other scanner
+    assert len(set(done.observation_ids)) == 100 and set(done.observation_ids) <= wanted
+    assert "sampled 100 of 131 observations" in done.synthesized_markdown
+    with world.db.sessions() as session:
+        rows = [session.get(Observation, uuid.UUID(oid)) for oid in done.observation_ids]
+    created = [as_utc(row.created_at) for row in rows]
+    assert created == sorted(created, reverse=True)  # newest first, spread over the whole window
+    assert rows[0].id == uuid.UUID(kept[0]) and created[-1] <= T0 - timedelta(minutes=125)
+    slack_text = json.dumps(done.output["slack_blocks"])
+    for index in range(5):  # the extractive digest quotes five examples: [obs N] links to observation_ids[N]
+        assert f"https://sightline.example/observations/{done.observation_ids[index]}|[{index}]" in slack_text
+
+
+def test_a_hostile_digest_posts_no_mention_no_foreign_link_no_formatting(world, slack):
+    scanner = scanner_of(world)
+    hostile = "Hi <!channel> go <https://evil.example|click> *bold* &amp; now"
+    observation(world, scanner, T0 - timedelta(hours=1), text=hostile)
+    target = {"type": "slack", "integration_id": slack.integration_id, "channel": "CDIGEST"}
+    action = action_of(world, scanner, [target])
+    world.broker.get_actor("run_action").send(str(run_at(world, action, T0)))
+    world.broker.join("actions", timeout=30_000)
+    world.broker.join("deliver", timeout=30_000)
+    world.worker.join()
+    (post,) = slack.posts()
+    body = json.dumps(post.body)
+    assert post.body["channel"] == "CDIGEST" and post.headers["authorization"] == "Bearer xoxb-test"
+    assert "<!channel>" not in body and "<https://evil" not in body and "https://evil" not in body
+    assert "*bold*" not in body and "&amp;amp;" in body
+    assert post.body["text"]  # the plain fallback is always sent
+
+
+def test_a_429_waits_and_posts_once_and_a_delivered_target_is_never_posted_again(world, slack):
+    scanner = scanner_of(world)
+    observation(world, scanner, T0 - timedelta(hours=1))
+    action = action_of(world, scanner, [{"type": "slack", "integration_id": slack.integration_id, "channel": "C1"}])
+    (delivery_id,) = process_run(world.settings, world.db.sessions, run_at(world, action, T0))
+    slack.script(FakeSlackReply.rate_limited(1))
+    client = world.broker.client
+    assert deliver_one(world.settings, world.db.sessions, client, delivery_id) == "delivered"
+    requests = slack.posts()
+    assert len(requests) == 2 and requests[1].at - requests[0].at >= 0.9  # waited Retry-After
+    delivered = fresh(world, Delivery, delivery_id)
+    assert delivered.status == DeliveryStatus.DELIVERED and delivered.external_id.startswith("1700000000.")
+    assert deliver_one(world.settings, world.db.sessions, client, delivery_id) == "delivered"
+    assert len(slack.posts()) == 2  # a retried delivery of a delivered target sends nothing
+    # The one window for a duplicate: Slack accepted the post and the worker died before the commit.
+    # The row is still pending then, so the redelivered message posts again. We accept that window
+    # rather than mark the row delivered before posting, which would lose messages on a failed post.
+
+
+def test_a_bad_token_fails_the_delivery_with_our_message(world, slack):
+    scanner = scanner_of(world)
+    observation(world, scanner, T0 - timedelta(hours=1))
+    action = action_of(world, scanner, [{"type": "slack", "integration_id": slack.integration_id, "channel": "C1"}])
+    (delivery_id,) = process_run(world.settings, world.db.sessions, run_at(world, action, T0))
+    slack.script(FakeSlackReply.error("invalid_auth"))
+    assert deliver_one(world.settings, world.db.sessions, world.broker.client, delivery_id) == "failed"
+    assert fresh(world, Delivery, delivery_id).error == "Slack refused the message (invalid_auth)"
+
+
+def test_an_empty_window_is_skipped_without_a_post_and_a_rerun_never_synthesises_again(world, slack):
+    scanner = scanner_of(world)
+    action = action_of(world, scanner, [{"type": "log"}])
+    empty = run_at(world, action, T0)
+    assert process_run(world.settings, world.db.sessions, empty) == []
+    assert fresh(world, ActionRun, empty).error.startswith("skipped_empty:")
+    observation(world, scanner, T0 + timedelta(hours=1))
+    run = run_at(world, action, T0 + timedelta(days=1))
+    (delivery_id,) = process_run(world.settings, world.db.sessions, run)
+    markdown = fresh(world, ActionRun, run).synthesized_markdown
+    assert process_run(world.settings, world.db.sessions, run) == [delivery_id]  # same run, same rows
+    assert fresh(world, ActionRun, run).synthesized_markdown == markdown
+    assert deliver_one(world.settings, world.db.sessions, world.broker.client, delivery_id) == "delivered"
+    logged = (world.settings.home / "deliveries.jsonl").read_text().splitlines()
+    assert len(logged) == 1 and json.loads(logged[0])["markdown"] == markdown
+
+
+def test_webhooks_are_signed_and_private_addresses_refused_by_default(world, slack, monkeypatch):
+    received = {}
+
+    class Receiver(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received["ok"] = verify("s3cret", self.headers["X-Sightline-Timestamp"], body,
+                                    self.headers["X-Sightline-Signature"], now=datetime.now(UTC).timestamp())  # fmt: skip
+            received["tampered"] = verify("s3cret", self.headers["X-Sightline-Timestamp"], body + b" ",
+                                          self.headers["X-Sightline-Signature"], now=datetime.now(UTC).timestamp())  # fmt: skip
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+    for refused in (url, "http://10.0.0.5/hook", "http://localhost:9/hook"):
+        with pytest.raises(DeliveryRejected, match="private address"):
+            check_address(refused, allow_private=False)
+    monkeypatch.setenv("SIGHTLINE_WEBHOOK_ALLOW_PRIVATE", "true")
+    get_settings.cache_clear()
+    world.settings = get_settings()
+    scanner = scanner_of(world)
+    observation(world, scanner, T0 - timedelta(hours=1))
+    action = action_of(world, scanner, [{"type": "webhook", "url": url, "secret": "s3cret"}])
+    (delivery_id,) = process_run(world.settings, world.db.sessions, run_at(world, action, T0))
+    assert deliver_one(world.settings, world.db.sessions, world.broker.client, delivery_id) == "delivered"
+    server.shutdown()
+    assert received == {"ok": True, "tampered": False}
+
+
+def test_on_breach_fires_once_while_the_count_stays_above(world, slack):
+    scanner = scanner_of(world)
+    action = action_of(world, scanner, [{"type": "log"}], mode="alert",
+                       alert_config={"metric": "count", "threshold": 2, "window_days": 1, "frequency": "on_breach"})  # fmt: skip
+    observation(world, scanner, T0 - timedelta(hours=3))
+    first = run_at(world, action, T0)
+    assert process_run(world.settings, world.db.sessions, first) == []
+    assert fresh(world, ActionRun, first).error.startswith("not_breached")
+    observation(world, scanner, T0 + timedelta(hours=1))
+    second = run_at(world, action, T0 + timedelta(hours=2))
+    assert len(process_run(world.settings, world.db.sessions, second)) == 1
+    assert "**Alert: Payment failed**" in fresh(world, ActionRun, second).synthesized_markdown
+    observation(world, scanner, T0 + timedelta(hours=3))
+    third = run_at(world, action, T0 + timedelta(hours=4))
+    assert process_run(world.settings, world.db.sessions, third) == []
+    assert fresh(world, ActionRun, third).error.startswith("still_breached")
+
+
+def test_a_ready_report_posts_one_card_even_when_summarised_again(world, slack, monkeypatch):
+    from actors.action_work import card_for_ready_report
+
+    with session_scope(world.db.sessions) as session:
+        report = SignalReport(team_id=world.team_id, title="Pay throws <!channel>", summary="It fails.", status="ready",
+                              total_weight=1.5, signal_count=3)  # fmt: skip
+        session.add(report)
+        session.flush()
+        first = card_for_ready_report(session, report, T0)
+    with session_scope(world.db.sessions) as session:
+        again = card_for_ready_report(session, session.get(SignalReport, report.id), T0 + timedelta(days=1))
+    assert first is not None and again is None
+    assert deliver_one(world.settings, world.db.sessions, world.broker.client, first) == "delivered"
+    (post,) = slack.posts()
+    assert post.body["channel"] == "CREPORTS" and "<!channel>" not in json.dumps(post.body)
+    with world.db.sessions() as session:
+        assert len(list(session.exec(select(Delivery).where(Delivery.report_id == report.id)))) == 1
