@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from integrations.action_store import default_digest
 from integrations.estimates import refresh_estimate
 from models import Scanner
 from pipeline.errors import InvalidField
@@ -50,6 +51,7 @@ def create_scanner(session: Session, team_id: int, data: dict[str, Any], setting
     except IntegrityError as exc:
         raise InvalidField("name", f"{values['name']!r} was just taken; choose another") from exc
     refresh_estimate(session, scanner, now)
+    default_digest(session, scanner, now)
     return scanner
 
 
