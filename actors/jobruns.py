@@ -12,7 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from models.base import MAX_ERROR_LENGTH
 from models.db import SessionFactory, session_scope
-from models.jobs import JobRun, JobStatus
+from models.jobs import JobStatus, insert_job_run
 
 log = structlog.get_logger(__name__)
 
@@ -43,19 +43,19 @@ class JobRunMiddleware(Middleware):
         with self.lock:
             started = self.started.pop(message.message_id, None)
         began, started_at, attempt = started or (time.monotonic(), datetime.now(UTC), 1)
-        row = JobRun(
-            message_id=message.message_id,
-            actor=message.actor_name,
-            queue=message.queue_name,
-            attempt=attempt,
-            status=status,
-            started_at=started_at,
-            finished_at=datetime.now(UTC),
-            duration_ms=round((time.monotonic() - began) * 1000, 3),
-            error=error,
-        )
+        row = {
+            "message_id": message.message_id,
+            "actor": message.actor_name,
+            "queue": message.queue_name,
+            "attempt": attempt,
+            "status": status,
+            "started_at": started_at,
+            "finished_at": datetime.now(UTC),
+            "duration_ms": round((time.monotonic() - began) * 1000, 3),
+            "error": error,
+        }
         try:
             with session_scope(self.sessions) as session:
-                session.add(row)
+                insert_job_run(session, **row)
         except SQLAlchemyError:
             log.exception("job_run_not_recorded", message_id=message.message_id, actor=message.actor_name)
