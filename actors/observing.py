@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import dramatiq
 from sqlmodel import col, select
 
+from actors.jobruns import current_attempt
 from integrations.blobstore import BlobStore
 from integrations.gemini import GeminiClient
 from integrations.observing import observation_price
@@ -103,6 +104,7 @@ def finish(
 ) -> bool:
     """running → succeeded with the result, the usage receipt and the signals, in one transaction.
 
+    The worker's `JobRun` row for this attempt goes in the same transaction (see `actors.jobruns`).
     Everything is computed before the first write, so the database's write lock is held only for
     the statements themselves.
     """
@@ -117,6 +119,7 @@ def finish(
         "output_tokens": analysis.output_tokens,
         "observation_created_at": observation.created_at,
     }
+    attempt = current_attempt()
     with session_scope(sessions) as session:
         moved = move_status(
             session,
@@ -133,6 +136,10 @@ def finish(
             return False
         insert_receipt(session, **receipt)
         _add_signals(session, observation.team_id, outcome.signals)
+        if attempt is not None:
+            attempt.insert_into(session)
+    if attempt is not None:
+        attempt.committed()
     return True
 
 
