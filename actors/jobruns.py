@@ -1,20 +1,67 @@
-"""A middleware that writes one `JobRun` row per actor attempt: the facts behind `sightline status`."""
+"""A middleware that writes one `JobRun` row per actor attempt: the facts behind `sightline status`.
+
+An actor that ends in a write transaction of its own may put its attempt's row in that transaction
+(`current_attempt()`, then `Attempt.insert_into`): one commit instead of two on the busiest path,
+the observation's success. The middleware then writes nothing more for that attempt.
+"""
 
 from __future__ import annotations
 
 import threading
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import structlog
 from dramatiq import Middleware
 from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session
 
 from models.base import MAX_ERROR_LENGTH
 from models.db import SessionFactory, session_scope
-from models.jobs import JobRun, JobStatus
+from models.jobs import JobStatus, insert_job_run
 
 log = structlog.get_logger(__name__)
+
+# The attempt each worker thread is running: Dramatiq calls a message's before and after hooks,
+# and the actor itself, on the one worker thread that processes it.
+_local = threading.local()
+
+
+@dataclass
+class Attempt:
+    message_id: str
+    actor: str
+    queue: str
+    attempt: int
+    began: float
+    started_at: datetime
+    written: bool = False
+
+    def insert_into(self, session: Session, status: JobStatus = JobStatus.SUCCEEDED) -> None:
+        """Insert this attempt's row in `session`; call `committed()` once its transaction commits."""
+        insert_job_run(session, **self.row(status, None))
+
+    def committed(self) -> None:
+        self.written = True
+
+    def row(self, status: JobStatus, error: str | None) -> dict:
+        return {
+            "message_id": self.message_id,
+            "actor": self.actor,
+            "queue": self.queue,
+            "attempt": self.attempt,
+            "status": status,
+            "started_at": self.started_at,
+            "finished_at": datetime.now(UTC),
+            "duration_ms": round((time.monotonic() - self.began) * 1000, 3),
+            "error": error,
+        }
+
+
+def current_attempt() -> Attempt | None:
+    """The attempt this worker thread is running, or None outside a worker (a test calling an actor)."""
+    return getattr(_local, "attempt", None)
 
 
 class JobRunMiddleware(Middleware):
@@ -22,14 +69,9 @@ class JobRunMiddleware(Middleware):
 
     def __init__(self, sessions: SessionFactory):
         self.sessions = sessions
-        self.started: dict[str, tuple[float, datetime, int]] = {}
-        self.lock = threading.Lock()
 
     def before_process_message(self, broker, message):
-        # Retries bumps `retries` before later middleware sees a failure, so read the attempt now.
-        attempt = int(message.options.get("retries", 0)) + 1
-        with self.lock:
-            self.started[message.message_id] = (time.monotonic(), datetime.now(UTC), attempt)
+        _local.attempt = self._attempt(message)
 
     def after_process_message(self, broker, message, *, result=None, exception=None):
         status = JobStatus.SUCCEEDED if exception is None else JobStatus.FAILED
@@ -39,23 +81,29 @@ class JobRunMiddleware(Middleware):
     def after_skip_message(self, broker, message):
         self._record(message, JobStatus.SKIPPED, None)
 
-    def _record(self, message, status: JobStatus, error: str | None) -> None:
-        with self.lock:
-            started = self.started.pop(message.message_id, None)
-        began, started_at, attempt = started or (time.monotonic(), datetime.now(UTC), 1)
-        row = JobRun(
+    @staticmethod
+    def _attempt(message) -> Attempt:
+        # Retries bumps `retries` before later middleware sees a failure, so read the attempt now.
+        return Attempt(
             message_id=message.message_id,
             actor=message.actor_name,
             queue=message.queue_name,
-            attempt=attempt,
-            status=status,
-            started_at=started_at,
-            finished_at=datetime.now(UTC),
-            duration_ms=round((time.monotonic() - began) * 1000, 3),
-            error=error,
+            attempt=int(message.options.get("retries", 0)) + 1,
+            began=time.monotonic(),
+            started_at=datetime.now(UTC),
         )
+
+    def _record(self, message, status: JobStatus, error: str | None) -> None:
+        attempt = current_attempt()
+        _local.attempt = None
+        if attempt is None or attempt.message_id != message.message_id:
+            # Skipped before our before-hook ran: time it from now, as its first attempt.
+            attempt = self._attempt(message)
+            attempt.attempt = 1
+        if attempt.written:
+            return
         try:
             with session_scope(self.sessions) as session:
-                session.add(row)
+                insert_job_run(session, **attempt.row(status, error))
         except SQLAlchemyError:
             log.exception("job_run_not_recorded", message_id=message.message_id, actor=message.actor_name)

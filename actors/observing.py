@@ -8,13 +8,14 @@ from datetime import UTC, datetime
 import dramatiq
 from sqlmodel import col, select
 
+from actors.jobruns import current_attempt
 from integrations.blobstore import BlobStore
 from integrations.gemini import GeminiClient
 from integrations.observing import observation_price
 from integrations.ratelimit import GeminiLimiter
-from models import Signal, Team, UsageReceipt
+from models import Signal
 from models.db import SessionFactory, session_scope
-from models.observation_queries import move_status
+from models.observation_queries import insert_receipt, move_status
 from models.queries import get_recording
 from models.vision import Observation, ObservationStatus
 from pipeline.conversation import Answer, ModelCall, ModelReply, converse
@@ -101,8 +102,24 @@ def _limiter(settings: Settings) -> GeminiLimiter:
 def finish(
     sessions: SessionFactory, observation: Observation, analysis: Analysis, settings: Settings
 ) -> bool:
-    """running → succeeded with the result, the usage receipt and the signals, in one transaction."""
+    """running → succeeded with the result, the usage receipt and the signals, in one transaction.
+
+    The worker's `JobRun` row for this attempt goes in the same transaction (see `actors.jobruns`).
+    Everything is computed before the first write, so the database's write lock is held only for
+    the statements themselves.
+    """
     outcome = analysis.outcome
+    receipt = {
+        "observation_id": observation.id,
+        "team_id": observation.team_id,
+        "scanner_id": observation.scanner_id,
+        "model": observation.scanner_snapshot["model"],
+        "credits": analysis.credits,
+        "input_tokens": analysis.input_tokens,
+        "output_tokens": analysis.output_tokens,
+        "observation_created_at": observation.created_at,
+    }
+    attempt = current_attempt()
     with session_scope(sessions) as session:
         moved = move_status(
             session,
@@ -117,21 +134,12 @@ def finish(
         )
         if not moved:
             return False
-        team = session.get(Team, observation.team_id)
-        session.add(
-            UsageReceipt(
-                observation_id=observation.id,
-                organization_id=team.organization_id,
-                team_id=observation.team_id,
-                scanner_id=observation.scanner_id,
-                model=observation.scanner_snapshot["model"],
-                credits=analysis.credits,
-                input_tokens=analysis.input_tokens,
-                output_tokens=analysis.output_tokens,
-                observation_created_at=observation.created_at,
-            )
-        )
+        insert_receipt(session, **receipt)
         _add_signals(session, observation.team_id, outcome.signals)
+        if attempt is not None:
+            attempt.insert_into(session)
+    if attempt is not None:
+        attempt.committed()
     return True
 
 

@@ -2,9 +2,11 @@
 
 Run: `make bench` or `.venv/bin/python -m bench.observe_throughput [--count N] [--skip-rate-limit]`.
 1. Overhead: N observations (heuristic provider: an instant in-process model, so what is measured
-   is our claim, timeline render and single-transaction write) against N no-op actor messages, on
-   the same embedded-Redis broker, one worker process with 8 threads. Ratio = no-op time /
-   observation time; target ≥ 0.5.
+   is creating the pending rows in batches of 200, the claim, reading the recording, the timeline
+   render and the single success transaction) against N no-op actor messages, on the same
+   embedded-Redis broker, one worker process with 8 threads and the same middleware (each side
+   writes one JobRun row per message). Each clock runs from the first request or send until the
+   queue is drained. Ratio = no-op time / observation time; target ≥ 0.5.
 2. Model-bound: the fake Gemini answering in 500 ms, 8 threads: observations per second against the
    theoretical 16/s; target ≥ 90%.
 3. Rate limit: 60 requests/minute configured, 75 observations: the most requests seen by the fake

@@ -4,7 +4,8 @@ from datetime import datetime
 from enum import StrEnum
 from uuid import UUID, uuid4
 
-from sqlmodel import Field, SQLModel
+import sqlalchemy as sa
+from sqlmodel import Field, Session, SQLModel
 
 from models.base import MAX_ERROR_LENGTH, UTCDateTime, str_enum, utcnow
 
@@ -36,3 +37,15 @@ class JobRun(SQLModel, table=True):
     error: str | None = Field(default=None, max_length=MAX_ERROR_LENGTH)
     # Model tokens spent, when the actor called one.
     tokens: int | None = None
+
+
+_INSERT = sa.insert(JobRun.__table__)
+
+
+def insert_job_run(session: Session, **values: object) -> None:
+    """Insert one `JobRun` row with a Core INSERT; the caller commits.
+
+    Written once per actor attempt, so it skips the ORM's unit of work, which costs several times
+    the INSERT itself. `id` is generated here when not given.
+    """
+    session.connection().execute(_INSERT, {"id": uuid4(), "error": None, "tokens": None, **values})

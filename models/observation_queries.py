@@ -2,11 +2,14 @@
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
+from sqlalchemy import Insert, Update, bindparam, insert
 from sqlmodel import Session, col, func, select, update
 
+from models.base import utcnow
 from models.tenancy import Team
 from models.vision import IN_FLIGHT_STATUSES, Observation, ObservationStatus, Scanner, UsageReceipt
 
@@ -73,26 +76,73 @@ def find_scanner(session: Session, team_id: int, ref: str) -> Scanner | None:
     return scanner if scanner is not None and scanner.team_id == team_id else None
 
 
+_OBSERVATIONS = Observation.__table__
+
+
+@lru_cache(maxsize=32)
+def _status_update(columns: tuple[str, ...], returning: bool) -> Update:
+    """The conditional UPDATE setting `columns`, built once per column set.
+
+    A Core statement on the table, reused: building the expression and the ORM's bulk-update
+    bookkeeping cost several times what SQLite takes to run it, on every observation.
+    """
+    table = _OBSERVATIONS
+    statuses = bindparam("where_status", expanding=True)
+    statement = (
+        update(table)
+        .where(table.c.id == bindparam("where_id"), table.c.status.in_(statuses))
+        .values({column: bindparam(f"set_{column}", type_=table.c[column].type) for column in columns})
+    )
+    return statement.returning(*table.c) if returning else statement
+
+
+def _status_parameters(observation_id: UUID, source: Sequence[ObservationStatus], values: dict) -> dict:
+    parameters = {f"set_{column}": value for column, value in values.items()}
+    return {"where_id": observation_id, "where_status": list(source), **parameters}
+
+
 def claim(
     session: Session, observation_id: UUID, source: Sequence[ObservationStatus], **values: Any
 ) -> Observation | None:
-    """Like `move_status`, returning the updated row in the same statement (UPDATE … RETURNING)."""
-    statement = (
-        update(Observation)
-        .where(col(Observation.id) == observation_id, col(Observation.status).in_(list(source)))
-        .values(**values)
-        .returning(Observation)
-    )
-    return session.exec(statement).scalars().one_or_none()  # type: ignore[attr-defined]
+    """Like `move_status`, returning the updated row in the same statement (UPDATE … RETURNING).
+
+    The row comes back detached from `session`, as a plain `Observation`.
+    """
+    statement = _status_update(tuple(values), True)
+    row = session.connection().execute(statement, _status_parameters(observation_id, source, values)).first()
+    return None if row is None else Observation.model_validate(dict(row._mapping))
 
 
 def move_status(
     session: Session, observation_id: UUID, source: Sequence[ObservationStatus], **values: Any
 ) -> bool:
-    """Set `values` on the observation if its status is one of `source`; True when a row changed."""
-    statement = (
-        update(Observation)
-        .where(col(Observation.id) == observation_id, col(Observation.status).in_(list(source)))
-        .values(**values)
-    )
-    return session.exec(statement).rowcount == 1  # type: ignore[attr-defined]
+    """Set `values` on the observation if its status is one of `source`; True when a row changed.
+
+    A Core UPDATE: an `Observation` already loaded in `session` does not see the new values.
+    """
+    statement = _status_update(tuple(values), False)
+    result = session.connection().execute(statement, _status_parameters(observation_id, source, values))
+    return result.rowcount == 1
+
+
+def _receipt_insert() -> Insert:
+    """INSERT … SELECT: the organisation comes from the team in the same statement, not a lookup first."""
+    receipts, teams = UsageReceipt.__table__, Team.__table__
+    columns = [column.name for column in receipts.c if column.name != "organization_id"]
+    values = [bindparam(name, type_=receipts.c[name].type) for name in columns]
+    source = select(*values, teams.c.organization_id).where(teams.c.id == bindparam("team_id"))
+    return insert(receipts).from_select([*columns, "organization_id"], source)
+
+
+_RECEIPT_INSERT = _receipt_insert()
+
+
+def insert_receipt(session: Session, **values: Any) -> None:
+    """Insert an observation's `UsageReceipt`, billed to its team's organisation; the caller commits.
+
+    `id` and `created_at` are generated here when not given. Raises `LookupError` when the team
+    does not exist.
+    """
+    row = {"id": uuid4(), "created_at": utcnow(), **values}
+    if session.connection().execute(_RECEIPT_INSERT, row).rowcount != 1:
+        raise LookupError(f"team {values['team_id']} does not exist")

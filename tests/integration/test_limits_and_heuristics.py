@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
+from integrations import observing
 from integrations.fake_gemini import FakeReply
 from models import Organization
 from models.db import session_scope
@@ -61,6 +62,24 @@ def test_already_scanned_sessions_use_no_headroom(world):
         (SESSIONS[1], "started"),
     ]
     world.drain()
+
+
+def test_a_session_observed_by_another_process_meanwhile_is_already_scanned_and_the_rest_start(
+    world, monkeypatch
+):
+    world.fake.default = lambda request: YES
+    scanner = world.scanner(**MONITOR)
+    world.observe(scanner, SESSIONS[0])
+    # The race: the other process's row lands after this request looked for existing observations.
+    monkeypatch.setattr(observing, "observed_sessions", lambda session, scanner_id, wanted: set())
+    outcomes = world.request(scanner, *SESSIONS)
+    assert [(o.session_id, o.outcome) for o in outcomes] == [
+        (SESSIONS[0], "already_scanned"),
+        (SESSIONS[1], "started"),
+        (SESSIONS[2], "started"),
+    ]
+    world.drain()
+    assert {world.observation(o.observation_id).status for o in outcomes[1:]} == {"succeeded"}
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from integrations.fake_gemini import FakeReply
+from models import JobRun
 
 pytestmark = pytest.mark.db
 
@@ -82,6 +83,20 @@ def test_a_429_then_success_succeeds(world):
     [observation] = world.observe(world.scanner(**MONITOR), CHECKOUT)
     assert observation.status == "succeeded"
     assert len(world.fake.generate_requests()) == 2
+
+
+def test_every_attempt_leaves_exactly_one_job_run_the_success_written_with_the_result(world):
+    world.fake.script(FakeReply.error(429, "quota exceeded", retry_delay_s=0.1),
+                      reply(reasoning="Pay threw (t 25).", verdict="yes", confidence=0.8))  # fmt: skip
+    [observation] = world.observe(world.scanner(**MONITOR), CHECKOUT)
+    world.broker.get_actor("observe_session").send(str(observation.id))
+    world.drain()
+    runs = sorted(world.rows(JobRun), key=lambda run: run.started_at)
+    assert [(run.actor, run.attempt, run.status) for run in runs] == [
+        ("observe_session", 1, "failed"), ("observe_session", 2, "succeeded"), ("observe_session", 1, "succeeded"),
+    ]  # fmt: skip
+    assert runs[0].message_id == runs[1].message_id != runs[2].message_id
+    assert runs[1].duration_ms > 0
 
 
 def test_persistent_503_fails_transient_after_the_retry_limit_without_a_receipt(world):
