@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from cli import actions as actions_cli
 from cli import observations, recordings, scanners, scenarios
 from cli import reports as reports_cli
 from cli import scheduler as scheduler_cli
@@ -33,6 +34,8 @@ app.command("quota")(observations.quota_command)
 app.command("scheduler")(scheduler_cli.scheduler_command)
 app.command("status")(scheduler_cli.status_command)
 app.command("up")(scheduler_cli.up_command)
+app.add_typer(actions_cli.app, name="actions")
+app.add_typer(actions_cli.integrations_app, name="integrations")
 app.add_typer(reports_cli.app, name="reports")
 app.add_typer(reports_cli.signals_app, name="signals")
 

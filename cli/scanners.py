@@ -21,6 +21,7 @@ from cli.context import (
     resolve_team,
     settings,
 )
+from integrations.action_store import apply_actions
 from integrations.estimates import estimate
 from integrations.scanner_store import apply_scanners, create_scanner, definition, rewind, update_scanner
 from models.db import session_scope
@@ -243,33 +244,38 @@ def delete_command(scanner: str = typer.Argument(..., help="Name or id."), team:
 
 @friendly_errors
 def apply_command(
-    file: Path = typer.Argument(..., help="YAML: a list of scanners, or {scanners: [...]}."),
+    file: Path = typer.Argument(..., help="YAML: a list of scanners, or {scanners: [...], actions: [...]}."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print what would change; change nothing."),
     team: int = TEAM,
 ) -> None:
-    """Scanners as code: create or update every scanner of FILE by name. Running it twice changes nothing."""
+    """Scanners (and actions) as code: create or update each by name. Running it twice changes nothing."""
     current = settings()
-    entries = _read_yaml(file)
+    entries, action_entries = _read_yaml(file)
     db = migrated_database(current)
     team_id = resolve_team(db, team)
     with session_scope(db.sessions) as session:
-        results = apply_scanners(session, team_id, entries, current, dry_run=dry_run)
+        applied = apply_scanners(session, team_id, entries, current, dry_run=dry_run)
+        results = [(r.name, r.action, r.changed) for r in applied]
+        session.flush()
+        results += apply_actions(session, team_id, action_entries, now=datetime.now(UTC), dry_run=dry_run)
         if dry_run:
             session.rollback()
     verb = "would be " if dry_run else ""
-    for result in results:
-        detail = f" ({', '.join(result.changed)})" if result.changed else ""
-        out.print(f"{escape(result.name)}: {verb}{result.action}{detail}", highlight=False)
+    for name, action, changed in results:
+        detail = f" ({', '.join(changed)})" if changed else ""
+        out.print(f"{escape(name)}: {verb}{action}{detail}", highlight=False)
 
 
-def _read_yaml(file: Path) -> list[dict]:
+def _read_yaml(file: Path) -> tuple[list[dict], list[dict]]:
     try:
         document = yaml.safe_load(file.read_text())
     except OSError as exc:
         raise NotFoundError(f"cannot read {file} ({exc.strerror})") from exc
     except yaml.YAMLError as exc:
         raise InvalidField(str(file), f"is not valid YAML ({exc})") from exc
-    entries = document.get("scanners") if isinstance(document, dict) else document
-    if not isinstance(entries, list) or not all(isinstance(entry, dict) for entry in entries):
-        raise InvalidField(str(file), "must hold a list of scanners (or scanners: [...])")
-    return entries
+    entries = document.get("scanners", []) if isinstance(document, dict) else document
+    actions = document.get("actions", []) if isinstance(document, dict) else []
+    for what, items in (("scanners", entries), ("actions", actions)):
+        if not isinstance(items, list) or not all(isinstance(entry, dict) for entry in items):
+            raise InvalidField(str(file), f"must hold a list of {what} (scanners: [...], actions: [...])")
+    return entries, actions

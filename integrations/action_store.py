@@ -156,3 +156,37 @@ def add_slack(
     integration = Integration(team_id=team_id, kind=IntegrationKind.SLACK, config=config, bot_token=token)
     session.add(integration)
     return integration
+
+
+def apply_actions(session: Session, team_id: int, entries: list[dict[str, Any]], *, now: datetime,
+                  dry_run: bool = False) -> list[tuple[str, str, tuple[str, ...]]]:  # fmt: skip
+    """Actions as code: each entry (with `scanner: NAME`) created or updated by name."""
+    from models.observation_queries import find_scanner
+
+    results = []
+    for index, entry in enumerate(entries):
+        data = dict(entry)
+        scanner_ref = str(data.pop("scanner", "") or "")
+        scanner = find_scanner(session, team_id, scanner_ref) if scanner_ref else None
+        if scanner is None:
+            raise InvalidField(f"actions[{index}].scanner", f"{scanner_ref!r} is not a scanner of this team")
+        existing = session.exec(
+            select(VisionAction).where(VisionAction.team_id == team_id, VisionAction.name == data.get("name"))
+        ).first()
+        try:
+            if existing is None:
+                if not dry_run:
+                    create_action(session, team_id, scanner, data, now=now)
+                else:
+                    validate_action(data, now=now, scanner_ids=_scanner_ids(session, team_id))
+                results.append((str(data.get("name")), "created", ()))
+                continue
+            with session.begin_nested() as nested:
+                changes = {key: value for key, value in data.items() if key != "name"}
+                changed = update_action(session, existing, changes, now=now)
+                if dry_run:
+                    nested.rollback()
+        except InvalidField as exc:
+            raise InvalidField(f"actions[{index}].{exc.field}", str(exc).split(": ", 1)[-1]) from exc
+        results.append((existing.name, "updated" if changed else "unchanged", tuple(changed)))
+    return results

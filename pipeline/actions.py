@@ -57,6 +57,8 @@ def validate_selection(selection: object, scanner_ids: Sequence[str]) -> dict[st
         out["scanner_ids"] = ids
     if "verdict" in selection:
         verdicts = selection["verdict"] if isinstance(selection["verdict"], list) else [selection["verdict"]]
+        # YAML reads a bare yes/no as true/false: take them as the verdicts they were meant to be.
+        verdicts = [{True: "yes", False: "no"}.get(v, v) if isinstance(v, bool) else v for v in verdicts]
         if not verdicts or any(v not in VERDICTS for v in verdicts):
             raise InvalidField("selection.verdict", f"give some of {', '.join(VERDICTS)}")
         out["verdict"] = verdicts
