@@ -210,7 +210,14 @@ def extractive_digest(title: str, rows: Sequence[Any], total: int) -> str:
         if counts:
             shown = ", ".join(f"{defang(str(key))} {count}" for key, count in counts.most_common(10))
             parts.append(f"- {label}: {shown}")
-    examples = lines(rows)[:5]
+    every = lines(rows)
+    # Examples: the notable first (a yes, a high score, a tag), in citation order.
+    def interest(i: int) -> tuple:
+        row = rows[i]
+        return (row.result_verdict != "yes", -(row.result_score or 0), not row.result_tags, i)
+
+    notable = sorted(range(len(rows)), key=interest)
+    examples = [every[i] for i in sorted(notable[:5])]
     if examples:
         parts.append("Examples:")
         parts.extend(examples)

@@ -29,3 +29,8 @@ sightline status --wait-idle 300
 sightline observations list --limit 100
 sightline reports list
 sightline quota
+
+# Every scanner got a daily digest action delivering to the log; run one now and show what arrived.
+sightline actions run-now "Featured digest: Rage clicks" --wait --timeout 120
+echo "--- the newest entry of $home/deliveries.jsonl:"
+tail -n 1 "$home/deliveries.jsonl" | python3 -c 'import json, sys; print(json.load(sys.stdin)["markdown"])'
