@@ -131,7 +131,8 @@ def _receipt_insert() -> Insert:
     columns = [column.name for column in receipts.c if column.name != "organization_id"]
     values = [bindparam(name, type_=receipts.c[name].type) for name in columns]
     source = select(*values, teams.c.organization_id).where(teams.c.id == bindparam("team_id"))
-    return insert(receipts).from_select([*columns, "organization_id"], source)
+    # RETURNING tells whether a row went in: psycopg reports rowcount -1 for INSERT … SELECT.
+    return insert(receipts).from_select([*columns, "organization_id"], source).returning(receipts.c.id)
 
 
 _RECEIPT_INSERT = _receipt_insert()
@@ -144,5 +145,5 @@ def insert_receipt(session: Session, **values: Any) -> None:
     does not exist.
     """
     row = {"id": uuid4(), "created_at": utcnow(), **values}
-    if session.connection().execute(_RECEIPT_INSERT, row).rowcount != 1:
+    if session.connection().execute(_RECEIPT_INSERT, row).first() is None:
         raise LookupError(f"team {values['team_id']} does not exist")
