@@ -317,3 +317,27 @@ def test_a_gemini_digest_puts_the_guide_before_the_fenced_data_and_is_never_synt
         session.get(ActionRun, run).status = ActionRunStatus.RUNNING
     process_run(world.settings, world.db.sessions, run)
     assert len(world.fake.generate_requests()) == 1 and fresh(world, ActionRun, run).synthesized_markdown == markdown
+
+
+def test_the_only_duplicate_window_is_a_crash_between_the_post_and_its_commit(world, slack, monkeypatch):
+    import actors.action_work as work
+
+    scanner = scanner_of(world)
+    observation(world, scanner, T0 - timedelta(hours=1))
+    action = action_of(world, scanner, [{"type": "slack", "integration_id": slack.integration_id, "channel": "C1"}])
+    (delivery_id,) = process_run(world.settings, world.db.sessions, run_at(world, action, T0))
+    real_post = work._post
+
+    def post_then_crash(*args, **kwargs):
+        real_post(*args, **kwargs)
+        raise KeyboardInterrupt("the worker died right after Slack accepted the message")
+
+    monkeypatch.setattr(work, "_post", post_then_crash)
+    with pytest.raises(KeyboardInterrupt):
+        deliver_one(world.settings, world.db.sessions, world.broker.client, delivery_id)
+    monkeypatch.setattr(work, "_post", real_post)
+    assert fresh(world, Delivery, delivery_id).status == DeliveryStatus.PENDING  # nothing recorded the post
+    assert deliver_one(world.settings, world.db.sessions, world.broker.client, delivery_id) == "delivered"
+    assert len(slack.posts()) == 2  # the redelivered message posts again: the documented duplicate
+    assert deliver_one(world.settings, world.db.sessions, world.broker.client, delivery_id) == "delivered"
+    assert len(slack.posts()) == 2  # and never a third time
