@@ -214,7 +214,8 @@ def test_a_summary_run_goes_round_again_when_signals_arrive_meanwhile(world, mon
 
     monkeypatch.setattr(grouping, "_write_summary", summary_while_a_signal_lands)
     assert grouping.summarize(world.settings, world.db.sessions, report_id) == "ready"
-    report = world.db.sessions().get(SignalReport, report_id)
+    with world.db.sessions() as session:
+        report = session.get(SignalReport, report_id)
     assert calls["n"] == 2 and report.run_count == 2 and report.signals_at_run == 3 + 3
     assert grouping.summarize(world.settings, world.db.sessions, report_id) is None  # not a candidate now
 
