@@ -280,9 +280,16 @@ def _report_card(session, delivery: Delivery) -> tuple[dict[str, Any], dict[str,
 
     report = session.get(SignalReport, delivery.report_id)
     _, integration_id, channel = delivery.target.split(":", 2)
+    from models.signal_queries import report_signals
+
     first_line = (report.summary or "").splitlines()[0] if report.summary else ""
+    names = ((signal.extra or {}).get("scanner_name") for signal in report_signals(session, report.id, 100))
+    scanners = sorted({str(name) for name in names if name})
     counts = f"weight {report.total_weight:g} · {report.signal_count} signals"
-    text = f"*{escape(defang(report.title or 'Report'))}*\n{counts}\n{escape(defang(first_line))[:600]}"
+    if scanners:
+        counts += " · from " + ", ".join(scanners[:5])
+    title = escape(defang(report.title or "Report"))
+    text = f"*{title}*\n{escape(defang(counts))}\n{escape(defang(first_line))[:600]}"
     message = {
         "kind": "report",
         "report_id": str(report.id),

@@ -257,6 +257,11 @@ def test_a_ready_report_posts_one_card_even_when_summarised_again(world, slack, 
                               total_weight=1.5, signal_count=3)  # fmt: skip
         session.add(report)
         session.flush()
+        from models import Signal
+
+        session.add(Signal(team_id=world.team_id, source_product="replay_vision", source_type="scanner_finding",
+                           source_id="x:1", description="Pay throws", report_id=report.id,
+                           extra={"scanner_name": "Payment failed"}))  # fmt: skip
         first = card_for_ready_report(session, report, T0)
     with session_scope(world.db.sessions) as session:
         again = card_for_ready_report(session, session.get(SignalReport, report.id), T0 + timedelta(days=1))
@@ -264,6 +269,7 @@ def test_a_ready_report_posts_one_card_even_when_summarised_again(world, slack, 
     assert deliver_one(world.settings, world.db.sessions, world.broker.client, first) == "delivered"
     (post,) = slack.posts()
     assert post.body["channel"] == "CREPORTS" and "<!channel>" not in json.dumps(post.body)
+    assert "weight 1.5 · 3 signals · from Payment failed" in post.body["text"] and "It fails." in post.body["text"]
     with world.db.sessions() as session:
         assert len(list(session.exec(select(Delivery).where(Delivery.report_id == report.id)))) == 1
 
