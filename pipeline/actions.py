@@ -190,7 +190,7 @@ def descriptor(row: Any) -> str:
 def observation_text(row: Any) -> str:
     output = (row.scanner_result or {}).get("model_output") or {}
     text = output.get("summary") or output.get("reasoning") or ""
-    return defang(re.sub(r"\(t \d+(?:\.\d+)?\)", "", str(text)))[:600]
+    return defang(re.sub(r"\s*\(t \d+(?:\.\d+)?\)", "", str(text)))[:600]
 
 
 def lines(rows: Sequence[Any]) -> list[str]:
