@@ -140,7 +140,7 @@ def _decide(settings: Settings, session, action: VisionAction, run: ActionRun):
     start, end = rules.window(_aware(previous.scheduled_at) if previous else None, scheduled)
     rows = [
         row
-        for row in succeeded_between(session, _scanner_ids(action), start, end)
+        for row in succeeded_between(session, _scanner_ids(action), start, end, by="completed_at")
         if rules.matches(selection, row)
     ]
     if not rows:
@@ -218,35 +218,91 @@ def _alert(session, action: VisionAction, run: ActionRun, scheduled: datetime, s
     )
 
 
+SENDING_LEASE = timedelta(minutes=10)
+
+
+def _move(sessions, delivery_id: UUID, source: tuple[DeliveryStatus, ...], **values: Any) -> bool:
+    from sqlmodel import col, update
+
+    with session_scope(sessions) as session:
+        statement = (
+            update(Delivery)
+            .where(col(Delivery.id) == delivery_id, col(Delivery.status).in_(list(source)))
+            .values(updated_at=datetime.now(UTC), **values)
+        )
+        return session.exec(statement).rowcount == 1
+
+
+def _claim(sessions, delivery_id: UUID, now: datetime) -> bool:
+    """pending → sending (or a sending row whose lease expired): only one worker posts at a time."""
+    from sqlmodel import col, or_, update
+
+    with session_scope(sessions) as session:
+        statement = (
+            update(Delivery)
+            .where(
+                col(Delivery.id) == delivery_id,
+                or_(
+                    Delivery.status == DeliveryStatus.PENDING,
+                    (Delivery.status == DeliveryStatus.SENDING) & (Delivery.updated_at < now - SENDING_LEASE),
+                ),
+            )
+            .values(status=DeliveryStatus.SENDING, attempts=Delivery.attempts + 1, updated_at=now)
+        )
+        return session.exec(statement).rowcount == 1
+
+
 def deliver_one(
     settings: Settings, sessions, client: redis.Redis, delivery_id: UUID, now: datetime | None = None
 ) -> str:
-    """Post one delivery unless it was delivered already; returns its status."""
+    """Post one delivery unless it was delivered already (or another worker is posting it); returns
+    its status."""
     now = now or datetime.now(UTC)
     with session_scope(sessions) as session:
-        delivery = session.get(Delivery, delivery_id, with_for_update=True)
+        delivery = session.get(Delivery, delivery_id)
         if delivery is None:
             return "missing"
-        if delivery.status != DeliveryStatus.PENDING:
+        if delivery.status in (DeliveryStatus.DELIVERED, DeliveryStatus.FAILED):
             return str(delivery.status)
-        delivery.attempts += 1
-        delivery.updated_at = now
-        session.add(delivery)
-        message, target = _message(session, delivery)
+        target_name = delivery.target
+        try:
+            message, target = _message(session, delivery)
+        except DeliveryRejected as exc:
+            message, target, rejected = None, None, exc
+        else:
+            rejected = None
+    if rejected is not None:
+        _move(sessions, delivery_id, (DeliveryStatus.PENDING, DeliveryStatus.SENDING),
+              status=DeliveryStatus.FAILED, error=str(rejected)[:1000])  # fmt: skip
+        return "failed"
+    if target.get("type") in ("slack", "slack_webhook"):  # wait for the channel before claiming the row
+        ChannelPacer(client, settings.redis_namespace).wait_turn(
+            str(target.get("channel") or target_key(target))
+        )
+    if not _claim(sessions, delivery_id, datetime.now(UTC)):
+        with sessions() as session:
+            row = session.get(Delivery, delivery_id)
+            return str(row.status) if row else "missing"
     try:
         external = _post(settings, client, target, message, now)
     except DeliveryRejected as exc:
-        with session_scope(sessions) as session:
-            row = session.get(Delivery, delivery_id)
-            row.status, row.error, row.updated_at = DeliveryStatus.FAILED, str(exc)[:1000], datetime.now(UTC)
-            session.add(row)
-        log.warning("delivery_failed", delivery_id=str(delivery_id), target=delivery.target)
+        _move(
+            sessions,
+            delivery_id,
+            (DeliveryStatus.SENDING,),
+            status=DeliveryStatus.FAILED,
+            error=str(exc)[:1000],
+        )
+        log.warning("delivery_failed", delivery_id=str(delivery_id), target=target_name)
         return "failed"
-    with session_scope(sessions) as session:  # a crash before this commit is the duplicate window
-        row = session.get(Delivery, delivery_id)
-        row.status, row.external_id = DeliveryStatus.DELIVERED, external
-        row.delivered_at = row.updated_at = datetime.now(UTC)
-        session.add(row)
+    except BaseException:
+        _move(sessions, delivery_id, (DeliveryStatus.SENDING,), status=DeliveryStatus.PENDING)
+        raise
+    # A crash before this commit is the one window for a duplicate: the row stays `sending` and is
+    # taken over after its lease.
+    delivered = {"status": DeliveryStatus.DELIVERED, "external_id": external}
+    delivered["delivered_at"] = datetime.now(UTC)
+    _move(sessions, delivery_id, (DeliveryStatus.SENDING,), **delivered)
     return "delivered"
 
 
@@ -289,7 +345,7 @@ def _report_card(session, delivery: Delivery) -> tuple[dict[str, Any], dict[str,
     if scanners:
         counts += " · from " + ", ".join(scanners[:5])
     title = escape(defang(report.title or "Report"))
-    text = f"*{title}*\n{escape(defang(counts))}\n{escape(defang(first_line))[:600]}"
+    text = f"*{title}*\n{escape(defang(counts))}\n{escape(defang(first_line)[:600])}"
     message = {
         "kind": "report",
         "report_id": str(report.id),
@@ -304,11 +360,9 @@ def _post(
 ) -> str | None:
     kind = target.get("type")
     text, slack_blocks = message.get("slack") or "", message.get("slack_blocks") or []
-    if kind == "slack":
-        ChannelPacer(client, settings.redis_namespace).wait_turn(str(target["channel"]))
+    if kind == "slack":  # deliver_one has waited for the channel's turn
         return post_slack(target["token"], str(target["channel"]), text, slack_blocks, settings)
     if kind == "slack_webhook":
-        ChannelPacer(client, settings.redis_namespace).wait_turn(target_key(target))
         post_slack_webhook(str(target["url"]), text, slack_blocks, settings)
         return None
     if kind == "webhook":
@@ -327,10 +381,23 @@ def _post(
 
 
 def card_for_ready_report(session, report, now: datetime) -> UUID | None:
-    """One card per report, ever: a Delivery row unique per (report, target) on the team's report channel."""
-    integration = session.exec(select(Integration).where(Integration.team_id == report.team_id)).first()
+    """One card per report, ever: `notified_at` is set once (conditionally), then one Delivery row."""
+    from sqlmodel import col, update
+
+    from models import SignalReport
+
+    integration = session.exec(
+        select(Integration).where(Integration.team_id == report.team_id).order_by(Integration.created_at)
+    ).first()
     channel = (integration.config or {}).get("report_channel") if integration else None
     if not channel:
+        return None
+    claimed = session.exec(
+        update(SignalReport)
+        .where(col(SignalReport.id) == report.id, col(SignalReport.notified_at).is_(None))
+        .values(notified_at=now)
+    )
+    if claimed.rowcount != 1:  # carded before, perhaps on another channel
         return None
     delivery = Delivery(
         report_id=report.id, target=f"slack:{integration.id}:{channel}", created_at=now, updated_at=now

@@ -20,6 +20,7 @@ import numpy as np
 import redis
 import structlog
 from redis.exceptions import LockError
+from sqlmodel import select
 
 from integrations.embeddings import embedder
 from integrations.gemini import GeminiClient
@@ -105,10 +106,14 @@ class _Run:
     result: GroupResult
     # Fingerprints assigned earlier in this batch: they are not in the database's answer yet.
     fingerprints: dict[str, UUID] = field(default_factory=dict)
+    # Called after each commit that promoted a report (or joined one still waiting as a candidate):
+    # the summary is sent at once, so a pass that dies later loses no promotion.
+    on_promoted: Callable[[UUID], None] | None = None
 
 
 def group_team(settings: Settings, sessions, client: redis.Redis, team_id: int,
-               now: Callable[[], datetime] = _now) -> GroupResult:  # fmt: skip
+               now: Callable[[], datetime] = _now,
+               on_promoted: Callable[[UUID], None] | None = None) -> GroupResult:  # fmt: skip
     result = GroupResult(promoted=[])
     lock = client.lock(f"{settings.redis_namespace}:sightline:group:{team_id}", timeout=LOCK_TTL_S,
                        blocking=False, thread_local=False)  # fmt: skip
@@ -135,7 +140,8 @@ def group_team(settings: Settings, sessions, client: redis.Redis, team_id: int,
             existing = np.stack([from_bytes(row.embedding) for row in rows]) if rows else None
             pool = Pool(embed.dimensions, existing, [row.report_id for row in rows])
             pool.score_batch(vectors)
-            run = _Run(sessions, team_id, embed.model, pool, thresholds, judge, since, result)
+            run = _Run(sessions, team_id, embed.model, pool, thresholds, judge, since, result,
+                       on_promoted=on_promoted)  # fmt: skip
             for row, (signal, vector) in enumerate(zip(batch, vectors, strict=True)):
                 lock.extend(LOCK_TTL_S, replace_ttl=True)
                 _assign(run, signal, vector, now(), row)
@@ -204,9 +210,7 @@ def _assign(run: _Run, signal: _Pending, vector, moment: datetime, row: int | No
                 result.grouped += 1
                 return
             if report is not None and report.status == ReportStatus.RESOLVED:
-                report = _successor(session, report, signal.weight, moment)
-                meta["decision"], meta["related_to"] = "resolved_report", str(target)
-                result.founded += 1
+                report = _after_resolved(session, report, signal, moment, meta, result)
             elif report is None:
                 report = SignalReport(
                     team_id=run.team_id, title=title_for(signal.description, signal.extra.get("headline")),
@@ -220,6 +224,8 @@ def _assign(run: _Run, signal: _Pending, vector, moment: datetime, row: int | No
                 report.signal_count += 1
                 report.updated_at = moment
                 result.joined += 1
+                if report.status == ReportStatus.CANDIDATE:
+                    promoted = report.id  # still waiting for its summary: send it again (heals a lost send)
             if not mark_grouped(session, signal.id, report_id=report.id, match_metadata=meta, **values):
                 raise _Skip
             if promotion_due(report):
@@ -236,6 +242,47 @@ def _assign(run: _Run, signal: _Pending, vector, moment: datetime, row: int | No
         run.fingerprints[signal.fingerprint] = report_id
     if promoted is not None:
         result.promoted.append(promoted)
+        if run.on_promoted is not None:
+            run.on_promoted(promoted)
+
+
+def _after_resolved(session, resolved: SignalReport, signal: _Pending, moment: datetime, meta: dict,
+                    result: GroupResult) -> SignalReport:  # fmt: skip
+    """Resolved never reopens: the signal joins the open successor an earlier recurrence started,
+    or founds one linked to the resolved report."""
+    meta["related_to"] = str(resolved.id)
+    successor = _live_successor(session, resolved)
+    if successor is None:
+        meta["decision"] = "resolved_report"
+        result.founded += 1
+        return _successor(session, resolved, signal.weight, moment)
+    meta["decision"] = "resolved_successor"
+    successor.total_weight += signal.weight
+    successor.signal_count += 1
+    successor.updated_at = moment
+    result.joined += 1
+    return successor
+
+
+def _live_successor(session, resolved: SignalReport) -> SignalReport | None:
+    """The newest report a recurrence started after `resolved`, if it is still open."""
+    links = session.exec(
+        select(ReportArtefact).where(
+            ReportArtefact.report_id == resolved.id, ReportArtefact.type == "related_to"
+        )
+    ).all()
+    candidates = []
+    for link in links:
+        try:
+            other_id = UUID(str((link.content or {}).get("report_id")))
+            other = session.get(SignalReport, other_id, with_for_update=True)
+        except ValueError:
+            continue
+        if other is not None and other.created_at >= resolved.created_at and other.status not in (
+            ReportStatus.RESOLVED, ReportStatus.DELETED, ReportStatus.SUPPRESSED,
+        ):  # fmt: skip
+            candidates.append(other)
+    return max(candidates, key=lambda report: report.created_at) if candidates else None
 
 
 def _successor(session, resolved: SignalReport, weight: float, moment: datetime) -> SignalReport:

@@ -21,9 +21,8 @@ log = structlog.get_logger(__name__)
 @dramatiq.actor(queue_name="signals", max_retries=3, min_backoff=5_000, time_limit=30 * 60 * 1000)
 def group_signals(team_id: int) -> None:
     settings = get_settings()
-    result = group_team(settings, database(settings).sessions, redis_client(settings), int(team_id))
-    for report_id in result.promoted or []:
-        summarize_report.send(str(report_id))
+    result = group_team(settings, database(settings).sessions, redis_client(settings), int(team_id),
+                        on_promoted=lambda report_id: summarize_report.send(str(report_id)))  # fmt: skip
     log.info("signals_grouped", team_id=team_id, grouped=result.grouped, founded=result.founded,
              joined=result.joined, asked=result.asked, promoted=len(result.promoted or []),
              busy=result.busy, paused=result.paused)  # fmt: skip

@@ -9,7 +9,7 @@ from uuid import UUID
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from models import ActionRun, Integration, IntegrationKind, Scanner, Team, VisionAction
+from models import ActionRun, Integration, IntegrationKind, Scanner, Team, VisionAction, as_utc
 from pipeline.actions import DEFAULT_DIGEST_RULE, validate_action
 from pipeline.errors import InvalidField, NotFoundError
 from pipeline.schedule import next_occurrence
@@ -62,7 +62,7 @@ def _schedule(action: VisionAction, now: datetime) -> None:
     config = action.trigger_config or {}
     action.next_run_at = (
         next_occurrence(
-            config["rrule"], config.get("timezone") or "UTC", created_at=action.created_at, after=now
+            config["rrule"], config.get("timezone") or "UTC", created_at=as_utc(action.created_at), after=now
         )
         if action.enabled
         else None

@@ -29,6 +29,8 @@ class ActionRunStatus(StrEnum):
 
 class DeliveryStatus(StrEnum):
     PENDING = "pending"
+    # Claimed by one worker for a post; another may take it over only after a lease expires.
+    SENDING = "sending"
     DELIVERED = "delivered"
     FAILED = "failed"
 

@@ -15,7 +15,7 @@ from uuid import UUID
 from sqlalchemy.engine import Row
 from sqlmodel import Session, col, func, or_, select, update
 
-from models.actions import ActionRun, ActionRunStatus, TriggerType, VisionAction
+from models.actions import ActionRun, ActionRunStatus, Delivery, DeliveryStatus, TriggerType, VisionAction
 from models.recordings import Recording
 from models.signals import ProcessingState, Signal
 from models.vision import Observation, ObservationStatus, Scanner
@@ -277,3 +277,57 @@ def stale_estimates(session: Session, before: datetime, limit: int) -> Sequence[
         .order_by(col(Scanner.estimated_at).nulls_first())
         .limit(limit)
     ).all()
+
+
+# --- lost runs and deliveries ---------------------------------------------------------------------
+
+
+def stale_runs(session: Session, before: datetime, started_after: datetime, limit: int) -> list[Row]:
+    """Action runs still `running` with no progress since `before` (their message may be lost)."""
+    return list(
+        session.exec(
+            select(ActionRun.id, ActionRun.updated_at)
+            .where(ActionRun.status == ActionRunStatus.RUNNING, ActionRun.updated_at < before,
+                   ActionRun.started_at >= started_after)
+            .limit(limit)
+        )
+    )  # fmt: skip
+
+
+def touch_run(session: Session, run_id: UUID, seen: datetime, now: datetime) -> bool:
+    statement = (
+        update(ActionRun)
+        .where(
+            col(ActionRun.id) == run_id,
+            ActionRun.status == ActionRunStatus.RUNNING,
+            ActionRun.updated_at == seen,
+        )
+        .values(updated_at=now)
+    )
+    return session.exec(statement).rowcount == 1  # type: ignore[attr-defined]
+
+
+def stale_deliveries(
+    session: Session, pending_before: datetime, sending_before: datetime, limit: int
+) -> list[Row]:
+    """Deliveries waiting with no progress: pending for a while, or sending past the lease."""
+    return list(
+        session.exec(
+            select(Delivery.id, Delivery.updated_at, Delivery.attempts)
+            .where(or_(
+                (Delivery.status == DeliveryStatus.PENDING) & (Delivery.updated_at < pending_before),
+                (Delivery.status == DeliveryStatus.SENDING) & (Delivery.updated_at < sending_before),
+            ))
+            .limit(limit)
+        )
+    )  # fmt: skip
+
+
+def touch_delivery(session: Session, delivery_id: UUID, seen: datetime, now: datetime, **values: Any) -> bool:
+    statement = (
+        update(Delivery)
+        .where(col(Delivery.id) == delivery_id, Delivery.updated_at == seen,
+               col(Delivery.status).in_([DeliveryStatus.PENDING, DeliveryStatus.SENDING]))
+        .values(updated_at=now, **values)
+    )  # fmt: skip
+    return session.exec(statement).rowcount == 1  # type: ignore[attr-defined]

@@ -124,9 +124,13 @@ class Scheduler:
                     if done and done % LEADERSHIP_CHECK_EVERY == 0:
                         self._still_leading()
                     done += 1
-                    outcome: SweepOutcome | None = sweep(
-                        self.sessions, scanner, slot, candidates, self.dispatcher, self.settings, now
-                    )
+                    try:
+                        outcome: SweepOutcome | None = sweep(
+                            self.sessions, scanner, slot, candidates, self.dispatcher, self.settings, now
+                        )
+                    except Exception:  # one broken scanner must not stop the others, or the tick
+                        log.exception("sweep_failed", scanner=scanner.name, scanner_id=str(scanner.id))
+                        continue
                     if outcome is not None:
                         yield outcome
 

@@ -14,6 +14,7 @@ from dramatiq.errors import ActorNotFound
 OBSERVE = ("observe", "observe_session")
 RUN_ACTION = ("actions", "run_action")
 GROUP_SIGNALS = ("signals", "group_signals")
+DELIVER = ("deliver", "deliver")
 
 
 class Dispatcher:

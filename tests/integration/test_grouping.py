@@ -230,3 +230,17 @@ def test_gemini_embeddings_through_the_fake_server(world):
     assert abs(float((vectors[0] ** 2).sum()) - 1.0) < 1e-5
     batches = [r for r in world.fake.requests if r.method == "batchEmbedContents"]
     assert [len(r.body["requests"]) for r in batches] == [100, 50]
+
+
+def test_recurrences_after_a_resolve_join_one_successor_instead_of_splitting(world, monkeypatch):
+    reconfigure(world, monkeypatch, SIGHTLINE_GROUPING_JUDGE="none")
+    emit(world, 'Rage clicks on button "Pay" at /checkout')
+    group_team(world.settings, world.db.sessions, world.broker.client, world.team_id)
+    with session_scope(world.db.sessions) as session:
+        for report in session.exec(select(SignalReport)):
+            report.status = ReportStatus.RESOLVED
+    for offset in (1, 2):  # two later passes, each matching the resolved report's old signal best
+        emit(world, 'Rage clicks on the "Pay" button at /checkout', at=datetime.now(UTC) + timedelta(seconds=offset))
+        group_team(world.settings, world.db.sessions, world.broker.client, world.team_id)
+    successors = [r for r in reports(world) if r.status != ReportStatus.RESOLVED]
+    assert len(successors) == 1 and successors[0].signal_count == 2

@@ -411,3 +411,26 @@ def test_a_stranded_in_progress_report_is_failed(harness):
     failed = harness.fresh(SignalReport, stranded.id)
     assert failed.status == "failed" and failed.error == "research_run_stranded"
     assert harness.fresh(SignalReport, running.id).status == "in_progress"
+
+
+def test_lost_run_and_delivery_messages_are_sent_again_and_endless_deliveries_fail(harness):
+    from models import Delivery
+
+    scanner = harness.scanner()
+    action = _action(harness, scanner, "FREQ=DAILY", datetime(2026, 1, 1, tzinfo=UTC))
+    now = datetime.now(UTC)
+    old = now - timedelta(minutes=15)
+    with session_scope(harness.db.sessions) as session:
+        lost_run = ActionRun(action_id=action.id, scheduled_at=old, started_at=old, updated_at=old)
+        busy_run = ActionRun(action_id=action.id, scheduled_at=now, started_at=now, updated_at=now)
+        session.add_all([lost_run, busy_run])
+        session.flush()
+        lost = Delivery(action_run_id=lost_run.id, target="log", updated_at=old, attempts=1)
+        hopeless = Delivery(action_run_id=busy_run.id, target="log", updated_at=old, attempts=8)
+        session.add_all([lost, hopeless])
+    reaped = harness.tick(now).reaped
+    assert (reaped["resent_runs"], reaped["resent_deliveries"], reaped["failed_deliveries"]) == (1, 1, 1)
+    assert harness.queued("actions") == 1 and harness.queued("deliver") == 1
+    assert harness.fresh(Delivery, hopeless.id).status == "failed"
+    again = harness.tick(now + timedelta(seconds=10)).reaped
+    assert (again["resent_runs"], again["resent_deliveries"]) == (0, 0)  # progress was just recorded
