@@ -189,17 +189,15 @@ def stale_pending(session: Session, before: datetime, limit: int) -> list[Row]:
     )
 
 
-def mark_resent(session: Session, observation_id: UUID, send_count: int, now: datetime) -> bool:
-    statement = (
-        update(Observation)
-        .where(
-            col(Observation.id) == observation_id,
-            Observation.status == ObservationStatus.PENDING,
-            Observation.send_count == send_count,
-        )
-        .values(send_count=send_count + 1, last_sent_at=now)
-    )
+def _changed(session: Session, model: Any, key: UUID, *conditions: Any, **values: Any) -> bool:
+    """One conditional UPDATE of one row; True when it matched."""
+    statement = update(model).where(col(model.id) == key, *conditions).values(**values)
     return session.exec(statement).rowcount == 1  # type: ignore[attr-defined]
+
+
+def mark_resent(session: Session, observation_id: UUID, send_count: int, now: datetime) -> bool:
+    conditions = (Observation.status == ObservationStatus.PENDING, Observation.send_count == send_count)
+    return _changed(session, Observation, observation_id, *conditions, send_count=send_count + 1, last_sent_at=now)
 
 
 def orphan(session: Session, observation_id: UUID, source: ObservationStatus, reason: str,
@@ -295,16 +293,8 @@ def stale_runs(session: Session, before: datetime, started_after: datetime, limi
 
 
 def touch_run(session: Session, run_id: UUID, seen: datetime, now: datetime) -> bool:
-    statement = (
-        update(ActionRun)
-        .where(
-            col(ActionRun.id) == run_id,
-            ActionRun.status == ActionRunStatus.RUNNING,
-            ActionRun.updated_at == seen,
-        )
-        .values(updated_at=now)
-    )
-    return session.exec(statement).rowcount == 1  # type: ignore[attr-defined]
+    return _changed(session, ActionRun, run_id, ActionRun.status == ActionRunStatus.RUNNING,
+                    ActionRun.updated_at == seen, updated_at=now)  # fmt: skip
 
 
 def stale_deliveries(
