@@ -197,7 +197,8 @@ def _changed(session: Session, model: Any, key: UUID, *conditions: Any, **values
 
 def mark_resent(session: Session, observation_id: UUID, send_count: int, now: datetime) -> bool:
     conditions = (Observation.status == ObservationStatus.PENDING, Observation.send_count == send_count)
-    return _changed(session, Observation, observation_id, *conditions, send_count=send_count + 1, last_sent_at=now)
+    values = {"send_count": send_count + 1, "last_sent_at": now}
+    return _changed(session, Observation, observation_id, *conditions, **values)
 
 
 def orphan(session: Session, observation_id: UUID, source: ObservationStatus, reason: str,
