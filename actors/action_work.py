@@ -74,14 +74,26 @@ def _finish(run: ActionRun, status: ActionRunStatus, now: datetime, error: str |
 
 
 def process_run(settings: Settings, sessions, run_id: UUID, now: datetime | None = None) -> list[UUID]:
-    """Decide and write one run; returns the ids of deliveries still to send."""
+    """Decide and write one run; returns the ids of deliveries still to send.
+
+    The decision (selection and, for a digest, the model call) is made without the run's row lock,
+    which is taken only to write the result: synthesis can take minutes.
+    """
     now = now or datetime.now(UTC)
-    with session_scope(sessions) as session:
-        run = session.get(ActionRun, run_id, with_for_update=True)
+    decided, skip_output = None, None
+    with sessions() as session:
+        run = session.get(ActionRun, run_id)
         if run is None:
             return []
+        action = session.get(VisionAction, run.action_id)
+        undecided = run.status == ActionRunStatus.RUNNING and run.synthesized_markdown is None
+        if undecided and action is not None and action.enabled:
+            decided = _decide(settings, session, action, run)
+            skip_output = run.output if isinstance(decided, str) else None
+    with session_scope(sessions) as session:
+        run = session.get(ActionRun, run_id, with_for_update=True)
         if run.status != ActionRunStatus.RUNNING:
-            return _pending_deliveries(session, run.id)
+            return _pending_deliveries(session, run.id)  # another delivery of the message finished it
         action = session.get(VisionAction, run.action_id)
         if action is None or not action.enabled:
             reason = "not_found" if action is None else "disabled"
@@ -89,8 +101,10 @@ def process_run(settings: Settings, sessions, run_id: UUID, now: datetime | None
             session.add(run)
             return []
         if run.synthesized_markdown is None:
-            outcome = _decide(settings, session, action, run)
+            outcome = decided if decided is not None else _decide(settings, session, action, run)
             if isinstance(outcome, str):
+                if skip_output is not None:
+                    run.output = skip_output
                 _finish(run, ActionRunStatus.SKIPPED, now, f"{outcome}:{REASONS[outcome]}")
                 session.add(run)
                 return []
