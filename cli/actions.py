@@ -13,8 +13,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from actors.broker import setup_broker
-from cli.context import friendly_errors, open_team, out, print_table, settings
-from integrations.action_store import add_slack, create_action, delete_action, find_action, update_action
+from cli.context import friendly_errors, open_team, out, print_table, set_options, settings, yaml_option
+from integrations.action_store import (
+    EDITABLE,
+    add_slack,
+    create_action,
+    delete_action,
+    find_action,
+    update_action,
+)
 from models import ActionRun, ActionRunStatus, Delivery, Integration, VisionAction, session_scope
 from models.observation_queries import find_scanner
 from pipeline.errors import InvalidField, NotFoundError
@@ -26,15 +33,6 @@ TEAM = typer.Option(None, "--team", help="Team id (default: the first team).")
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _yaml(value: str | None, field: str):
-    if value is None:
-        return None
-    try:
-        return yaml.safe_load(value)
-    except yaml.YAMLError as exc:
-        raise InvalidField(field, f"is not valid YAML/JSON ({exc})") from exc
 
 
 @app.command("create")
@@ -67,10 +65,10 @@ def create_command(
             "name": name,
             "mode": mode,
             "trigger_config": {"rrule": rrule, "timezone": timezone or session.get(Team, team_id).timezone},
-            "selection": _yaml(selection, "selection"),
-            "alert_config": _yaml(alert, "alert"),
+            "selection": yaml_option(selection, "selection"),
+            "alert_config": yaml_option(alert, "alert"),
             "synthesis_config": {"prompt_guide": prompt_guide} if prompt_guide else {},
-            "delivery_config": [_yaml(item, "target") for item in target or []] or [{"type": "log"}],
+            "delivery_config": [yaml_option(item, "target") for item in target or []] or [{"type": "log"}],
         }
         action = create_action(session, team_id, found, data, now=_now())
         upcoming = action.next_run_at
@@ -116,16 +114,7 @@ def show_command(
         found = find_action(session, team_id, action)
         shown = {
             field: getattr(found, field)
-            for field in (
-                "name",
-                "mode",
-                "enabled",
-                "trigger_config",
-                "selection",
-                "synthesis_config",
-                "delivery_config",
-                "alert_config",
-            )
+            for field in EDITABLE
         }
         shown["mode"], shown["id"] = str(found.mode), str(found.id)
         out.print(escape(yaml.safe_dump(shown, sort_keys=False, allow_unicode=True)), highlight=False)
@@ -153,12 +142,7 @@ def update_command(
 ) -> None:
     """Change fields of an action (its schedule is recomputed; missed runs are not replayed)."""
     _, db, team_id = open_team(team)
-    changes = {}
-    for item in set_ or []:
-        field, sep, value = item.partition("=")
-        if not sep:
-            raise InvalidField("--set", f"{item!r} is not FIELD=VALUE")
-        changes[field.strip()] = _yaml(value, field.strip())
+    changes = set_options(set_)
     with session_scope(db.sessions) as session:
         changed = update_action(session, find_action(session, team_id, action), changes, now=_now())
     out.print(f"changed {', '.join(changed)}" if changed else "nothing changed", highlight=False)

@@ -5,8 +5,11 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from functools import wraps
+from typing import Any
 
+import orjson
 import typer
+import yaml
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -15,7 +18,7 @@ from sqlmodel import select
 from integrations.logs import configure_logging
 from integrations.storage import Database, database
 from models import Team
-from pipeline.errors import NotFoundError, SightlineError
+from pipeline.errors import InvalidField, NotFoundError, SightlineError
 from settings import Settings, get_settings
 
 out = Console(soft_wrap=True)
@@ -80,6 +83,38 @@ def print_table(columns: tuple[str, ...], rows: list[tuple[str, ...]], title: st
     else:
         for row in [columns, *rows]:  # written directly: rich would expand the tabs into spaces
             out.file.write("\t".join(cell.replace("\t", " ").replace("\n", " ") for cell in row) + "\n")
+
+
+def json_option(value: str | None, field: str) -> Any:
+    """A JSON command-line value (None stays None); `InvalidField` naming the option when it is not JSON."""
+    if value is None:
+        return None
+    try:
+        return orjson.loads(value)
+    except orjson.JSONDecodeError as exc:
+        hint = "quote it, e.g. '{\"key\": \"value\"}'"
+        raise InvalidField(field, f"is not valid JSON ({exc.msg}); {hint}") from exc
+
+
+def yaml_option(value: str | None, field: str) -> Any:
+    """A YAML (or JSON) command-line value (None stays None)."""
+    if value is None:
+        return None
+    try:
+        return yaml.safe_load(value)
+    except yaml.YAMLError as exc:
+        raise InvalidField(field, f"is not valid YAML/JSON ({exc})") from exc
+
+
+def set_options(items: list[str] | None) -> dict[str, Any]:
+    """`--set FIELD=VALUE` options (VALUE is YAML) as a dict of changes."""
+    changes = {}
+    for item in items or []:
+        field, sep, value = item.partition("=")
+        if not field.strip() or not sep:
+            raise InvalidField("--set", f"{item!r} is not FIELD=VALUE")
+        changes[field.strip()] = yaml_option(value, field.strip())
+    return changes
 
 
 def exit_with(code: int) -> None:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
-import orjson
 import typer
 from rich.markup import escape
 
-from cli.context import friendly_errors, open_team, out, print_table
+from cli.context import friendly_errors, json_option, open_team, out, print_table
 from integrations.report_store import (
     add_artefact,
     bulk_state,
@@ -25,7 +24,7 @@ from models.signal_queries import artefacts_of, paused_until, report_signals
 from pipeline.artefacts import derived
 from pipeline.errors import InvalidField, NotFoundError
 from pipeline.reports import STATUSES, StateRequest
-from pipeline.schedule import _UNITS
+from pipeline.schedule import parse_duration
 
 app = typer.Typer(help="Reports: grouped findings, the team's inbox of problems.", no_args_is_help=True)
 artefacts_app = typer.Typer(
@@ -44,13 +43,6 @@ SNOOZE = typer.Option(None, "--snooze-for", help="With --to potential: come back
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _json(value: str, field: str):
-    try:
-        return orjson.loads(value)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidField(field, f"is not valid JSON ({exc.msg})") from exc
 
 
 @app.command("list")
@@ -194,7 +186,7 @@ def artefact_add(
     """Append an artefact (status types are latest-wins: the newest one is the report's value)."""
     _, db, team_id = open_team(team)
     with session_scope(db.sessions) as session:
-        row = add_artefact(session, team_id, report, kind, _json(content, "content"), now=_now())
+        row = add_artefact(session, team_id, report, kind, json_option(content, "content"), now=_now())
         artefact_id = str(row.id)
     out.print(f"added {kind} {artefact_id}", highlight=False)
 
@@ -230,7 +222,7 @@ def artefact_edit(
     """Replace an artefact's content (validated against its type)."""
     _, db, team_id = open_team(team)
     with session_scope(db.sessions) as session:
-        row = edit_artefact(session, team_id, artefact, _json(content, "content"), _now())
+        row = edit_artefact(session, team_id, artefact, json_option(content, "content"), _now())
         kind = row.type
     out.print(f"edited {kind} {artefact}", highlight=False)
 
@@ -245,13 +237,6 @@ def artefact_delete(artefact: str = typer.Argument(..., help="Artefact id."), te
         kind = row.type
         session.delete(row)
     out.print(f"deleted {kind} {artefact}", highlight=False)
-
-
-def _duration(text: str) -> timedelta:
-    value = text.strip()
-    if len(value) > 1 and value[-1] in _UNITS and value[:-1].isdigit() and int(value[:-1]) > 0:
-        return timedelta(seconds=int(value[:-1]) * _UNITS[value[-1]])
-    raise InvalidField("for", f"{text!r} is not a duration such as 30m, 2h or 1d")
 
 
 @signals_app.command("pause")
@@ -272,7 +257,7 @@ def pause_command(
             raise InvalidField("until", f"{until!r} is not an ISO date or time") from exc
         moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     else:
-        moment = now + _duration(for_)
+        moment = now + parse_duration(for_)
     if moment <= now:
         raise InvalidField("until", "is in the past; a pause must end in the future")
     _, db, team_id = open_team(team)

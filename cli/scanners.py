@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import orjson
 import typer
 import yaml
 from rich.markup import escape
@@ -14,11 +13,13 @@ from sqlmodel import select
 
 from cli.context import (
     friendly_errors,
+    json_option,
     migrated_database,
     open_team,
     out,
     print_table,
     resolve_team,
+    set_options,
     settings,
 )
 from integrations.action_store import apply_actions
@@ -36,23 +37,12 @@ app = typer.Typer(help="Scanners: the questions asked about every session.", no_
 TEAM = typer.Option(None, "--team", help="Team id (default: the first team).")
 
 
-def _json_option(value: str | None, field: str) -> Any:
-    if value is None:
-        return None
-    try:
-        return orjson.loads(value)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidField(
-            field, f'is not valid JSON ({exc.msg}); quote it, e.g. \'{{"url_contains": "/checkout"}}\''
-        ) from exc
-
-
 def _config(
     prompt, tags, multi_label, freeform, scale_min, scale_max, scale_label, length, rule, config
 ) -> dict:
     """The scanner_config from flags (or --config JSON, which wins)."""
     if config is not None:
-        return _json_option(config, "scanner_config")
+        return json_option(config, "scanner_config")
     values: dict[str, Any] = {"prompt": prompt} if prompt is not None else {}
     optional = {
         "tags": tags or None,
@@ -109,7 +99,7 @@ def create_command(
         "scanner_config": _config(
             prompt, tags, multi_label, freeform, scale_min, scale_max, scale_label, length, rule, config
         ),
-        "query": _json_option(query, "query"),
+        "query": json_option(query, "query"),
         "sampling_rate": sampling_rate,
         "emits_signals": emits_signals,
         "credit_limit": credit_limit,
@@ -168,12 +158,7 @@ def update_command(
 ) -> None:
     """Change fields of a scanner; the version goes up when what it does changes."""
     current, db, team_id = open_team(team)
-    changes = {}
-    for item in set_ or []:
-        field, _, value = item.partition("=")
-        if not field or not _:
-            raise InvalidField("--set", f"{item!r} is not FIELD=VALUE")
-        changes[field.strip()] = yaml.safe_load(value)
+    changes = set_options(set_)
     with session_scope(db.sessions) as session:
         found = _load(session, team_id, scanner)
         changed = update_scanner(session, found, changes, current)
@@ -192,7 +177,7 @@ def estimate_command(
 ) -> None:
     """How many observations a month a proposed scanner would make, from the last 30 days of data."""
     _, db, team_id = open_team(team)
-    normalised = validate_query(_json_option(query, "query"))
+    normalised = validate_query(json_option(query, "query"))
     rate = validate_sampling_rate(sampling_rate)
     with db.sessions() as session:
         count = estimate(session, team_id, normalised, rate)

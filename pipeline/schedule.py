@@ -95,11 +95,19 @@ def _reanchored(rule: rrule, anchor: datetime, after_local: datetime) -> rrule:
 _UNITS = {"m": 60, "h": 3_600, "d": 86_400, "w": 604_800}
 
 
+def parse_duration(text: str, field: str = "for") -> timedelta:
+    """`30m`, `12h`, `7d`, `2w` as a positive timedelta; `InvalidField` naming `field` otherwise."""
+    value = (text or "").strip()
+    if len(value) > 1 and value[-1] in _UNITS and value[:-1].isdigit() and int(value[:-1]) > 0:
+        return timedelta(seconds=int(value[:-1]) * _UNITS[value[-1]])
+    raise InvalidField(field, f"{text!r} is not a duration such as 30m, 2h or 1d")
+
+
 def parse_since(text: str, *, now: datetime) -> datetime:
     """A point in the past: an ISO date or time (UTC unless it says so), or `7d`, `12h`, `30m`, `2w`."""
     value = (text or "").strip()
     if len(value) > 1 and value[-1] in _UNITS and value[:-1].isdigit():
-        return now - timedelta(seconds=int(value[:-1]) * _UNITS[value[-1]])
+        return now if int(value[:-1]) == 0 else now - parse_duration(value, "since")
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError as exc:
