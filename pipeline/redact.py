@@ -1,7 +1,13 @@
 """Replace personal data in rendered text and URLs with typed placeholders (DESIGN §4, Privacy).
 
+Two kinds of evidence. By name: a value whose name says it is secret (`password=…`, `"card": "…"`,
+`Authorization: Bearer …`, a secret query or fragment key, a secret event property) becomes
+`[secret]`, whatever it looks like. By shape: emails, IBANs, cards (Luhn-valid `[card]`, grouped
+like a card but failing Luhn `[card-like]`), IPs, phones and long digit runs. Names go first, so
+`card: 4111 1111 1111 1111` is one `secret`, not a `card`.
+
 Runs on every rendered timeline line, so every pattern is compiled once here, each rule is skipped
-by a cheap count when the text cannot hold a match, and every pattern is linear: quantifiers are
+by a cheap check when the text cannot hold a match, and every pattern is linear: quantifiers are
 bounded or anchored by a lookbehind so a long run is tried from its start only.
 """
 
@@ -10,10 +16,70 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
+from itertools import pairwise
 
-KINDS = ("email", "phone", "card", "iban", "ip", "number")
+# Secrets found by name first, then personal data found by shape (`card_like` after `card`).
+KINDS = ("secret", "email", "phone", "card", "card_like", "iban", "ip", "number")
+_PLACEHOLDERS = {kind: f"[{kind.replace('_', '-')}]" for kind in KINDS}
+_SECRET = _PLACEHOLDERS["secret"]
 
 _DIGITS = "0123456789"
+
+# --- Secret names -------------------------------------------------------------------------------
+
+# Words of a name: "x-auth-token", "API_KEY", "creditCard", "APIKey" and "cvv2" split on separators,
+# case changes and digits. Anything that is not an ASCII capital or digit counts as lower case, so
+# "contraseña" stays one word.
+_NAME_WORD = re.compile(r"[A-Z]+(?![^\W\dA-Z_])|[A-Z]?[^\W\dA-Z_]+|\d+")
+
+# One lower-case word that says its value is secret: whole words, then compounds written as one
+# word. Matching whole words keeps "passenger", "compass", "keyboard", "monkey" and "tokenize" out.
+_SECRET_WORD = re.compile(
+    r"pass|passwd|pwd?|passcode|passphrase|passwort|kennwort|senha|contrase[nñ]a"
+    r"|token|jwt|bearer|csrf|xsrf|cookie|secrets?|credentials?|creds"
+    r"|key|auth|authorization|session|sid|signature|sig"
+    r"|card|cc|ccv|cvv|cvc|csc|exp|expiry|ssn|iban|pin|otp|totp|mfa"
+    r"|[a-z]{0,30}(?:passwords?|passwd|pwd|token|secrets?|sessionid|sessid)"
+    r"|(?:api|private|secret|access|auth|client|signing|encryption|session|license|master)key"
+    r"|(?:credit|debit)card|(?:card|cc)(?:num|number|no)|(?:card|cc)exp"
+)
+
+# A last word that describes the secret rather than holding it: `token_type`, `card_brand`,
+# `password_strength`, `$session_entry_url` name facts a model may need, not secrets.
+_DESCRIPTORS = frozenset(
+    {
+        *("type", "types", "kind", "brand", "format", "count", "length", "len", "size", "strength"),
+        *("policy", "label", "placeholder", "url", "uri", "path", "pathname", "host", "domain"),
+        *("referrer", "referer", "ttl", "timeout", "status", "error", "required", "enabled", "visible"),
+    }
+)
+
+# Every secret word contains one of these; a text without any of them cannot name a secret.
+# Searched in a lower-case copy: with IGNORECASE the same search is several times slower.
+_SECRET_STEM = re.compile(
+    r"pass|pw|token|jwt|bearer|csrf|xsrf|cookie|secret|cred|key|auth|sess|sid|sig"
+    r"|card|cc|cv|csc|exp|ssn|iban|pin|otp|mfa|kennwort|senha|contrase"
+)
+
+
+@lru_cache(maxsize=4096)
+def is_secret_name(name: str) -> bool:
+    """Whether a field, key or label called `name` holds a secret (a password, token, key, card…).
+
+    Case-, separator- and camelCase-insensitive: `password`, `Pass`, `pwd`, `access-token`,
+    `API_KEY`, `apiKey`, `x-auth-token`, `client_secret`, `creditCard`, `CardNumber`, `cvv2`,
+    `$session_id`, `PHPSESSID` are; `keyboard`, `monkey`, `passenger`, `compass`, `bypass`,
+    `tokenize`, `author` are not, and neither is a name ending in a word that describes the secret
+    (`token_type`, `card_brand`, `password_strength`).
+    """
+    words = [word.lower() for word in _NAME_WORD.findall(name)]
+    if not words or (len(words) > 1 and words[-1] in _DESCRIPTORS):
+        return False
+    return any(_SECRET_WORD.fullmatch(word) for word in words)
+
+
+# --- Shapes -------------------------------------------------------------------------------------
 
 # An email, also with its "@" percent-encoded as it appears in a raw URL query.
 _EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]{1,64}(?:@|%40)(?:[\w-]{1,63}\.){1,8}[^\W\d_]{2,24}(?![\w-])")
@@ -28,10 +94,12 @@ _IBAN = re.compile(
 # 13-19 digits, bare or in groups (4-4-4-4, 4-6-5, ...) separated by spaces or dashes.
 # A contiguous 13-19 digit run is checked even when glued to letters (`user-4111…`): an id this
 # long that passes Luhn is more likely a card than not worth hiding. Grouped forms stand alone.
-_CARD = re.compile(
-    r"(?<![\d.,+])\d{13,19}(?!\d|[.,]\d)"
-    r"|(?<![\w.,+-])\d{4}(?:[ -]\d{3,6}){2,4}(?!\w|[.,]\d)"
-)
+_CARD_GROUPS = r"(?<![\w.,+-])\d{4}(?:[ -]\d{3,6}){2,4}(?!\w|[.,]\d)"
+_CARD = re.compile(r"(?<![\d.,+])\d{13,19}(?!\d|[.,]\d)|" + _CARD_GROUPS)
+_CARD_GROUPED = re.compile(_CARD_GROUPS)
+# How cards are printed: fours (the last group may be short), or Amex / Diners 4-6-5 and 4-6-4.
+_CARD_LAYOUTS = frozenset({(4, 4, 4, 3), (4, 4, 4, 4), (4, 4, 4, 4, 3), (4, 6, 5), (4, 6, 4)})
+_GROUP_SEPARATOR = re.compile(r"[ -]")
 
 _OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
 _IPV4 = re.compile(rf"(?<![\w.]){_OCTET}(?:\.{_OCTET}){{3}}(?!\w|\.\d)")
@@ -100,6 +168,20 @@ def _card_span(match: re.Match[str]) -> int:
     return _longest_valid_prefix(match[0], _is_card)
 
 
+def _is_card_like(candidate: str) -> bool:
+    """Laid out like a card, and not a rising or falling list of numbers (`2021 2022 2023 2024`)."""
+    groups = _GROUP_SEPARATOR.split(candidate)
+    if tuple(map(len, groups)) not in _CARD_LAYOUTS:
+        return False
+    numbers = list(map(int, groups))
+    steps = list(pairwise(numbers))
+    return not (all(a < b for a, b in steps) or all(a > b for a, b in steps))
+
+
+def _card_like_span(match: re.Match[str]) -> int:
+    return _longest_valid_prefix(match[0], _is_card_like)
+
+
 def _ipv6_span(match: re.Match[str]) -> int:
     """Compressed forms need at least one group and at most seven ("::" stands for the rest)."""
     text = match[0]
@@ -120,6 +202,76 @@ def _phone_span(match: re.Match[str]) -> int:
     return len(text) if text[0] == "0" and not (match[1] == "." and text.count(".") == 1) else 0
 
 
+# --- Secret values in text ------------------------------------------------------------------------
+
+# A name (a run of word characters, "$", "." or "-", as in `x-auth-token`, `$session_id`,
+# `user.password`), an optional closing quote or bracket (`"card":`, `user[password]=`), then ":"
+# or "=" (not "==" or "://") with at most three spaces either side: a longer gap is layout, and a
+# value is never looked for on the next line.
+_NAMED = re.compile(r"(?<![\w$.-])([\w$.-]{1,64})[\"'\]]?[ \t]{0,3}(?:=(?!=)|:(?![:/]))[ \t]{0,3}")
+
+# A run of non-whitespace, up to a `&name=` that starts the next pair of a query written in text.
+_BARE = r"(?:[^\s&]|&(?![\w$.%\[\]-]{1,64}=))+"
+
+# A quoted value to its closing quote (escapes allowed; bounded so an unclosed quote costs little),
+# else a bare run.
+_VALUE = re.compile(r""""((?:[^"\\\n]|\\.){1,2000})"|'((?:[^'\\\n]|\\.){1,2000})'|""" + _BARE)
+
+# `Authorization: Bearer xyz` keeps its scheme readable; the credential after it is the secret.
+_AUTH_SCHEME = re.compile(rf"(?:bearer|basic|digest|negotiate|token|jwt)[ \t]{{1,3}}({_BARE})", re.IGNORECASE)
+
+# A bare value ends before trailing punctuation (`token=abc123,` or `(pin: 1234)`).
+_TRAILING = ",;.:!?)]}>\"'"
+
+# Values that hold nothing secret, trailing punctuation aside: a placeholder (so redacting twice
+# changes nothing), a mask (`••••`, `****`), or an empty or boolean literal (`token: undefined` is
+# worth seeing).
+_NOT_SECRET = re.compile(
+    "(?:"
+    + "|".join(map(re.escape, _PLACEHOLDERS.values()))
+    + rf"|[-*•●·._ ]*|null|undefined|none|nil|true|false)[{re.escape(_TRAILING)}]*",
+    re.IGNORECASE,
+)
+
+# `Bearer <token>` anywhere: one space after the word, then a run of token characters.
+_BEARER = re.compile(r"(?<=bearer\s)(?<![\w-]bearer\s)[\w.~+/=-]{8,}(?![\w.~+/=-])", re.IGNORECASE)
+
+
+def _holds_secret(value: str) -> bool:
+    return _NOT_SECRET.fullmatch(value.strip()) is None
+
+
+def _token_span(match: re.Match[str]) -> int:
+    """A token has a digit or a symbol; letters alone after "bearer" are prose ("bearer instrument")."""
+    token = match[0]
+    return len(token) if not token.isalpha() else 0
+
+
+def _secret_value_span(text: str, start: int) -> tuple[int, int] | None:
+    """Where the value that starts at `start` (just after a secret name and its ":" or "=") lies.
+
+    Inside the quotes of a quoted value; else the credential after an auth scheme word, or one run
+    of non-whitespace without its trailing punctuation, widened to a grouped card, IBAN or phone
+    number that starts there (`card: 4111 1111 1111 1111`). None when no value follows or the
+    value holds no secret.
+    """
+    value = _VALUE.match(text, start)
+    if value is None:
+        return None
+    if value.lastindex:  # quoted: what lies between the quotes
+        return value.span(value.lastindex) if _holds_secret(value[value.lastindex]) else None
+    scheme = _AUTH_SCHEME.match(text, start)
+    begin, end = scheme.span(1) if scheme else value.span()
+    if not _holds_secret(text[begin:end]):
+        return None
+    while end > begin and text[end - 1] in _TRAILING:
+        end -= 1
+    for shape in (_CARD, _IBAN, _PHONE):
+        if grouped := shape.match(text, begin):
+            end = max(end, grouped.end())
+    return begin, end
+
+
 @dataclass(frozen=True, slots=True)
 class _Rule:
     kind: str
@@ -128,11 +280,14 @@ class _Rule:
     span: Callable[[re.Match[str]], int] = _whole  # how much of a match is personal data; 0 = none
 
 
-# Most specific first: an IBAN or a card must not be eaten digit by digit by the later rules.
+# Most specific first: an IBAN or a card must not be eaten digit by digit by the later rules, and
+# a grouped card failing Luhn is card-like before the phone rule can take its last groups.
 _RULES = (
+    _Rule("secret", _BEARER, lambda text, _: "earer" in text or "EARER" in text, _token_span),
     _Rule("email", _EMAIL, lambda text, _: "@" in text or "%40" in text),
     _Rule("iban", _IBAN, lambda _, digits: digits >= 4, _iban_span),
     _Rule("card", _CARD, lambda _, digits: digits >= 13, _card_span),
+    _Rule("card_like", _CARD_GROUPED, lambda _, digits: digits >= 13, _card_like_span),
     _Rule("ip", _IPV4, lambda text, digits: digits >= 4 and "." in text),
     _Rule("ip", _IPV6, lambda text, _: text.count(":") >= 2, _ipv6_span),
     _Rule("phone", _PHONE, lambda _, digits: digits >= 9, _phone_span),
@@ -147,7 +302,8 @@ _URL = re.compile(
 )
 # What a changed component must re-escape to keep its place in the URL ("+" is a space in a query).
 _RESERVED = {char: f"%{ord(char):02X}" for char in "%&#?/+= "}
-_ENCODE_SEGMENT = str.maketrans(_RESERVED)
+# A path segment may hold "=", "&" and "+" as they are (`;jsessionid=[secret]` stays readable).
+_ENCODE_SEGMENT = str.maketrans({char: _RESERVED[char] for char in "%#?/ "})
 _ENCODE_QUERY = str.maketrans({**_RESERVED, " ": "+"})
 _ENCODE_FRAGMENT = str.maketrans({char: _RESERVED[char] for char in "%# "})
 
@@ -163,7 +319,8 @@ def _percent_decode(component: str, *, form: bool) -> str:
 class Redactor:
     """Replaces personal data with typed placeholders and counts what it replaced.
 
-    One instance per observation: `manifest` accumulates over every `redact` and `redact_url` call.
+    One instance per observation: `manifest` accumulates over every `redact`, `redact_field` and
+    `redact_url` call.
     """
 
     def __init__(self) -> None:
@@ -175,19 +332,39 @@ class Redactor:
         return {kind: count for kind, count in self._counts.items() if count}
 
     def redact(self, text: str) -> str:
-        """Return `text` with emails, IBANs, cards, IPs, phones and long digit runs replaced."""
+        """Return `text` with secret values, emails, IBANs, cards, IPs, phones and long digit runs replaced.
+
+        A value after a secret name and ":" or "=" (`Password: hunter2`, `"token": "abc"`,
+        `Authorization: Bearer xyz`) and a token after "Bearer " become `[secret]`; a name with no
+        value after it on its line (a form label) is left alone.
+        """
+        if ("=" in text or ":" in text) and _SECRET_STEM.search(text.lower()):
+            text = self._redact_named(text)
         digits = sum(map(text.count, _DIGITS))
         for rule in _RULES:
             if rule.applies(text, digits):
                 text = self._apply(rule, text)
         return text
 
+    def redact_field(self, name: str, value: str) -> str:
+        """Return `[secret]` for a value whose `name` is secret (`is_secret_name`), else `value` redacted.
+
+        An empty, boolean or null value, a mask (`••••`) or a placeholder is kept as it is: it
+        holds no secret, and redacting twice changes nothing.
+        """
+        if is_secret_name(name) and _holds_secret(value):
+            self._counts["secret"] += 1
+            return _SECRET
+        return self.redact(value)
+
     def redact_url(self, url: str) -> str:
         """Return `url` with userinfo dropped and personal data in host, path, query and fragment replaced.
 
         Scheme, host names, ordinary path segments and query keys stay readable; a component is
         percent-decoded before it is checked (so `jane%40example.com` is an email) and is left
-        byte-for-byte as it was unless something in it was replaced.
+        byte-for-byte as it was unless something in it was replaced. The value of a query or
+        fragment pair whose key is secret becomes `[secret]` (`?user=jo&password=[secret]`,
+        `#access_token=[secret]&token_type=bearer`).
         """
         parts = _URL.fullmatch(url)
         assert parts is not None  # every group is optional, so any string matches
@@ -199,9 +376,9 @@ class Redactor:
             out += "//" + self.redact(authority.rpartition("@")[2])
         out += "/".join(self._redact_component(segment, _ENCODE_SEGMENT) for segment in path.split("/"))
         if query is not None:
-            out += "?" + "&".join(self._redact_query_pair(pair) for pair in query.split("&"))
+            out += "?" + self._redact_pairs(query)
         if fragment is not None:
-            out += "#" + self._redact_component(fragment, _ENCODE_FRAGMENT)
+            out += "#" + self._redact_fragment(fragment)
         return out
 
     def _apply(self, rule: _Rule, text: str) -> str:
@@ -214,7 +391,7 @@ class Redactor:
                 # and finds a card or IBAN that starts inside a rejected candidate.
                 search_from = match.start() + 1
                 continue
-            pieces += (text[kept_from : match.start()], f"[{rule.kind}]")
+            pieces += (text[kept_from : match.start()], _PLACEHOLDERS[rule.kind])
             # A shortened match (an IBAN or card followed by a stray group) rescans what it left.
             kept_from = search_from = match.start() + length
             self._counts[rule.kind] += 1
@@ -223,8 +400,42 @@ class Redactor:
         pieces.append(text[kept_from:])
         return "".join(pieces)
 
-    def _redact_query_pair(self, pair: str) -> str:
+    def _redact_named(self, text: str) -> str:
+        pieces: list[str] = []
+        kept_from = search_from = 0
+        while named := _NAMED.search(text, search_from):
+            # A value that is not secret may itself hold `name=value` (`next=password:x`): look on
+            # from its start, which keeps the scan linear.
+            search_from = named.end()
+            span = _secret_value_span(text, search_from) if is_secret_name(named[1]) else None
+            if span is None:
+                continue
+            pieces += (text[kept_from : span[0]], _SECRET)
+            kept_from = search_from = span[1]
+            self._counts["secret"] += 1
+        if not pieces:
+            return text
+        pieces.append(text[kept_from:])
+        return "".join(pieces)
+
+    def _redact_fragment(self, fragment: str) -> str:
+        """A `key=value&…` fragment (after a `#/route?` too) is redacted pair by pair, like a query."""
+        route, question, pairs = fragment.partition("?")
+        if question:
+            return self._redact_component(route, _ENCODE_FRAGMENT) + "?" + self._redact_pairs(pairs)
+        if "=" in fragment:
+            return self._redact_pairs(fragment)
+        return self._redact_component(fragment, _ENCODE_FRAGMENT)
+
+    def _redact_pairs(self, pairs: str) -> str:
+        return "&".join(self._redact_pair(pair) for pair in pairs.split("&"))
+
+    def _redact_pair(self, pair: str) -> str:
         key, equals, value = pair.partition("=")
+        secret = equals and is_secret_name(_percent_decode(key, form=True))
+        if secret and _holds_secret(_percent_decode(value, form=True)):
+            self._counts["secret"] += 1
+            return key + equals + _SECRET
         return (
             self._redact_component(key, _ENCODE_QUERY) + equals + self._redact_component(value, _ENCODE_QUERY)
         )
