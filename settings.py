@@ -17,7 +17,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class Settings(BaseSettings):
     """Configuration from the environment, with the embedded defaults of DESIGN §9."""
 
-    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+    # Only the names below are read: never a field's own name (`home` would read $HOME), so every
+    # variable is `SIGHTLINE_*` except the documented DATABASE_URL, REDIS_URL and GEMINI_*.
+    # Code that builds settings passes the same names: `Settings(SIGHTLINE_HOME=path)`.
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=False)
 
     home: Path = Field(Path(".sightline"), validation_alias=AliasChoices("SIGHTLINE_HOME"))
     database_url: str | None = Field(None, validation_alias=AliasChoices("DATABASE_URL"))
@@ -31,6 +34,13 @@ class Settings(BaseSettings):
         6000, ge=200, validation_alias=AliasChoices("SIGHTLINE_TIMELINE_BUDGET")
     )
     default_timezone: str = Field("UTC", validation_alias=AliasChoices("SIGHTLINE_TIMEZONE"))
+    # Recording input bounds (issue [1/9]): what one event or one file may inflate to in memory.
+    max_event_bytes: int = Field(
+        64 * 2**20, ge=2**16, validation_alias=AliasChoices("SIGHTLINE_MAX_EVENT_BYTES")
+    )
+    max_recording_bytes: int = Field(
+        512 * 2**20, ge=2**20, validation_alias=AliasChoices("SIGHTLINE_MAX_RECORDING_BYTES")
+    )
 
     # Gemini (issue [2/5]): unset key ⇒ google scanners are refused, heuristic ones still work.
     gemini_api_key: SecretStr | None = Field(None, validation_alias=AliasChoices("GEMINI_API_KEY"))

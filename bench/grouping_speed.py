@@ -45,7 +45,7 @@ def measure(size: int, new: int, root: Path) -> tuple[list[float], float]:
     from pipeline.grouping import Pool, thresholds_for
     from settings import Settings
 
-    settings = Settings(home=root / f"size-{size}")
+    settings = Settings(SIGHTLINE_HOME=root / f"size-{size}")
     db = database(settings)
     upgrade(db.engine)
     with session_scope(db.sessions) as session:

@@ -78,8 +78,13 @@ class Setup:
             admin.dispose()
             url = sa.make_url(database_url).update_query_dict({"options": f"-csearch_path={schema}"})
             url = url.render_as_string(hide_password=False)
-        self.settings = Settings(home=home, database_url=url, redis_namespace=self.namespace,
-                                 in_flight_per_scanner=100_000, in_flight_per_team=100_000)  # fmt: skip
+        self.settings = Settings(
+            SIGHTLINE_HOME=home,
+            DATABASE_URL=url,
+            SIGHTLINE_REDIS_NAMESPACE=self.namespace,
+            SIGHTLINE_IN_FLIGHT_PER_SCANNER=100_000,
+            SIGHTLINE_IN_FLIGHT_PER_TEAM=100_000,
+        )
         self.db = database(self.settings)
         upgrade(self.db.engine)
         now = datetime.now(UTC)

@@ -58,7 +58,7 @@ def test_two_schedulers_one_leader_fast_handover_nothing_twice(tmp_path):
     from models import ActionRun, Observation, Recording, Scanner, VisionAction, session_scope
     from settings import Settings
 
-    db = database(Settings(home=home))
+    db = database(Settings(SIGHTLINE_HOME=home))
     with session_scope(db.sessions) as session:
         scanners = list(session.exec(select(Scanner)))
         session.add(VisionAction(team_id=scanners[0].team_id, scanner_id=scanners[0].id, name="every minute",
