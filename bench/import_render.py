@@ -20,7 +20,8 @@ from integrations.recording_import import RecordingImporter
 from models.db import make_engine, session_factory, session_scope
 from models.migrate import upgrade
 from models.queries import ensure_defaults
-from pipeline.formats import parse_recording, prepare_events
+from pipeline.formats import parse_recording
+from pipeline.intake import prepare_events
 from pipeline.metadata import compute_metadata
 from pipeline.timeline import render_timeline
 
@@ -32,7 +33,7 @@ def pipeline(raw: bytes) -> None:
 
 def full_import(importer: RecordingImporter, session_id: str, raw: bytes) -> None:
     events = prepare_events(parse_recording(raw))
-    importer.store(session_id, events, None)
+    importer.store_events(session_id, events)
     render_timeline(events)
 
 

@@ -71,7 +71,7 @@ class Bench:
         events = build("checkout-js-error").events
         ids = [f"bench-{index}" for index in range(count)]
         for session_id in ids:
-            importer.store(session_id, events, None)
+            importer.store_events(session_id, events)
         return ids
 
     def observe(self, spec: dict, session_ids: list[str]) -> float:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import orjson
 
 from bench.common import command_line, recordings
-from pipeline.formats import parse_recording, prepare_events
+from pipeline.formats import parse_recording
+from pipeline.intake import prepare_events
 from pipeline.metadata import compute_metadata
 from pipeline.scenarios import build_all
 from pipeline.timeline import render_timeline

@@ -23,6 +23,7 @@ from integrations.blobstore import BlobStore
 from integrations.recording_import import ImportResult, RecordingImporter, recording_files
 from models.queries import get_recording, list_recordings
 from pipeline.errors import NotFoundError, RecordingError
+from pipeline.intake import Limits
 from pipeline.timeline import render_timeline
 
 app = typer.Typer(help="Stored recordings.", no_args_is_help=True)
@@ -51,7 +52,8 @@ def import_command(
     if session_id and len(files) > 1:
         raise RecordingError("--session-id names one session, but several files were given")
     db = migrated_database(current)
-    importer = RecordingImporter(db.sessions, BlobStore(current.blob_dir), resolve_team(db, team))
+    limits = Limits(current.max_event_bytes, current.max_recording_bytes)
+    importer = RecordingImporter(db.sessions, BlobStore(current.blob_dir), resolve_team(db, team), limits)
     results = _import_all(importer, files, session_id)
     counts = {status: sum(r.status == status for r in results) for status in _STYLES}
     out.print(", ".join(f"{count} {status}" for status, count in counts.items()))
@@ -78,7 +80,9 @@ def _result_line(result: ImportResult) -> str:
     style, path = _STYLES[result.status], escape(str(result.path))
     if result.failed:
         return f"[{style}]failed[/{style}]    {path}: {escape(result.message)}"
-    detail = f" (+{result.events_added} events)" if result.status == "updated" else ""
+    details = [f"+{result.events_added} events"] if result.status == "updated" else []
+    details += [result.detail] if result.detail else []
+    detail = f" ({escape('; '.join(details))})" if details else ""
     return f"[{style}]{result.status:<9}[/{style}] {path} → {escape(result.session_id or '')}{detail}"
 
 

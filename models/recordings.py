@@ -47,6 +47,10 @@ class Recording(SQLModel, table=True):
     custom_events: list[str] | None = Field(default=None, sa_type=JSONType)
     event_count: int = 0
     size_bytes: int = Field(default=0, sa_type=sa.BigInteger)
+    # Events left out at import because they were unusable, over every import of this session, and
+    # what was wrong: {"skipped": {reason: count}, "notes": [file-level notes], "mended": n}.
+    skipped_events: int = 0
+    intake: dict[str, Any] | None = Field(default=None, sa_type=JSONType)
     blob_ref: str = Field(max_length=1024)
     last_ingested_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

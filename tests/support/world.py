@@ -105,7 +105,7 @@ def build_world(monkeypatch, database_url: str, **env: str) -> World:
     world = World(settings, db, team_id, fake)
     world.importer = RecordingImporter(db.sessions, BlobStore(settings.blob_dir), team_id)
     for scenario in build_all():
-        world.importer.store(scenario.session_id, scenario.events, None)
+        world.importer.store_events(scenario.session_id, scenario.events)
         world.scenarios[scenario.name] = scenario
     monkeypatch.setattr(broker_module, "_embedded", None)
     world.broker = broker_module.setup_broker(settings)

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.formats import parse_recording, prepare_events
+from pipeline.formats import parse_recording
+from pipeline.intake import prepare_events
 from pipeline.metadata import compute_metadata
 from pipeline.rrweb import EventType, Source
 from pipeline.timeline import render_timeline
