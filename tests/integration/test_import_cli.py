@@ -246,3 +246,26 @@ def test_gzipped_and_posthog_jsonl_files_import_through_the_cli(sightline, tmp_p
     assert "2 imported" in result.output
     timeline = sightline("timeline", "blob")
     assert 'click button#go "Hello"' in timeline.output
+
+
+def test_init_outside_make_uses_dot_sightline_and_ignores_unprefixed_names(tmp_path):
+    """HOME is the user's home folder, not ours: `init` in an empty folder creates ./.sightline."""
+    import os
+    import subprocess
+    import sys
+
+    folder, home = tmp_path / "project", tmp_path / "x"
+    folder.mkdir()
+    home.mkdir()
+    environment = {
+        key: value for key, value in os.environ.items() if not key.startswith("SIGHTLINE_")
+        and key not in ("DATABASE_URL", "REDIS_URL")
+    }  # fmt: skip
+    environment.update(HOME=str(home), LOG_LEVEL="DEBUG", SITE_URL="http://elsewhere", EMBEDDINGS="gemini")
+    done = subprocess.run(
+        [sys.executable, "-m", "cli.main", "init"], cwd=folder, env=environment, capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert (folder / ".sightline" / "sightline.db").is_file()
+    assert not (home / "sightline.db").exists() and not (home / "blobs").exists()
+    assert f"Data folder: {folder / '.sightline'}" in done.stdout
