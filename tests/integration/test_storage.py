@@ -304,3 +304,32 @@ def test_make_engine_creates_the_sqlite_folder_and_gives_postgresql_the_psycopg_
     assert postgres.dialect.driver == "psycopg"
     sqlite.dispose()
     postgres.dispose()
+
+
+def test_migration_0005_redacts_urls_stored_before_redaction_at_import(database_url):
+    upgrade(database_url, "0004")
+    engine = make_engine(database_url)
+    login = "https://shop.example/login?user=ann&password=hunter2"
+    try:
+        with session_factory(engine)() as session:
+            team_id = _team_id(session)
+            session.commit()
+        columns = "id, team_id, session_id, start_time, end_time, start_url, urls, custom_events, blob_ref"
+        with engine.begin() as connection:  # the 0004 schema: the model has columns it lacks
+            connection.execute(
+                text(f"INSERT INTO recordings ({columns}, duration_s, active_s, click_count, keypress_count,"
+                     " console_error_count, device_type, event_count, size_bytes, last_ingested_at, created_at)"
+                     " VALUES (:id, :team, 's-1', :at, :at, :url, :urls, :events, 'b', 0, 0, 0, 0, 0,"
+                     " 'desktop', 0, 0, :at, :at)"),
+                {"id": uuid4().hex, "team": team_id, "at": START, "url": login,
+                 "urls": f'["{login}", "https://shop.example/pay#token=abc"]',
+                 "events": '["signup jane@example.com"]'},
+            )  # fmt: skip
+        upgrade(engine)
+        with session_factory(engine)() as session:
+            row = session.exec(select(Recording)).one()
+        assert row.start_url == "https://shop.example/login?user=ann&password=[secret]"
+        assert row.urls == [row.start_url, "https://shop.example/pay#token=[secret]"]
+        assert row.custom_events == ["signup [email]"] and row.skipped_events == 0
+    finally:
+        engine.dispose()
