@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from pipeline.timeline.model import clicks_shown
+
 HEURISTIC_RULES = ("rage_click", "dead_click", "u_turn", "error_click", "console_error", "any_frustration")
 HEURISTIC_TAGS = ("rage_click", "dead_click", "u_turn", "error_click", "console_error", "no_friction")
 CALM_TAG = "no_friction"
@@ -15,7 +17,7 @@ _SEVERITY = {"rage_click": 2.0, "error_click": 2.0, "dead_click": 1.0, "u_turn":
 _SEVERE_AT = 4.0
 _FINDINGS = {
     "rage_click": ("ux_friction", 0.8, "Rage clicks on {target} at {page}"),
-    "error_click": ("bug", 0.8, "Console error after clicking {target} at {page}"),
+    "error_click": ("bug", 0.8, "Error after clicking {target} at {page}"),
     "dead_click": ("ux_friction", 0.6, "Dead click on {target} at {page}"),
     "u_turn": ("design_flaw", 0.5, "Visitors turn straight back from {target}"),
 }
@@ -83,13 +85,17 @@ def _scorer(config: dict, seen: dict, timeline: Any) -> dict[str, Any]:
 
 
 def _summary(config: dict, seen: dict, timeline: Any) -> dict[str, Any]:
+    """A visit summary counted from the moments the timeline shows (a `×3` line is three clicks)."""
     pages = [url for _, url in timeline.pages] or ["(no page)"]
-    clicks = [moment for moment in timeline.moments if moment.kind == "click"]
+    opened = round(timeline.pages[0][0]) if timeline.pages else 0
+    clicks = [moment for moment in timeline.moments if clicks_shown(moment)]
+    click_count = sum(clicks_shown(moment) for moment in timeline.moments)
     problems = list(dict.fromkeys(f"{pattern.text} (t {round(pattern.t)})" for pattern in timeline.patterns))
     route = f"{pages[0]} → {pages[-1]}" if len(pages) > 1 else pages[0]
-    title = f"{route}: {len(clicks)} clicks, {len(problems)} problems"[:120]
+    title = f"{route}: {click_count} clicks, {len(problems)} problems"[:120]
     summary = (
-        f"The visitor opened {pages[0]} (t 0) and visited {len(pages)} page(s), clicking {len(clicks)} times."
+        f"The visitor opened {pages[0]} (t {opened}) and visited {len(pages)} page(s), "
+        f"clicking {click_count} times."
     )
     if problems:
         summary += " Problems: " + "; ".join(problems[:5]) + "."

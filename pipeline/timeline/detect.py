@@ -84,13 +84,19 @@ def _rage_pattern(burst: list[Click]) -> Pattern:
 
 
 def _responded(facts: Facts, click: Click) -> bool:
-    """Did the page change (mutation, navigation or scroll) within 1 s after the click?"""
-    deadline = click.t + DEAD_CLICK_WAIT_S
+    """Did the page change (mutation, navigation, reload or scroll) within 1 s after the click?
+
+    A page load within 3 s answers it too; so, for all we know, does the recording ending within
+    those 3 s (the page unloading stops the recorder).
+    """
+    deadline, page_deadline = click.t + DEAD_CLICK_WAIT_S, click.t + DEAD_CLICK_NAVIGATION_S
     mutations = facts.mutations.get(click.window, [])
     position = bisect_right(mutations, click.t)
     if position < len(mutations) and mutations[position] <= deadline:
         return True
-    if any(click.t < t <= click.t + DEAD_CLICK_NAVIGATION_S for t, _, _ in facts.navigations):
+    if facts.ends.get(click.window, float("inf")) < page_deadline:
+        return True
+    if any(click.t < t <= page_deadline for t, _, _ in facts.navigations + facts.reloads):
         return True
     position = bisect_right(facts.scrolls, click.t)
     return position < len(facts.scrolls) and facts.scrolls[position] <= deadline
@@ -99,11 +105,12 @@ def _responded(facts: Facts, click: Click) -> bool:
 def dead_clicks(facts: Facts, skip: set[int]) -> list[Pattern]:
     """Clicks on interactive (or disabled) elements that nothing answered within 1 s.
 
-    Form fields are left out: a click into one focuses it, which the DOM does not show.
+    Left out: form fields (a click into one focuses it, which the DOM does not show) and links
+    that open a new tab, another origin or app, or a download (the answer is not in this page).
     """
     patterns = []
     for click in facts.clicks:
-        candidate = (click.interactive or click.disabled) and not click.field
+        candidate = (click.interactive or click.disabled) and not click.field and not click.leaves
         if id(click) in skip or not candidate or _responded(facts, click):
             continue
         text = f"dead click: nothing happened after clicking {click.description}"
@@ -115,7 +122,8 @@ def u_turns(facts: Facts) -> list[Pattern]:
     """Going back to the previous page within 5 s of arriving on a new one (same window).
 
     Narrower than "any page left within 5 s", which flags every quick hop through a docs
-    sidebar: a u-turn is arriving somewhere and turning straight back.
+    sidebar: a u-turn is arriving somewhere and turning straight back. Reloads are not
+    navigations here: reloading a page neither arrives anywhere nor turns back.
     """
     patterns, history = [], {}
     for t, url, window in facts.navigations:
@@ -128,7 +136,7 @@ def u_turns(facts: Facts) -> list[Pattern]:
 
 
 def error_clicks(facts: Facts, skip: set[int]) -> list[Pattern]:
-    """Clicks followed by a console error or exception within 1 s."""
+    """Clicks followed within 1 s by a console error, an exception or an error the page shows."""
     patterns, times = [], [t for t, _ in facts.errors]
     for click in facts.clicks:
         position = bisect_left(times, click.t)

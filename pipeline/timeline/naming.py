@@ -7,11 +7,21 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from pipeline.dom import DomMirror, is_disabled, is_form_field, is_interactive, selector
+from pipeline.dom import DomMirror, Node
 from pipeline.redact import Redactor
+from pipeline.timeline.elements import (
+    UNKNOWN,
+    describe,
+    is_disabled,
+    is_form_field,
+    is_interactive,
+    selector,
+    target,
+)
+from pipeline.timeline.model import Click
 
 URL_LIMIT = 120
-UNKNOWN = "unknown element"
+_OTHER_APPS = frozenset({"mailto", "tel", "sms"})
 
 
 def shorten(text: str, limit: int) -> str:
@@ -50,17 +60,21 @@ class Namer:
             shown = (shown_parts.path or "/") + (f"?{shown_parts.query}" if shown_parts.query else "")
         return shorten(shown, URL_LIMIT)
 
-    def _target(self, window: str | None, node_id: object):
+    def target(self, window: str | None, node_id: object) -> Node | None:
+        """The element a person meant by an event on `node_id` (see `elements.target`)."""
         mirror = self.mirrors.get(window)
-        return mirror.target(node_id) if mirror is not None and isinstance(node_id, int) else None
+        return target(mirror, node_id) if mirror is not None and isinstance(node_id, int) else None
 
     def describe(self, window: str | None, node_id: object) -> tuple[str, bool, bool]:
         """(description, interactive?, disabled?) of the element a person meant."""
-        node = self._target(window, node_id)
+        node = self.target(window, node_id)
         if node is None:
             return UNKNOWN, False, False
-        text = self.mirrors[window].describe(node, self.redactor.redact)
-        return text, is_interactive(node), is_disabled(node)
+        return self.name(window, node), is_interactive(node), is_disabled(node)
+
+    def name(self, window: str | None, node: Node) -> str:
+        """The redacted description of an element already looked up (`describe` in elements)."""
+        return describe(self.mirrors[window], node, self.redactor.redact, self.url)
 
     def selector(self, window: str | None, node_id: object) -> str:
         """The compact name of an element (no text), for scroll targets."""
@@ -68,6 +82,39 @@ class Namer:
         node = mirror.node(node_id) if mirror is not None else None
         return self.redactor.redact(selector(node)) if node is not None and node.tag is not None else UNKNOWN
 
-    def is_field(self, window: str | None, node_id: object) -> bool:
-        node = self._target(window, node_id)
-        return node is not None and is_form_field(node)
+    def click(
+        self, t: float, node_id: object, window: str | None, at: tuple, tap: bool, page: str | None
+    ) -> Click:
+        """The `Click` on `node_id` at `at` (x, y): what was meant, in words, and what kind of element it is.
+
+        `page` is the URL of the page clicked on (to tell links that leave it).
+        """
+        x, y = at
+        raw = node_id if isinstance(node_id, int) else None
+        node = self.target(window, node_id)
+        if node is None:
+            described = f"at ({x:g}, {y:g})" if x is not None and y is not None else UNKNOWN
+            return Click(t, x, y, window, described, False, False, tap, node=raw)
+        return Click(
+            t, x, y, window, self.name(window, node), is_interactive(node), is_disabled(node), tap,
+            is_form_field(node), raw, node.id, leaves_page(node, page),
+        )  # fmt: skip
+
+
+def leaves_page(node: Node | None, page_url: str | None) -> bool:
+    """A link that opens elsewhere: a new tab, a download, another app (`mailto:`) or another origin.
+
+    Clicking one leaves nothing to see in this page's recording, so it is never a dead click.
+    """
+    if node is None or node.tag != "a":
+        return False
+    attrs = node.attrs
+    if attrs.get("target") == "_blank" or "download" in attrs:
+        return True
+    href = urlsplit(str(attrs.get("href") or ""))
+    if href.scheme.lower() in _OTHER_APPS:
+        return True
+    if not href.netloc or page_url is None:
+        return False  # a relative link stays on the page's origin
+    page = urlsplit(page_url)
+    return (href.scheme or page.scheme, href.netloc.lower()) != (page.scheme, page.netloc.lower())

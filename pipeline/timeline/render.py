@@ -11,6 +11,8 @@ CHARS_PER_TOKEN = 4
 MAX_HEADER_PAGES = 8
 _ELISION_RESERVE = 160
 PAIR_REPEAT_S = 1.5  # a pair repeating further apart than this is separate moments, not a run
+MAX_RUN_S = 10.0  # from a run's first moment to its last: a longer run hides what happened in it
+_PAGE_LOADS = frozenset({"navigate", "reload"})  # never collapsed, so no run crosses one
 
 
 def estimate_tokens(text: str) -> int:
@@ -21,7 +23,8 @@ def collapse(moments: list[Moment]) -> list[Moment]:
     """Repeats become one line with a count (`×12`): single moments, then alternating pairs.
 
     A pair such as a click that throws the same console error each time collapses to
-    `click button "Pay"; then console error: … ×4`.
+    `click button "Pay"; then console error: … ×4`. A run never crosses a navigation or a reload
+    and spans at most `MAX_RUN_S` from its first moment to its last; past that a new run starts.
     """
     return _collapse_pairs(_collapse_singles(moments))
 
@@ -34,7 +37,13 @@ def _collapse_singles(moments: list[Moment]) -> list[Moment]:
     collapsed: list[Moment] = []
     for moment in moments:
         last = collapsed[-1] if collapsed else None
-        if last is not None and last.kind == moment.kind and last.text == moment.text:
+        if (
+            last is not None
+            and last.kind == moment.kind
+            and last.text == moment.text
+            and moment.kind not in _PAGE_LOADS
+            and moment.t - last.t <= MAX_RUN_S
+        ):
             last.count += 1
             last.until = moment.t
         else:
@@ -55,15 +64,17 @@ def _collapse_pairs(moments: list[Moment]) -> list[Moment]:
             and _same(moments[index + 2 * repeats], first)
             and _same(moments[index + 2 * repeats + 1], second)
             and moments[index + 2 * repeats].t - moments[index + 2 * repeats - 2].t <= PAIR_REPEAT_S
+            and moments[index + 2 * repeats + 1].t - first.t <= MAX_RUN_S
         ):
             repeats += 1
-        if repeats == 1 or first.count > 1 or second.count > 1:
+        if repeats == 1 or first.count > 1 or second.count > 1 or {first.kind, second.kind} & _PAGE_LOADS:
             result.append(first)
             index += 1
             continue
         text = f"{first.text}; then {second.text}"
         until = moments[index + 2 * repeats - 1].t
-        result.append(Moment(first.t, first.kind, text, min(first.priority, second.priority), repeats, until))
+        priority = min(first.priority, second.priority)
+        result.append(Moment(first.t, first.kind, text, priority, repeats, until, (first.kind, second.kind)))
         index += 2 * repeats
     return result
 

@@ -5,30 +5,26 @@ Every piece of page text or URL that reaches a moment goes through the `Redactor
 
 from __future__ import annotations
 
+from pipeline.dom import DomMirror
 from pipeline.redact import Redactor
 from pipeline.rrweb import CONSOLE_PLUGIN, NETWORK_PLUGIN, USER_SOURCES, EventType, Interaction, Source
 from pipeline.timeline.console import console_message, failed_requests
+from pipeline.timeline.custom import custom_event_text
 from pipeline.timeline.feedback import feedback_text
-from pipeline.timeline.model import ACTION, DETAIL, ESSENTIAL, Click, Facts, Moment, order
+from pipeline.timeline.inputs import FieldWatch, is_toggle
+from pipeline.timeline.model import ACTION, DETAIL, ESSENTIAL, Facts, Moment, order
 from pipeline.timeline.naming import Namer, number, shorten
+from pipeline.timeline.page_errors import visible_errors
+from pipeline.timeline.pages import NAVIGATE, RELOAD, PageLoads
 from pipeline.timeline.scrolls import ScrollTracker
 
 IDLE_GAP_S = 10.0
 SHOWN_MESSAGE = 160
 INPUT_RUN_GAP_S = 10.0
 TAP_CLICK_MERGE_S = 0.6
-CHECK_AFTER_CLICK_S = 1.0
 FEEDBACK_AFTER_CLICK_S = 2.0
-_USER_SOURCES = frozenset(
-    {
-        Source.MOUSE_MOVE,
-        Source.MOUSE_INTERACTION,
-        Source.SCROLL,
-        Source.INPUT,
-        Source.TOUCH_MOVE,
-        Source.SELECTION,
-    }
-)
+SHOWN_ERROR = 120
+_FOCUSING = frozenset({Interaction.CLICK, Interaction.FOCUS, Interaction.TOUCH_START})
 
 
 class Walker:
@@ -42,26 +38,34 @@ class Walker:
         self.facts = Facts()
         self.warnings: list[str] = []
         self.names = Namer(redactor)
-        self.urls: dict[str | None, str] = {}
+        self.pages = PageLoads()
         self.scrolls = ScrollTracker()
+        self.index = 0  # of the event being walked
         self.typing: tuple[str | None, int, float] | None = None
         self.touch: tuple[float, int | None, bool] | None = None
         self.pending_tap: tuple[float, int | None, str | None] | None = None
         self.last_activity: float | None = None
+        self.loaded_at = float("-inf")  # the last navigation or reload
+        self.fields = FieldWatch(events)
+        self.errors_shown: set[str] = set()  # since the person last acted: the same error is said once
         self.malformed = 0
 
     def run(self) -> Walker:
-        for event in self.events:
+        ends = self.facts.ends
+        for index, event in enumerate(self.events):
             t = (event["timestamp"] - self.t0) / 1000
             data = event.get("data")
             if not isinstance(data, dict):
                 continue
+            window = event.get("windowId")
+            ends[window] = t
             self._flush_tap(t)
             handler = _HANDLERS.get(event["type"])
             if handler is None:
                 continue
+            self.index = index
             try:
-                handler(self, t, data, event.get("windowId"))
+                handler(self, t, data, window)
             except (AttributeError, TypeError, KeyError, ValueError, IndexError):
                 self.malformed += 1
         self._flush_tap(float("inf"))
@@ -91,35 +95,52 @@ class Walker:
             suffix = "" if t is not None else " until the end"
             self.add(last, "idle", f"idle for {round(end - last)} s{suffix}", DETAIL)
 
-    # -- handlers --------------------------------------------------------------------------
+    # -- page loads ------------------------------------------------------------------------
+
+    def on_load(self, t: float, data: dict, window: str | None) -> None:
+        self.pages.load_event(window)
 
     def on_meta(self, t: float, data: dict, window: str | None) -> None:
         self.scrolls.viewport(data.get("height"))
-        self.navigate(t, data.get("href"), window)
-
-    def navigate(self, t: float, href: object, window: str | None) -> None:
-        if not isinstance(href, str) or not href or self.urls.get(window) == href:
-            return
-        first = not self.urls
-        self.urls[window] = href
-        shown = self.names.url(href)
-        self.facts.navigations.append((t, shown, window))
-        self.add(t, "navigate", f"open {shown}" if first else f"navigate to {shown}", ESSENTIAL)
+        decision = self.pages.meta(t, data.get("href"), window)
+        if decision == NAVIGATE:
+            self.navigate(t, data["href"], window)
+        elif decision == RELOAD:
+            self.reload(t, window)
 
     def on_snapshot(self, t: float, data: dict, window: str | None) -> None:
         if isinstance(data.get("node"), dict):
             self.names.mirror(window).load(data["node"])
             self.facts.mutations.setdefault(window, []).append(t)
+            reloaded = self.pages.snapshot(data["node"], window)
+            if reloaded is not None:
+                self.reload(reloaded, window)
+
+    def navigate(self, t: float, href: str, window: str | None) -> None:
+        first = not self.facts.navigations
+        shown = self.names.url(href)
+        self.facts.navigations.append((t, shown, window))
+        self.loaded_at = t
+        self.add(t, "navigate", f"open {shown}" if first else f"navigate to {shown}", ESSENTIAL)
+
+    def reload(self, t: float, window: str | None) -> None:
+        shown = self.names.url(self.pages.urls[window])
+        self.facts.reloads.append((t, shown, window))
+        self.loaded_at = t
+        self.add(t, "reload", f"reload {shown}", ESSENTIAL)
+
+    # -- what the page says ----------------------------------------------------------------
 
     def on_custom(self, t: float, data: dict, window: str | None) -> None:
         tag, payload = str(data.get("tag") or "custom"), data.get("payload")
         if tag == "$pageview" and isinstance(payload, dict):
-            self.navigate(t, payload.get("href"), window)
+            if self.pages.page_view(payload.get("href"), window):
+                self.navigate(t, payload["href"], window)
         elif tag == "$exception":
             message = payload.get("$exception_message") if isinstance(payload, dict) else None
             self.error(t, "exception", str(message or "unhandled exception"))
         else:
-            self.add(t, "custom", f"event {shorten(self.redactor.redact(tag[:500]), 80)!r}", DETAIL)
+            self.add(t, "custom", custom_event_text(tag, payload, self.redactor), DETAIL)
 
     def on_plugin(self, t: float, data: dict, window: str | None) -> None:
         payload = data.get("payload")
@@ -156,22 +177,37 @@ class Walker:
         mirror = self.names.mirror(window)
         mirror.apply(data)
         self.facts.mutations.setdefault(window, []).append(t)
-        adds = data.get("adds")
-        if not adds:
+        if (data.get("texts") or data.get("adds")) and self._page_errors(t, data, mirror):
+            return  # the error line says it; a plain feedback line would repeat it
+        if not data.get("adds"):
             return
         after_click = self._answers_click(t)
-        shown = feedback_text(mirror, adds, after_click)
+        clicked = self.facts.clicks[-1].target if after_click else None
+        shown = feedback_text(mirror, data, after_click, clicked)
         if shown:
             self.add(t, "feedback", f"page shows {self.redactor.redact(shown)!r}", DETAIL)
 
+    def _page_errors(self, t: float, data: dict, mirror: DomMirror) -> bool:
+        """Show each visible error text the mutation put on screen; True when it showed one."""
+        found = visible_errors(mirror, data, self.fields.values.values())
+        for raw in found:
+            message = shorten(self.redactor.redact(raw), SHOWN_ERROR)
+            if message not in self.errors_shown:  # said once until the person acts again
+                self.errors_shown.add(message)
+                self.facts.errors.append((t, f"page shows {message!r}"))
+                self.add(t, "page_error", f"page shows error {message!r}", ESSENTIAL)
+        return bool(found)
+
     def _answers_click(self, t: float) -> bool:
         """Could a change at `t` be the page answering the last click (and not echoing typing)?"""
-        clicks, navigations = self.facts.clicks, self.facts.navigations
+        clicks = self.facts.clicks
         if not clicks or t - clicks[-1].t > FEEDBACK_AFTER_CLICK_S or clicks[-1].field:
             return False
         if self.typing is not None and self.typing[2] >= clicks[-1].t:
             return False  # text typed since the click may be echoed back (search suggestions)
-        return not (navigations and t - navigations[-1][0] <= FEEDBACK_AFTER_CLICK_S)
+        return t - self.loaded_at > FEEDBACK_AFTER_CLICK_S
+
+    # -- what the person does --------------------------------------------------------------
 
     def on_scroll(self, t: float, data: dict, window: str | None) -> None:
         self.facts.scrolls.append(t)
@@ -189,12 +225,17 @@ class Walker:
     def on_input(self, t: float, data: dict, window: str | None) -> None:
         mirror = self.names.mirrors.get(window)
         node = mirror.node(data.get("id")) if mirror is not None else None
-        if data.get("userTriggered") is False or node is None:
-            return  # set by the page itself, or on a node the recording never showed
-        if str(node.attrs.get("type") or "").lower() in ("checkbox", "radio"):
-            if self.facts.clicks and t - self.facts.clicks[-1].t <= CHECK_AFTER_CLICK_S:  # else: set on load
+        if node is None:
+            return  # on a node the recording never showed
+        click = self.facts.clicks[-1] if self.facts.clicks else None
+        if not self.fields.by_person(self.index, t, node, mirror, click):
+            return  # set by the page itself: not something the person did
+        self.errors_shown.clear()
+        if is_toggle(node):
+            # A radio is unchecked by checking another: that one's line says it.
+            if data.get("isChecked") or str(node.attrs.get("type")).lower() != "radio":
                 verb = "check" if data.get("isChecked") else "uncheck"
-                self.add(t, "input", f"{verb} {self.names.describe(window, node.id)[0]}", ACTION)
+                self.add(t, "input", f"{verb} {self.names.name(window, node)}", ACTION)
             return
         continuing = (
             self.typing and self.typing[:2] == (window, node.id) and t - self.typing[2] <= INPUT_RUN_GAP_S
@@ -202,7 +243,7 @@ class Walker:
         self.typing = (window, node.id, t)
         if not continuing:  # one line per typing run: every keystroke is an Input event
             verb = "choose in" if node.tag == "select" else "type into"
-            self.add(t, "input", f"{verb} {self.names.describe(window, node.id)[0]} [masked]", ACTION)
+            self.add(t, "input", f"{verb} {self.names.name(window, node)} [masked]", ACTION)
 
     def on_touch_move(self, t: float, data: dict, window: str | None) -> None:
         if self.touch is not None:
@@ -216,6 +257,8 @@ class Walker:
 
     def on_interaction(self, t: float, data: dict, window: str | None) -> None:
         kind = data.get("type")
+        if kind in _FOCUSING:
+            self.fields.acted_on(window, data.get("id"))
         if kind == Interaction.CLICK:
             self.click(t, data, window)
         elif kind == Interaction.DBL_CLICK:
@@ -234,14 +277,10 @@ class Walker:
         self._record_click(t, data.get("id"), window, number(data.get("x")), number(data.get("y")), tap)
 
     def _record_click(self, t: float, node_id: object, window, x, y, tap: bool) -> None:
-        description, interactive, disabled = self.names.describe(window, node_id)
-        if description == "unknown element" and x is not None and y is not None:
-            description = f"at ({x:g}, {y:g})"
-        click = Click(
-            t, x, y, window, description, interactive, disabled, tap, self.names.is_field(window, node_id)
-        )
+        click = self.names.click(t, node_id, window, (x, y), tap, self.pages.urls.get(window))
         self.facts.clicks.append(click)
-        self.add(t, "click", f"{'tap' if tap else 'click'} {description}", ACTION)
+        self.errors_shown.clear()
+        self.add(t, "click", f"{'tap' if tap else 'click'} {click.description}", ACTION)
 
     def _flush_tap(self, t: float) -> None:
         pending = self.pending_tap
@@ -251,6 +290,8 @@ class Walker:
 
 
 _HANDLERS = {
+    EventType.DOM_CONTENT_LOADED: Walker.on_load,
+    EventType.LOAD: Walker.on_load,
     EventType.META: Walker.on_meta,
     EventType.FULL_SNAPSHOT: Walker.on_snapshot,
     EventType.INCREMENTAL: Walker.on_incremental,

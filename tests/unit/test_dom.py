@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 
 from pipeline.dom import DomMirror
+from pipeline.timeline.elements import describe, target
 
 
 def element(node_id: int, tag: str, attributes: dict | None = None, children: list | None = None) -> dict:
@@ -49,12 +50,12 @@ def loaded() -> DomMirror:
 
 def test_a_click_inside_a_button_describes_the_button_with_its_text():
     mirror = loaded()
-    assert mirror.describe(mirror.target(16)) == 'button.primary "Save" (disabled)'
+    assert describe(mirror, target(mirror, 16)) == 'button.primary "Save" (disabled)'
 
 
 def test_a_field_is_named_by_its_label():
     mirror = loaded()
-    assert mirror.describe(mirror.target(13)) == 'input[type=email]#email "Work email"'
+    assert describe(mirror, target(mirror, 13)) == 'input[type=email]#email "Work email"'
 
 
 def test_script_text_is_never_read():
@@ -89,7 +90,7 @@ def test_text_and_attribute_changes_apply_without_touching_the_recording():
             "attributes": [{"id": 14, "attributes": {"disabled": None}}],
         }
     )
-    assert mirror.describe(mirror.target(16)) == 'button.primary "Saved"'
+    assert describe(mirror, target(mirror, 16)) == 'button.primary "Saved"'
     assert snapshot == original
 
 
