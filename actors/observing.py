@@ -23,7 +23,7 @@ from pipeline.heuristics import heuristic_answer, heuristic_findings
 from pipeline.limits import Ineligible, eligibility
 from pipeline.observation import Outcome, build_outcome
 from pipeline.outputs import check_output
-from pipeline.timeline import render_timeline
+from services.recordings import stored_timeline
 from settings import Settings
 
 
@@ -42,8 +42,8 @@ def analyse(observation: Observation, settings: Settings, sessions: SessionFacto
     ineligible = eligibility(recording)
     if ineligible is not None:
         return ineligible
-    events = BlobStore(settings.blob_dir).read(recording.blob_ref)
-    timeline = render_timeline(events, budget_tokens=settings.timeline_budget_tokens)
+    blobs = BlobStore(settings.blob_dir)
+    timeline = stored_timeline(blobs, recording, budget_tokens=settings.timeline_budget_tokens)
     snapshot = observation.scanner_snapshot
     answer = _answer(snapshot, timeline, settings)
     credits = observation_price(snapshot["provider"], snapshot["model"], settings)

@@ -30,7 +30,7 @@ from models.vision import IN_FLIGHT_STATUSES, Observation, Scanner
 from pipeline.errors import InvalidField, NotFoundError
 from pipeline.evidence import CITATION, LINE_SECOND, TOLERANCE_S
 from pipeline.limits import month_start, next_month_start
-from pipeline.timeline import render_timeline
+from services.recordings import stored_timeline
 
 app = typer.Typer(help="Observations: one scanner's look at one session.", no_args_is_help=True)
 TEAM = typer.Option(None, "--team", help="Team id (default: the first team).")
@@ -174,8 +174,9 @@ def show_command(
 def _timeline_lines(current, recording) -> list[str]:
     if recording is None:
         return []
-    events = BlobStore(current.blob_dir).read(recording.blob_ref)
-    return render_timeline(events, budget_tokens=current.timeline_budget_tokens).text.splitlines()
+    blobs = BlobStore(current.blob_dir)
+    timeline = stored_timeline(blobs, recording, budget_tokens=current.timeline_budget_tokens)
+    return timeline.text.splitlines()
 
 
 def _near(lines: list[str], second: float) -> list[str]:

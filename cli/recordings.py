@@ -24,7 +24,7 @@ from integrations.recording_import import ImportResult, RecordingImporter, recor
 from models.queries import get_recording, list_recordings
 from pipeline.errors import NotFoundError, RecordingError
 from pipeline.intake import Limits
-from pipeline.timeline import render_timeline
+from services.recordings import stored_timeline
 
 app = typer.Typer(help="Stored recordings.", no_args_is_help=True)
 _STYLES = {"imported": "green", "updated": "cyan", "unchanged": "dim", "failed": "red"}
@@ -144,14 +144,14 @@ def timeline_command(
     if row is None:
         raise NotFoundError(f"no recording {session_id!r} in team {team_id}; see `sightline recordings list`")
     try:
-        events = BlobStore(current.blob_dir).read(row.blob_ref)
+        timeline = stored_timeline(
+            BlobStore(current.blob_dir), row, budget_tokens=budget or current.timeline_budget_tokens,
+            session_id=session_id,
+        )  # fmt: skip
     except OSError as exc:
         raise NotFoundError(
             f"the events of {session_id!r} are missing from {current.blob_dir}; re-import it"
         ) from exc
-    timeline = render_timeline(
-        events, budget_tokens=budget or current.timeline_budget_tokens, session_id=session_id
-    )
     out.print(timeline.text, markup=False, highlight=False)
     redacted = ", ".join(f"{kind} {count}" for kind, count in timeline.manifest.items()) or "nothing"
     err.print(

@@ -16,7 +16,7 @@ import math
 import zlib
 from array import array
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import orjson
@@ -202,6 +202,23 @@ def identity(event: dict) -> bytes:
     if "windowId" in event:
         event = {key: value for key, value in event.items() if key != "windowId"}
     return hashlib.blake2b(orjson.dumps(event, option=orjson.OPT_SORT_KEYS), digest_size=16).digest()
+
+
+class EncodedEvents(Sequence[dict]):
+    """Stored events kept as their lines of JSON, decoded when read: the timeline walks a recording
+    at the memory cost of its compact JSON, not of a million Python objects."""
+
+    def __init__(self, lines: list[bytes]):
+        self._lines = lines
+
+    def __len__(self) -> int:
+        return len(self._lines)
+
+    def __getitem__(self, index):  # an int (slices are not needed by any reader)
+        return orjson.loads(self._lines[index])
+
+    def __iter__(self) -> Iterator[dict]:
+        return map(orjson.loads, self._lines)
 
 
 class Collector:

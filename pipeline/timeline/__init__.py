@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from pipeline.metadata import RecordingMeta, compute_metadata
@@ -29,15 +30,18 @@ class Timeline:
 
 
 def render_timeline(
-    events: list[dict],
+    events: Sequence[dict],
     *,
     budget_tokens: int = DEFAULT_BUDGET_TOKENS,
     session_id: str | None = None,
     meta: RecordingMeta | None = None,
+    notes: Sequence[str] = (),
 ) -> Timeline:
-    """Render sorted, checked events (`pipeline.formats.prepare_events`) within `budget_tokens`.
+    """Render sorted, checked events (`pipeline.intake.prepare_events`) within `budget_tokens`.
 
-    `meta` is the recording's metadata when the caller already has it (computed otherwise).
+    `events` may be any sequence (a list, or `EncodedEvents` that decode as they are read). `meta`
+    is the recording's metadata when the caller already has it (computed otherwise); `notes` are
+    said in the header (what was left out at import).
     """
     redactor = Redactor()
     walk = Walker(events, redactor).run()
@@ -47,10 +51,12 @@ def render_timeline(
     body = sorted(body + flagged, key=order)
     pages = list(dict.fromkeys(url for _, url, _ in walk.facts.navigations))
     shown_id = redactor.redact(session_id) if session_id else None
-    header = header_lines(meta or compute_metadata(events), pages, shown_id, walk.warnings)
+    counts = {"clicks": len(walk.facts.clicks), "inputs": walk.inputs}
+    warnings = [*notes, *walk.warnings]
+    header = header_lines(meta or compute_metadata(events), counts, pages, shown_id, warnings)
     lines, elided = fit_budget(header, body, budget_tokens)
     text = "\n".join(lines)
     pages_visited = [(t, url) for t, url, _ in walk.facts.navigations]
     return Timeline(
-        text, body, patterns, redactor.manifest, estimate_tokens(text), elided, walk.warnings, pages_visited
+        text, body, patterns, redactor.manifest, estimate_tokens(text), elided, warnings, pages_visited
     )

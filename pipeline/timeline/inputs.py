@@ -12,6 +12,8 @@ did it (`userTriggered`); without it the recording is read for the cause:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from pipeline.dom import DomMirror, Node
 from pipeline.rrweb import EventType, Source
 from pipeline.timeline.elements import is_interactive, target
@@ -33,7 +35,7 @@ def is_toggle(node: Node) -> bool:
 class FieldWatch:
     """Follows the fields of one walk: which one the person is in, and the values they held."""
 
-    def __init__(self, events: list[dict]) -> None:
+    def __init__(self, events: Sequence[dict]) -> None:
         self.events = events
         self.focused: dict[str | None, object] = {}  # per window: the element last clicked or focused
         self.values: dict[tuple, str] = {}  # each field's last value: a message on screen may echo it
@@ -79,7 +81,7 @@ def clicked_toggle(mirror: DomMirror, clicked: object, field: Node) -> bool:
     )
 
 
-def page_burst(events: list[dict], index: int, mirror: DomMirror, focused: object) -> bool:
+def page_burst(events: Sequence[dict], index: int, mirror: DomMirror, focused: object) -> bool:
     """Does the page change two or more fields the person is not in, within `BURST_MS` of this Input?
 
     `events[index]` is the Input event; `focused` is the field last clicked, touched or focused.

@@ -97,13 +97,18 @@ def pattern_moment(pattern: Pattern) -> Moment:
 
 
 def header_lines(
-    meta: RecordingMeta, pages: list[str], session_id: str | None, warnings: list[str]
+    meta: RecordingMeta, counts: dict[str, int], pages: list[str], session_id: str | None, warnings: list[str]
 ) -> list[str]:
+    """The header: what the session was, in one line, then its pages and notes.
+
+    `counts` are the person's clicks and inputs as the walk saw them (the lines below count the
+    same moments), not the raw event counts of the metadata.
+    """
     viewport = f" {meta.viewport['width']}×{meta.viewport['height']}" if meta.viewport else ""
     name = f"Session {session_id} · " if session_id else ""
     lines = [
         f"{name}{meta.device_type}{viewport} · {_duration(meta.duration_s)} long, "
-        f"{_duration(meta.active_s)} active · {meta.click_count} clicks · {meta.keypress_count} inputs · "
+        f"{_duration(meta.active_s)} active · {counts['clicks']} clicks · {counts['inputs']} inputs · "
         f"{meta.console_error_count} console errors",
     ]
     if pages:

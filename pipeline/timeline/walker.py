@@ -5,6 +5,8 @@ Every piece of page text or URL that reaches a moment goes through the `Redactor
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from pipeline.dom import DomMirror
 from pipeline.redact import Redactor
 from pipeline.rrweb import CONSOLE_PLUGIN, NETWORK_PLUGIN, USER_SOURCES, EventType, Interaction, Source
@@ -30,7 +32,7 @@ _FOCUSING = frozenset({Interaction.CLICK, Interaction.FOCUS, Interaction.TOUCH_S
 class Walker:
     """Walks sorted events once; read `moments`, `facts` and `warnings` afterwards."""
 
-    def __init__(self, events: list[dict], redactor: Redactor):
+    def __init__(self, events: Sequence[dict], redactor: Redactor):
         self.events = events
         self.redactor = redactor
         self.t0 = events[0]["timestamp"]
@@ -49,6 +51,7 @@ class Walker:
         self.fields = FieldWatch(events)
         self.errors_shown: set[str] = set()  # since the person last acted: the same error is said once
         self.malformed = 0
+        self.inputs = 0  # Input events the person made (the page's own are not counted)
 
     def run(self) -> Walker:
         ends = self.facts.ends
@@ -230,6 +233,7 @@ class Walker:
         click = self.facts.clicks[-1] if self.facts.clicks else None
         if not self.fields.by_person(self.index, t, node, mirror, click):
             return  # set by the page itself: not something the person did
+        self.inputs += 1
         self.errors_shown.clear()
         if is_toggle(node):
             # A radio is unchecked by checking another: that one's line says it.

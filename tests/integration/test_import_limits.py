@@ -54,6 +54,10 @@ def test_a_bad_event_a_broken_line_and_a_lone_surrogate_cost_only_themselves(sig
     assert (row.event_count, row.skipped_events) == (11, 2)
     assert row.intake["skipped"] == {"without a timestamp": 1, "broken JSONL line": 1}
     assert row.custom_events == ["caf\ufffd"]
+    timeline = sightline("timeline", "damaged")
+    assert "Note: 2 unusable events were skipped at import (1 broken JSONL line, 1 without a timestamp)" in (
+        timeline.output
+    )
 
 
 def test_a_file_with_nothing_usable_fails_and_stores_nothing(sightline, tmp_path):

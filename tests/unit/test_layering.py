@@ -8,13 +8,14 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-OURS = {"models", "pipeline", "integrations", "actors", "scheduler", "api", "cli", "settings"}
+OURS = {"models", "pipeline", "integrations", "services", "actors", "scheduler", "api", "cli", "settings"}
 ALLOWED = {
     "models": {"models"},
     "pipeline": {"models", "pipeline"},
     "integrations": {"pipeline", "models", "integrations", "settings"},
-    "actors": {"pipeline", "models", "integrations", "actors", "settings"},
-    "scheduler": {"pipeline", "models", "integrations", "scheduler", "settings", "actors"},
+    "services": {"pipeline", "models", "integrations", "services", "settings"},
+    "actors": {"pipeline", "models", "integrations", "services", "actors", "settings"},
+    "scheduler": {"pipeline", "models", "integrations", "services", "scheduler", "settings", "actors"},
     "api": OURS,
     "cli": OURS,
 }
