@@ -1,8 +1,9 @@
-"""The one place the broker is built (STYLE §5).
+"""The one place the broker is built (STYLE §5), and the composition root of a process's use cases.
 
 `setup_broker()` makes a `RedisBroker` on `REDIS_URL`, or on an embedded redis-server when it is
 unset, adds the JobRun middleware, sets it as Dramatiq's global broker and only then imports the
 actor modules, because a Dramatiq actor binds to the global broker when it is declared.
+`process_deps()` gives the `Deps` every use case of this process is called with.
 """
 
 from __future__ import annotations
@@ -17,8 +18,11 @@ from dramatiq.middleware import CurrentMessage
 
 from actors.jobruns import JobRunMiddleware
 from actors.presence import WorkerPresence
+from integrations.blobstore import BlobStore
 from integrations.embedded_redis import EmbeddedRedis
+from integrations.queues import Sender
 from integrations.storage import database
+from services.context import Deps
 from settings import Settings, get_settings
 
 log = structlog.get_logger(__name__)
@@ -27,6 +31,8 @@ log = structlog.get_logger(__name__)
 ACTOR_MODULES: tuple[str, ...] = ("actors.observe", "actors.signals", "actors.actions")
 
 _embedded: EmbeddedRedis | None = None
+_broker: tuple[Settings, RedisBroker] | None = None
+_deps: Deps | None = None
 
 
 def redis_client(settings: Settings) -> redis.Redis:
@@ -56,7 +62,31 @@ def setup_broker(settings: Settings | None = None) -> RedisBroker:
     dramatiq.set_broker(broker)
     for name in ACTOR_MODULES:
         _bind_actors(importlib.import_module(name), broker)
+    global _broker
+    _broker = (settings, broker)
     return broker
+
+
+def broker_for(settings: Settings) -> RedisBroker:
+    """This process's broker for `settings`, set up on first use."""
+    if _broker is not None and _broker[0] is settings:
+        return _broker[1]
+    return setup_broker(settings)
+
+
+def process_deps(settings: Settings | None = None) -> Deps:
+    """The `Deps` of this process (rebuilt when the settings object changes, as tests do)."""
+    global _deps
+    settings = settings or get_settings()
+    if _deps is None or _deps.settings is not settings:
+        _deps = Deps(
+            settings=settings,
+            sessions=database(settings).sessions,
+            blobs=BlobStore(settings.blob_dir),
+            redis_factory=lambda: redis_client(settings),
+            sender_factory=lambda: Sender(broker_for(settings)),
+        )
+    return _deps
 
 
 def _bind_actors(module, broker: RedisBroker) -> None:

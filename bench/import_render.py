@@ -14,16 +14,18 @@ import json
 import tempfile
 from pathlib import Path
 
+from actors.broker import process_deps
 from bench.common import best_of, command_line, recordings
-from integrations.blobstore import BlobStore
-from integrations.recording_import import RecordingImporter
-from models.db import make_engine, session_factory, session_scope
+from integrations.storage import database
 from models.migrate import upgrade
 from models.queries import ensure_defaults
 from pipeline.formats import parse_recording
 from pipeline.intake import prepare_events
 from pipeline.metadata import compute_metadata
 from pipeline.timeline import render_timeline
+from services.context import Deps
+from services.recordings import store_events
+from settings import Settings
 
 
 def pipeline(raw: bytes) -> None:
@@ -31,22 +33,22 @@ def pipeline(raw: bytes) -> None:
     render_timeline(events, meta=compute_metadata(events))
 
 
-def full_import(importer: RecordingImporter, session_id: str, raw: bytes) -> None:
+def full_import(deps: Deps, team_id: int, session_id: str, raw: bytes) -> None:
     events = prepare_events(parse_recording(raw))
-    importer.store_events(session_id, events)
+    store_events(deps, team_id, session_id, events)
     render_timeline(events)
 
 
-def importer_in(folder: Path) -> RecordingImporter:
-    engine = make_engine(f"sqlite:///{folder / 'bench.db'}")
-    upgrade(engine)
-    sessions = session_factory(engine)
-    with session_scope(sessions) as session:
+def importer_in(folder: Path) -> tuple[Deps, int]:
+    settings = Settings(SIGHTLINE_HOME=folder, DATABASE_URL=f"sqlite:///{folder / 'bench.db'}")
+    deps = process_deps(settings)
+    upgrade(database(settings).engine)
+    with deps.transaction() as session:
         team = ensure_defaults(session)[1]
-    return RecordingImporter(sessions, BlobStore(folder / "blobs"), team.id)
+    return deps, team.id
 
 
-def measure(raw: bytes, importer: RecordingImporter, label: str, repeat: int) -> dict[str, float]:
+def measure(raw: bytes, importer: tuple[Deps, int], label: str, repeat: int) -> dict[str, float]:
     """Best-of-`repeat` seconds for json.loads, our pipeline and a full import, on the same bytes."""
     # A fresh session id per run so every import really stores (nothing is "unchanged").
     ids = iter(f"{label}-{run}" for run in range(repeat))
@@ -54,7 +56,7 @@ def measure(raw: bytes, importer: RecordingImporter, label: str, repeat: int) ->
         {
             "json": lambda: json.loads(raw),
             "pipeline": lambda: pipeline(raw),
-            "import": lambda: full_import(importer, next(ids), raw),
+            "import": lambda: full_import(*importer, next(ids), raw),
         },
         repeat,
     )

@@ -64,14 +64,14 @@ class Bench:
         self.worker.start()
 
     def sessions(self, count: int) -> list[str]:
-        from integrations.blobstore import BlobStore
-        from integrations.recording_import import RecordingImporter
+        from actors.broker import process_deps
+        from services.recordings import store_events
 
-        importer = RecordingImporter(self.db.sessions, BlobStore(self.settings.blob_dir), self.team_id)
+        deps = process_deps(self.settings)
         events = build("checkout-js-error").events
         ids = [f"bench-{index}" for index in range(count)]
         for session_id in ids:
-            importer.store_events(session_id, events)
+            store_events(deps, self.team_id, session_id, events)
         return ids
 
     def observe(self, spec: dict, session_ids: list[str]) -> float:

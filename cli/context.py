@@ -19,6 +19,7 @@ from integrations.logs import configure_logging
 from integrations.storage import Database, database
 from models import Team
 from pipeline.errors import InvalidField, NotFoundError, SightlineError
+from services.context import Deps
 from settings import Settings, get_settings
 
 out = Console(soft_wrap=True)
@@ -35,6 +36,20 @@ def migrated_database(current: Settings) -> Database:
     db = database(current)
     db.require_migrated()
     return db
+
+
+def deps() -> Deps:
+    """The use cases' dependencies for this command (settings read and logging set up first)."""
+    from actors.broker import process_deps
+
+    return process_deps(settings())
+
+
+def team_deps(team_id: int | None) -> tuple[Deps, int]:
+    """The common start of a command: its `Deps` on a migrated database, and the team it acts on."""
+    current = deps()
+    db = migrated_database(current.settings)
+    return current, resolve_team(db, team_id)
 
 
 def open_team(team_id: int | None) -> tuple[Settings, Database, int]:

@@ -8,23 +8,12 @@ import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from cli.context import (
-    err,
-    exit_with,
-    friendly_errors,
-    migrated_database,
-    open_team,
-    out,
-    print_table,
-    resolve_team,
-    settings,
-)
-from integrations.blobstore import BlobStore
-from integrations.recording_import import ImportResult, RecordingImporter, recording_files
-from models.queries import get_recording, list_recordings
+from cli.context import err, exit_with, friendly_errors, out, print_table, team_deps
+from integrations.recording_files import recording_files
 from pipeline.errors import NotFoundError, RecordingError
-from pipeline.intake import Limits
-from services.recordings import stored_timeline
+from services import recordings
+from services.context import Deps
+from services.recordings import ImportResult
 
 app = typer.Typer(help="Stored recordings.", no_args_is_help=True)
 _STYLES = {"imported": "green", "updated": "cyan", "unchanged": "dim", "failed": "red"}
@@ -40,9 +29,10 @@ def import_command(
 ) -> None:
     """Import rrweb recordings: arrays, {"result": [...]}, PostHog JSONL blobs and PostHog exports.
 
-    Re-importing a session never makes a second row; new events extend it. Exits 1 if any file failed.
+    Re-importing a session never makes a second row; new events extend it. An unusable event, a
+    broken line or a cut-off end costs only itself (the result line says what was skipped); a file
+    fails only when nothing usable is left in it. Exits 1 if any file failed.
     """
-    current = settings()
     missing = [str(path) for path in paths if not path.exists()]
     if missing:
         raise NotFoundError(f"no such file or folder: {', '.join(missing)}")
@@ -51,24 +41,22 @@ def import_command(
         raise RecordingError("no recording files found (looked for .json, .jsonl, .ndjson and .gz)")
     if session_id and len(files) > 1:
         raise RecordingError("--session-id names one session, but several files were given")
-    db = migrated_database(current)
-    limits = Limits(current.max_event_bytes, current.max_recording_bytes)
-    importer = RecordingImporter(db.sessions, BlobStore(current.blob_dir), resolve_team(db, team), limits)
-    results = _import_all(importer, files, session_id)
+    current, team_id = team_deps(team)
+    results = _import_all(current, team_id, files, session_id)
     counts = {status: sum(r.status == status for r in results) for status in _STYLES}
     out.print(", ".join(f"{count} {status}" for status, count in counts.items()))
     if counts["failed"]:
         exit_with(1)
 
 
-def _import_all(importer: RecordingImporter, files: list[Path], session_id: str | None) -> list[ImportResult]:
+def _import_all(current: Deps, team_id: int, files: list[Path], session_id: str | None) -> list[ImportResult]:
     results = []
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=err, transient=True) as progress:
         task = progress.add_task("importing", total=len(files))
         for path in files:
             progress.update(task, description=f"importing {path.name[:40]}")
-            result = importer.import_file(path, session_id)
+            result = recordings.import_file(current, team_id, path, session_id)
             results.append(result)
             progress.console.print(_result_line(result), highlight=False, soft_wrap=True, markup=True)
             progress.advance(task)
@@ -93,9 +81,8 @@ def list_command(
     limit: int = typer.Option(50, min=1, help="At most this many, newest first."),
 ) -> None:
     """Stored recordings with their metadata."""
-    _, db, team_id = open_team(team)
-    with db.sessions() as session:
-        rows = list_recordings(session, team_id, limit=limit)
+    current, team_id = team_deps(team)
+    rows = recordings.recordings(current, team_id, limit)
     columns = (
         "session",
         "start (UTC)",
@@ -138,20 +125,8 @@ def timeline_command(
     ),
 ) -> None:
     """Print the timeline the model reads for one recording (redacted, within the token budget)."""
-    current, db, team_id = open_team(team)
-    with db.sessions() as session:
-        row = get_recording(session, team_id, session_id)
-    if row is None:
-        raise NotFoundError(f"no recording {session_id!r} in team {team_id}; see `sightline recordings list`")
-    try:
-        timeline = stored_timeline(
-            BlobStore(current.blob_dir), row, budget_tokens=budget or current.timeline_budget_tokens,
-            session_id=session_id,
-        )  # fmt: skip
-    except OSError as exc:
-        raise NotFoundError(
-            f"the events of {session_id!r} are missing from {current.blob_dir}; re-import it"
-        ) from exc
+    current, team_id = team_deps(team)
+    timeline = recordings.timeline(current, team_id, session_id, budget)
     out.print(timeline.text, markup=False, highlight=False)
     redacted = ", ".join(f"{kind} {count}" for kind, count in timeline.manifest.items()) or "nothing"
     err.print(

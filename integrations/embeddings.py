@@ -1,12 +1,14 @@
 """Embedding adapters: `hashing` (offline, the default) and `gemini` (`gemini-embedding-001`
-through google-genai, batched). `embedder(settings)` picks the configured one."""
+through the process's Gemini gateway, batched, inside the shared rate limit). `embedder(...)`
+picks the configured one."""
 
 from __future__ import annotations
 
-import numpy as np
-from google.genai import errors, types
+from collections.abc import Callable
 
-from integrations.gemini import GeminiClient, classify
+import numpy as np
+
+from integrations.gemini import GeminiGateway
 from pipeline.embeddings import Embedder, HashingEmbedder, normalise
 from settings import Settings
 
@@ -16,28 +18,23 @@ BATCH = 100
 
 
 class GeminiEmbedder:
-    def __init__(self, client: GeminiClient, dimensions: int = GEMINI_DIMENSIONS):
-        self.client = client.client
+    def __init__(self, gateway: GeminiGateway, dimensions: int = GEMINI_DIMENSIONS):
+        self.gateway = gateway
         self.dimensions = dimensions
         self.model = GEMINI_MODEL
 
     def embed(self, texts: list[str]) -> np.ndarray:
-        rows = []
+        rows: list[list[float]] = []
         for start in range(0, len(texts), BATCH):
-            chunk = texts[start : start + BATCH]
-            config = types.EmbedContentConfig(output_dimensionality=self.dimensions, task_type="CLUSTERING")
-            try:
-                response = self.client.models.embed_content(model=self.model, contents=chunk, config=config)
-            except errors.APIError as exc:
-                raise classify(exc) from exc
-            rows.extend(embedding.values for embedding in response.embeddings or [])
+            rows.extend(self.gateway.embed(self.model, texts[start : start + BATCH], self.dimensions))
         vectors = np.zeros((len(texts), self.dimensions), dtype=np.float32)
         for index, values in enumerate(rows[: len(texts)]):
             vectors[index, : min(self.dimensions, len(values))] = values[: self.dimensions]
         return normalise(vectors)
 
 
-def embedder(settings: Settings) -> Embedder:
+def embedder(settings: Settings, gateway: Callable[[], GeminiGateway]) -> Embedder:
+    """The configured embedder; `gateway` is called only when Gemini embeddings are configured."""
     if settings.embeddings == "gemini":
-        return GeminiEmbedder(GeminiClient.from_settings(settings))
+        return GeminiEmbedder(gateway())
     return HashingEmbedder()

@@ -1,19 +1,29 @@
-"""The Gemini adapter: one `generate` call through the real google-genai client.
+"""The Gemini adapter: `generate` and `embed` through the real google-genai client.
 
-Errors are classified here, once (DESIGN §5): 429, 408, 5xx, transport failures and empty replies
-cut at MAX_TOKENS are `ProviderTransient`; other 4xx are `ProviderRejected`. Messages are our own:
-provider text (which may quote the prompt) never travels further.
+Every Gemini request of a process goes through one `GeminiGateway` (`gemini_gateway(settings, …)`):
+one client, and the limiter every worker shares through Redis (requests per minute and concurrent
+calls, DESIGN §5). Observations, digests, the grouping judge, report summaries and embeddings all
+count against the same limit.
+
+Errors are classified here, once: 429, 408, 5xx, transport failures and empty replies cut at
+MAX_TOKENS are `ProviderTransient`; other 4xx are `ProviderRejected`. Messages are our own: provider
+text (which may quote the prompt) never travels further.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import httpx2
+import redis
 from google import genai
 from google.genai import errors, types
 
+from integrations.ratelimit import GeminiLimiter
 from pipeline.conversation import ModelCall, ModelReply
 from pipeline.errors import ConfigurationError, ProviderRejected, ProviderTransient
 from settings import Settings
@@ -58,8 +68,15 @@ def classify(exc: Exception) -> ProviderTransient | ProviderRejected:
 class GeminiClient:
     """`generate(call) -> ModelReply`, the `Generate` port of `pipeline.conversation`."""
 
-    def __init__(self, *, api_key: str, base_url: str | None, api_version: str, timeout_s: float,
-                 max_output_tokens: int):  # fmt: skip
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        base_url: str | None,
+        api_version: str,
+        timeout_s: float,
+        max_output_tokens: int,
+    ):
         options = types.HttpOptions(base_url=base_url, api_version=api_version, timeout=int(timeout_s * 1000))
         self.client = genai.Client(api_key=api_key, http_options=options)
         self.max_output_tokens = max_output_tokens
@@ -95,8 +112,69 @@ class GeminiClient:
             raise RetryableProviderError("the model provider sent an unreadable answer") from exc
         return _reply(response)
 
+    def embed(self, model: str, texts: list[str], dimensions: int) -> list[list[float]]:
+        """One vector per text (`batchEmbedContents`); errors classified as for `generate`."""
+        config = types.EmbedContentConfig(output_dimensionality=dimensions, task_type="CLUSTERING")
+        try:
+            response = self.client.models.embed_content(model=model, contents=texts, config=config)
+        except (errors.APIError, httpx2.TransportError, httpx2.TimeoutException) as exc:
+            raise classify(exc) from exc
+        return [list(embedding.values or []) for embedding in response.embeddings or []]
+
     def close(self) -> None:
         self.client.close()
+
+
+class GeminiGateway:
+    """A process's Gemini: one client, every request inside a slot of the shared limiter."""
+
+    def __init__(self, client: GeminiClient, limiter: GeminiLimiter):
+        self.client, self.limiter = client, limiter
+
+    def generate(self, call: ModelCall) -> ModelReply:
+        with self._slot():
+            return self.client.generate(call)
+
+    def embed(self, model: str, texts: list[str], dimensions: int) -> list[list[float]]:
+        with self._slot():
+            return self.client.embed(model, texts, dimensions)
+
+    @contextmanager
+    def _slot(self) -> Iterator[None]:
+        with self.limiter.slot():
+            yield
+
+
+_gateways: dict[tuple, GeminiGateway] = {}
+_gateways_lock = threading.Lock()
+
+
+def gemini_gateway(settings: Settings, redis_client: Callable[[], redis.Redis]) -> GeminiGateway:
+    """The process's gateway for these settings, built on first use.
+
+    Raises `ConfigurationError` when no key is configured.
+    """
+    key = (
+        settings.gemini_api_key,
+        settings.gemini_base_url,
+        settings.gemini_api_version,
+        settings.gemini_timeout_s,
+        settings.gemini_max_output_tokens,
+        settings.redis_namespace,
+        settings.gemini_requests_per_minute,
+        settings.gemini_concurrency,
+    )
+    with _gateways_lock:
+        gateway = _gateways.get(key)
+        if gateway is None:
+            limiter = GeminiLimiter(
+                redis_client(),
+                namespace=settings.redis_namespace,
+                per_minute=settings.gemini_requests_per_minute,
+                concurrency=settings.gemini_concurrency,
+            )
+            gateway = _gateways[key] = GeminiGateway(GeminiClient.from_settings(settings), limiter)
+        return gateway
 
 
 def _reply(response: types.GenerateContentResponse) -> ModelReply:

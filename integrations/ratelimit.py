@@ -16,6 +16,7 @@ from dramatiq.rate_limits import ConcurrentRateLimiter, WindowRateLimiter
 from dramatiq.rate_limits.backends import RedisBackend
 
 from pipeline.errors import ProviderTransient
+from pipeline.names import gemini_concurrency_key, gemini_rpm_key
 
 # Dramatiq counts whole-second buckets; a sliding 60 s window can touch 61 of them, so counting
 # 61 buckets is what keeps every 60-second window at or under the limit (a 60-bucket window let
@@ -28,9 +29,9 @@ class GeminiLimiter:
     def __init__(self, client: redis.Redis, *, namespace: str, per_minute: int, concurrency: int,
                  max_wait_s: float = 90.0, call_ttl_s: float = 900.0):  # fmt: skip
         backend = RedisBackend(client=client)
-        self.window = WindowRateLimiter(backend, f"{namespace}:gemini:rpm", limit=per_minute, window=WINDOW_S)
+        self.window = WindowRateLimiter(backend, gemini_rpm_key(namespace), limit=per_minute, window=WINDOW_S)
         self.concurrent = ConcurrentRateLimiter(
-            backend, f"{namespace}:gemini:concurrency", limit=concurrency, ttl=int(call_ttl_s * 1000)
+            backend, gemini_concurrency_key(namespace), limit=concurrency, ttl=int(call_ttl_s * 1000)
         )
         self.max_wait_s = max_wait_s
 

@@ -1,25 +1,181 @@
-"""Reading stored recordings: the timeline the model reads, from the blob and the row."""
+"""Recordings: import files or events, list them, and read one back as the timeline the model reads.
+
+A file either lands (events blob written, then the row committed) or not at all; the outcome of
+each file is an `ImportResult`, so one bad file never stops the others, and one bad event never
+loses its file: unusable events are skipped and counted. Events are kept encoded while they are
+merged, so memory holds bytes rather than objects.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import structlog
+from sqlalchemy.exc import SQLAlchemyError
 
 from integrations.blobstore import BlobStore
+from integrations.recording_files import read_recording, session_id_from_name
 from models import Recording
-from pipeline.intake import EncodedEvents, describe_skips
+from models.queries import get_recording, list_recordings
+from pipeline.errors import NotFoundError, RecordingError
+from pipeline.formats import ParsedRecording, check_session_id
+from pipeline.intake import Collector, EncodedEvents, describe_skips, nothing_usable
 from pipeline.metadata import RecordingMeta
 from pipeline.timeline import Timeline, render_timeline
+from services.context import Deps
+
+log = structlog.get_logger(__name__)
+MAX_NOTES = 10
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    path: Path
+    status: str  # imported | updated | unchanged | failed
+    session_id: str | None = None
+    events_added: int = 0
+    message: str = ""
+    skipped: int = 0
+    detail: str = ""  # what was left out or mended, for the result line
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "failed"
+
+
+@dataclass(frozen=True)
+class Stored:
+    session_id: str
+    status: str  # imported | updated | unchanged
+    added: int
+    skipped: int
+    detail: str
+
+
+def import_file(deps: Deps, team_id: int, path: Path, session_id: str | None = None) -> ImportResult:
+    """Import one file; never raises for a bad file (the result says what was wrong)."""
+    try:
+        with read_recording(path, deps.limits) as parsed:
+            sid = check_session_id(session_id or parsed.session_id or session_id_from_name(path))
+            stored = store(deps, team_id, sid, parsed)
+    except RecordingError as exc:
+        return ImportResult(path, "failed", message=str(exc))
+    except OSError as exc:
+        return ImportResult(path, "failed", message=f"cannot read the file ({exc.strerror or exc})")
+    except SQLAlchemyError as exc:
+        log.exception("recording_import_database_error", path=str(path))
+        return ImportResult(path, "failed", message=f"database error ({type(exc).__name__}); nothing stored")
+    except Exception as exc:  # a bug must not stop the other files of the batch
+        log.exception("recording_import_internal_error", path=str(path))
+        return ImportResult(path, "failed", message=f"internal error ({type(exc).__name__}); nothing stored")
+    log.debug(
+        "recording_imported",
+        session_id=sid,
+        status=stored.status,
+        events_added=stored.added,
+        events_skipped=stored.skipped,
+        team_id=team_id,
+    )
+    return ImportResult(path, stored.status, sid, stored.added, "", stored.skipped, stored.detail)
+
+
+def store_events(
+    deps: Deps, team_id: int, session_id: str, events: Iterable[dict], distinct_id: str | None = None
+) -> Stored:
+    """Store events held in memory (a scenario, a test) as if they were a file's."""
+    pairs = [(None, event) for event in events]
+    return store(deps, team_id, session_id, ParsedRecording("events", pairs, None, distinct_id))
+
+
+def store(deps: Deps, team_id: int, session_id: str, parsed: ParsedRecording) -> Stored:
+    """Merge the parsed events into the stored session.
+
+    The new blob is written before the row is committed and removed again if the commit fails;
+    the old blob is removed only after the commit succeeds. Raises `RecordingError` when no event
+    is usable or the recording outgrows the limit.
+    """
+    blobs, old_ref, new_ref = deps.blobs, None, None
+    try:
+        with deps.transaction() as session:
+            row = get_recording(session, team_id, session_id)
+            old_ref = row.blob_ref if row is not None else None
+            collector = Collector(deps.limits, (lambda: blobs.lines(old_ref)) if old_ref else None)
+            collector.add_all(parsed.pairs)
+            skipped = parsed.skipped + collector.intake.skipped
+            if collector.added == 0:
+                if row is None:
+                    raise RecordingError(nothing_usable(parsed, collector.intake))
+                return Stored(session_id, "unchanged", 0, sum(skipped.values()), _detail(parsed, collector))
+            new_ref, size = blobs.write_lines(team_id, session_id, collector.lines())
+            meta = collector.metadata()
+            row = row or Recording(
+                team_id=team_id,
+                session_id=session_id,
+                blob_ref=new_ref,
+                start_time=_utc(meta.start_ms),
+                end_time=_utc(meta.end_ms),
+            )
+            _apply_metadata(row, meta, size, new_ref, parsed.distinct_id, deps.now())
+            _remember_intake(row, skipped, parsed.notes, collector.intake.mended)
+            session.add(row)
+    except BaseException:
+        if new_ref is not None and new_ref != old_ref:
+            blobs.delete(new_ref)
+        raise
+    if old_ref is not None and old_ref != new_ref:
+        blobs.delete(old_ref)
+    status = "updated" if old_ref else "imported"
+    return Stored(session_id, status, collector.added, sum(skipped.values()), _detail(parsed, collector))
+
+
+def recordings(deps: Deps, team_id: int, limit: int) -> list[Recording]:
+    """A team's recordings, newest first."""
+    with deps.read() as session:
+        return list(list_recordings(session, team_id, limit=limit))
+
+
+def timeline(deps: Deps, team_id: int, session_id: str, budget_tokens: int | None = None) -> Timeline:
+    """The timeline of one stored recording, with its session id in the header.
+
+    Raises `NotFoundError` when the team has no such recording, or its events are missing.
+    """
+    with deps.read() as session:
+        row = get_recording(session, team_id, session_id)
+    if row is None:
+        raise NotFoundError(f"no recording {session_id!r} in team {team_id}; see `sightline recordings list`")
+    try:
+        return stored_timeline(
+            deps.blobs,
+            row,
+            budget_tokens=budget_tokens or deps.settings.timeline_budget_tokens,
+            session_id=session_id,
+        )
+    except OSError as exc:
+        raise NotFoundError(
+            f"the events of {session_id!r} are missing from {deps.blobs.root}; re-import it"
+        ) from exc
 
 
 def recording_meta(row: Recording) -> RecordingMeta:
     """The metadata computed at import, as stored on the row."""
     return RecordingMeta(
-        start_ms=row.start_time.timestamp() * 1000, end_ms=row.end_time.timestamp() * 1000,
-        duration_s=row.duration_s, active_s=row.active_s, click_count=row.click_count,
-        keypress_count=row.keypress_count, console_error_count=row.console_error_count, urls=list(row.urls),
-        viewport=row.viewport, device_type=str(row.device_type), event_count=row.event_count,
+        start_ms=row.start_time.timestamp() * 1000,
+        end_ms=row.end_time.timestamp() * 1000,
+        duration_s=row.duration_s,
+        active_s=row.active_s,
+        click_count=row.click_count,
+        keypress_count=row.keypress_count,
+        console_error_count=row.console_error_count,
+        urls=list(row.urls),
+        viewport=row.viewport,
+        device_type=str(row.device_type),
+        event_count=row.event_count,
         custom_events=list(row.custom_events or []),
-    )  # fmt: skip
+    )
 
 
 def import_notes(row: Recording) -> list[str]:
@@ -42,6 +198,51 @@ def stored_timeline(
     """
     events = EncodedEvents(list(blobs.lines(row.blob_ref)))
     return render_timeline(
-        events, budget_tokens=budget_tokens, session_id=session_id, meta=recording_meta(row),
+        events,
+        budget_tokens=budget_tokens,
+        session_id=session_id,
+        meta=recording_meta(row),
         notes=import_notes(row),
-    )  # fmt: skip
+    )
+
+
+def _detail(parsed: ParsedRecording, collector: Collector) -> str:
+    """`3 events skipped: 2 without a timestamp, 1 broken JSONL line; …` or ""."""
+    skipped = parsed.skipped + collector.intake.skipped
+    parts = [f"{sum(skipped.values())} events skipped: {describe_skips(skipped)}"] if skipped else []
+    if collector.intake.mended:
+        parts.append(f"invalid text mended in {collector.intake.mended} events")
+    if collector.duplicates:
+        parts.append(f"{collector.duplicates} already stored")
+    return "; ".join(parts + parsed.notes)
+
+
+def _remember_intake(row: Recording, skipped: Counter[str], notes: list[str], mended: int) -> None:
+    """Add this import's skips and notes to what the row remembers from earlier imports."""
+    earlier = row.intake or {}
+    total = Counter(earlier.get("skipped") or {}) + skipped
+    row.skipped_events = sum(total.values())
+    row.intake = {
+        "skipped": dict(total.most_common()),
+        "notes": [*(earlier.get("notes") or []), *notes][-MAX_NOTES:],
+        "mended": int(earlier.get("mended") or 0) + mended,
+    }
+
+
+def _utc(milliseconds: float) -> datetime:
+    return datetime.fromtimestamp(milliseconds / 1000, tz=UTC)
+
+
+def _apply_metadata(
+    row: Recording, meta: RecordingMeta, size: int, ref: str, distinct_id: str | None, now: datetime
+) -> None:
+    row.start_time, row.end_time = _utc(meta.start_ms), _utc(meta.end_ms)
+    row.duration_s, row.active_s = meta.duration_s, meta.active_s
+    row.click_count, row.keypress_count = meta.click_count, meta.keypress_count
+    row.console_error_count = meta.console_error_count
+    row.start_url, row.urls, row.viewport = meta.start_url, meta.urls, meta.viewport
+    row.device_type, row.event_count = meta.device_type, meta.event_count
+    row.custom_events = meta.custom_events
+    row.size_bytes, row.blob_ref = size, ref
+    row.distinct_id = distinct_id or row.distinct_id
+    row.last_ingested_at = now

@@ -13,13 +13,13 @@ import orjson
 import pytest
 from sqlmodel import select
 
-import integrations.recording_import as recording_import
+import integrations.recording_files as recording_files
+from actors.broker import process_deps
 from integrations.blobstore import BlobStore
-from integrations.recording_import import RecordingImporter
 from integrations.storage import database
 from models import Recording
-from models.db import session_scope
 from models.queries import ensure_defaults
+from services import recordings
 from settings import get_settings
 from tests.integration.test_import_cli import blob_files, count, session_events
 
@@ -144,18 +144,18 @@ def test_a_file_over_the_recording_limit_is_refused_before_it_is_read(sightline,
 
 
 @pytest.fixture
-def importer(sightline_home, database_url, monkeypatch) -> RecordingImporter:
-    """An importer whose streaming threshold is tiny, so small files take the large-file path."""
+def import_file(sightline_home, database_url, monkeypatch):
+    """Imports a file through a streaming threshold so tiny that small files take the large-file path."""
     from models.migrate import upgrade
 
     monkeypatch.setenv("DATABASE_URL", database_url)
     get_settings.cache_clear()
-    db = database(get_settings())
-    upgrade(db.engine)
-    with session_scope(db.sessions) as session:
+    deps = process_deps(get_settings())
+    upgrade(database(deps.settings).engine)
+    with deps.transaction() as session:
         team_id = ensure_defaults(session)[1].id
-    monkeypatch.setattr(recording_import, "STREAM_ABOVE_BYTES", 512)
-    return RecordingImporter(db.sessions, BlobStore(get_settings().blob_dir), team_id)
+    monkeypatch.setattr(recording_files, "STREAM_ABOVE_BYTES", 512)
+    return lambda path: recordings.import_file(deps, team_id, path)
 
 
 @pytest.mark.parametrize(
@@ -167,11 +167,11 @@ def importer(sightline_home, database_url, monkeypatch) -> RecordingImporter:
     ],
     ids=["array", "result-object", "jsonl"],
 )
-def test_a_streamed_file_stores_the_same_events_as_a_file_read_whole(importer, tmp_path, shape):
+def test_a_streamed_file_stores_the_same_events_as_a_file_read_whole(import_file, tmp_path, shape):
     events = [{**event, "sessionId": "streamed"} for event in session_events(count=50)]
     path = tmp_path / "large.json"
     path.write_bytes(shape(events))
-    result = importer.import_file(path)
+    result = import_file(path)
     assert (result.status, result.events_added) == ("imported", 50), result.message
     row = stored(result.session_id)
     assert row.event_count == 50 and row.click_count == 48
@@ -179,24 +179,24 @@ def test_a_streamed_file_stores_the_same_events_as_a_file_read_whole(importer, t
     assert [event["timestamp"] for event in stored_events] == [event["timestamp"] for event in events]
 
 
-def test_a_streamed_file_cut_short_keeps_what_came_before(importer, tmp_path):
+def test_a_streamed_file_cut_short_keeps_what_came_before(import_file, tmp_path):
     raw = orjson.dumps(session_events(count=3000))
     path = tmp_path / "cut.json"
     path.write_bytes(raw[: len(raw) // 2])
-    result = importer.import_file(path)
+    result = import_file(path)
     assert result.status == "imported", result.message
     assert "the file breaks after event" in result.detail and "the events before it were kept" in result.detail
     assert 1000 < stored("cut").event_count < 1500
 
 
-def test_a_reimport_adds_only_new_events_and_keeps_the_skip_history(importer, tmp_path):
+def test_a_reimport_adds_only_new_events_and_keeps_the_skip_history(import_file, tmp_path):
     first, second = tmp_path / "s.json", tmp_path / "later" / "s.json"
     second.parent.mkdir()
     events = session_events(count=20)
     first.write_bytes(orjson.dumps([*events[:12], {"type": 3}]))
     second.write_bytes(orjson.dumps([*events[8:], "junk"]))
-    assert importer.import_file(first).status == "imported"
-    result = importer.import_file(second)
+    assert import_file(first).status == "imported"
+    result = import_file(second)
     assert (result.status, result.events_added) == ("updated", 8)
     assert "4 already stored" in result.detail
     row = stored("s")

@@ -134,7 +134,7 @@ def test_without_a_key_heuristic_scanners_observe_every_real_recording(keyless_w
     world = keyless_world
     names = []
     for path in sorted(recordings_dir.glob("*.json")):
-        result = world.importer.import_file(path)
+        result = world.import_file(path)
         assert not result.failed
         names.append(result.session_id)
     specs = [

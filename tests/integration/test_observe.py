@@ -175,7 +175,7 @@ def test_findings_become_signals_and_a_redelivery_changes_nothing(world):
 
 @pytest.mark.recordings
 def test_a_twelve_second_recording_is_ineligible_without_a_model_call(world, recordings_dir):
-    world.importer.import_file(recordings_dir / "posthog-local-docs.json")
+    world.import_file(recordings_dir / "posthog-local-docs.json")
     [observation] = world.observe(world.scanner(**MONITOR), "posthog-local-docs")
     assert observation.status == "ineligible"
     assert observation.error_reason.startswith("too_short:")

@@ -10,10 +10,8 @@ from dramatiq import Worker
 from sqlmodel import select
 
 from actors import broker as broker_module
-from integrations.blobstore import BlobStore
 from integrations.fake_gemini import FakeGemini
 from integrations.observing import Requested, request_observations
-from integrations.recording_import import RecordingImporter
 from integrations.scanner_store import create_scanner
 from integrations.storage import Database, database
 from models import Observation, Scanner, Signal, UsageReceipt
@@ -21,6 +19,8 @@ from models.db import session_scope
 from models.migrate import upgrade
 from models.queries import ensure_defaults
 from pipeline.scenarios import build_all
+from services import recordings
+from services.context import Deps
 from settings import Settings, get_settings
 
 
@@ -32,7 +32,7 @@ class World:
     fake: FakeGemini
     broker: Any = None
     worker: Worker | None = None
-    importer: RecordingImporter | None = None
+    deps: Deps | None = None
     scenarios: dict = field(default_factory=dict)
 
     def scanner(self, **spec: Any) -> Scanner:
@@ -58,6 +58,9 @@ class World:
     def drain(self) -> None:
         self.broker.join("observe", timeout=60_000)
         self.worker.join()
+
+    def import_file(self, path) -> recordings.ImportResult:
+        return recordings.import_file(self.deps, self.team_id, path)
 
     def observe(self, scanner: Scanner, *session_ids: str) -> list[Observation]:
         outcomes = self.request(scanner, *session_ids)
@@ -103,9 +106,9 @@ def build_world(monkeypatch, database_url: str, **env: str) -> World:
     with session_scope(db.sessions) as session:
         team_id = ensure_defaults(session)[1].id
     world = World(settings, db, team_id, fake)
-    world.importer = RecordingImporter(db.sessions, BlobStore(settings.blob_dir), team_id)
+    world.deps = broker_module.process_deps(settings)
     for scenario in build_all():
-        world.importer.store_events(scenario.session_id, scenario.events)
+        recordings.store_events(world.deps, team_id, scenario.session_id, scenario.events)
         world.scenarios[scenario.name] = scenario
     monkeypatch.setattr(broker_module, "_embedded", None)
     world.broker = broker_module.setup_broker(settings)

@@ -1,0 +1,74 @@
+"""Dramatiq on Redis: sending messages by route, and reading queue depths for operators.
+
+`Sender` is how use cases hand work to the workers: by route (`pipeline.names`), so a message can
+be sent before, or without, the actor module being imported. This is also the one module that
+reads Dramatiq's own Redis keys (`{namespace}:{queue}`, `.msgs`, `.DQ.msgs`, `.XQ`): Dramatiq has
+no public API for "is this message still queued" or "how deep is this queue".
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+import dramatiq
+import redis
+from dramatiq.errors import ActorNotFound
+
+from pipeline.names import QUEUES, Route
+
+
+class Sender:
+    """Sends messages through a broker; the routes' actors need not be declared in this process."""
+
+    def __init__(self, broker: dramatiq.Broker):
+        self.broker = broker
+
+    def send(self, route: Route, *args: object, delay_ms: int | None = None, **options: object) -> None:
+        try:
+            actor = self.broker.get_actor(route.actor)
+        except ActorNotFound:
+            message = dramatiq.Message(queue_name=route.queue, actor_name=route.actor, args=args, kwargs={},
+                                       options=dict(options))  # fmt: skip
+            self.broker.enqueue(message, delay=delay_ms)
+            return
+        actor.send_with_options(args=args, delay=delay_ms, **options)
+
+    def send_each(self, route: Route, ids: Iterable[object]) -> int:
+        """One message per id (as text); how many were sent."""
+        count = 0
+        for item in ids:
+            self.send(route, str(item))
+            count += 1
+        return count
+
+
+def queued_ids(client: redis.Redis, namespace: str, queue: str) -> set[str] | None:
+    """First arguments of a queue's ready, in-flight and delayed messages (None: Redis did not answer)."""
+    found: set[str] = set()
+    try:
+        for key in (f"{namespace}:{queue}.msgs", f"{namespace}:{queue}.DQ.msgs"):
+            for _, payload in client.hscan_iter(key, count=1000):
+                try:
+                    args = json.loads(payload).get("args") or []
+                except (ValueError, AttributeError):
+                    continue
+                found.update(str(arg) for arg in args[:1])
+    except redis.RedisError:
+        return None
+    return found
+
+
+def queue_depths(client: redis.Redis, namespace: str) -> dict[str, dict[str, int]]:
+    """Per queue: ready, delayed, in flight (fetched, not yet acknowledged) and dead messages."""
+    depths = {}
+    for queue in QUEUES:
+        base = f"{namespace}:{queue}"
+        ready = client.llen(base)
+        depths[queue] = {
+            "ready": ready,
+            "delayed": client.hlen(f"{base}.DQ.msgs"),
+            "in_flight": max(0, client.hlen(f"{base}.msgs") - ready),
+            "dead": client.zcard(f"{base}.XQ"),
+        }
+    return depths

@@ -1,0 +1,80 @@
+"""Names and numbers every process must agree on: queues, actors, time limits, leases, Redis keys.
+
+Workers, the scheduler, the CLI and the API meet only through the database and Redis, so what they
+call things there, and how long they wait for each other, is written once, here. Pure constants.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where a message goes and how its actor runs: queue, actor, time limit, retries, backoff."""
+
+    queue: str
+    actor: str
+    time_limit_ms: int
+    max_retries: int
+    min_backoff_ms: int
+    max_backoff_ms: int
+
+
+MINUTE_MS = 60_000
+OBSERVE = Route("observe", "observe_session", 10 * MINUTE_MS, 4, 15_000, 60_000)
+RUN_ACTION = Route("actions", "run_action", 10 * MINUTE_MS, 3, 10_000, 5 * MINUTE_MS)
+DELIVER = Route("deliver", "deliver", 5 * MINUTE_MS, 5, 2_000, MINUTE_MS)
+GROUP_SIGNALS = Route("signals", "group_signals", 30 * MINUTE_MS, 3, 5_000, 5 * MINUTE_MS)
+SUMMARIZE_REPORT = Route("signals", "summarize_report", 30 * MINUTE_MS, 3, 5_000, 5 * MINUTE_MS)
+ROUTES = (OBSERVE, RUN_ACTION, DELIVER, GROUP_SIGNALS, SUMMARIZE_REPORT)
+QUEUES = tuple(dict.fromkeys(route.queue for route in ROUTES))
+
+# A running observation older than its actor's time limit plus SIGHTLINE_ORPHAN_GRACE_S lost its worker.
+OBSERVATION_TIME_LIMIT_S = OBSERVE.time_limit_ms // 1000
+# A delivery being posted is held this long; past it, another worker may take it over.
+DELIVERY_LEASE_S = 10 * 60
+MAX_DELIVERY_ATTEMPTS = 8
+# One group_signals kick per team at most this often.
+KICK_EVERY_S = 15
+# The grouping lock's lifetime, extended per signal while a pass runs.
+GROUPING_LOCK_TTL_S = 120
+# Workers announce themselves this often, and are presumed gone after this long without a word.
+WORKER_REFRESH_S = 10
+WORKER_EXPIRE_S = 30
+
+
+def _key(namespace: str, *parts: object) -> str:
+    return ":".join((namespace, "sightline", *map(str, parts)))
+
+
+def leader_key(namespace: str) -> str:
+    return _key(namespace, "scheduler", "leader")
+
+
+def last_tick_key(namespace: str) -> str:
+    return _key(namespace, "scheduler", "last_tick")
+
+
+def workers_prefix(namespace: str) -> str:
+    return _key(namespace, "workers", "")
+
+
+def kick_key(namespace: str, team_id: int) -> str:
+    return _key(namespace, "kick", "group_signals", team_id)
+
+
+def grouping_lock_key(namespace: str, team_id: int) -> str:
+    return _key(namespace, "group", team_id)
+
+
+def slack_pace_key(namespace: str, channel: str) -> str:
+    return _key(namespace, "slack-pace", channel)
+
+
+def gemini_rpm_key(namespace: str) -> str:
+    return f"{namespace}:gemini:rpm"
+
+
+def gemini_concurrency_key(namespace: str) -> str:
+    return f"{namespace}:gemini:concurrency"
