@@ -47,3 +47,11 @@ class ProviderRejected(PermanentError):
 
 class OutputInvalid(PermanentError):
     """The model's answer did not fit the step's schema, even after one re-prompt."""
+
+
+class DeliveryTransient(TransientError):
+    """A delivery failed in a way that may pass: a rate limit, a server error, a timeout."""
+
+
+class DeliveryRejected(PermanentError):
+    """A target refused a delivery (a bad token, an unknown channel, a private address): do not retry."""
