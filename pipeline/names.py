@@ -20,6 +20,17 @@ class Route:
     min_backoff_ms: int
     max_backoff_ms: int
 
+    def actor_options(self) -> dict[str, object]:
+        """This route as Dramatiq actor options: `@dramatiq.actor(**ROUTE.actor_options(), throws=...)`."""
+        return {
+            "actor_name": self.actor,
+            "queue_name": self.queue,
+            "time_limit": self.time_limit_ms,
+            "max_retries": self.max_retries,
+            "min_backoff": self.min_backoff_ms,
+            "max_backoff": self.max_backoff_ms,
+        }
+
 
 MINUTE_MS = 60_000
 OBSERVE = Route("observe", "observe_session", 10 * MINUTE_MS, 4, 15_000, 60_000)
@@ -35,6 +46,8 @@ OBSERVATION_TIME_LIMIT_S = OBSERVE.time_limit_ms // 1000
 # A delivery being posted is held this long; past it, another worker may take it over.
 DELIVERY_LEASE_S = 10 * 60
 MAX_DELIVERY_ATTEMPTS = 8
+# At most one Slack message per channel in this interval, across every worker.
+SLACK_PACE_MS = 1_000
 # One group_signals kick per team at most this often.
 KICK_EVERY_S = 15
 # The grouping lock's lifetime, extended per signal while a pass runs.
