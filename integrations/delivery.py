@@ -1,4 +1,5 @@
-"""Delivery adapters (DESIGN §8): Slack (slack_sdk), Slack incoming webhooks, signed webhooks, a log.
+"""Delivery adapters (DESIGN §8): Slack (slack_sdk), Slack incoming webhooks, signed webhooks, a log,
+and the pacer that keeps Slack channels to one message a second across every worker.
 
 Errors are classified once here: `DeliveryTransient` (429, 5xx, timeouts, connection errors: retried)
 and `DeliveryRejected` (anything else: the delivery fails with our own message). Provider error text
@@ -12,7 +13,6 @@ import hmac
 import ipaddress
 import json
 import socket
-import time
 import urllib.error
 import urllib.request
 from datetime import datetime
@@ -25,7 +25,8 @@ from slack_sdk import WebClient, WebhookClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-from pipeline.errors import SightlineError
+from pipeline.errors import DeliveryRejected, DeliveryTransient
+from pipeline.names import SLACK_PACE_MS, slack_pace_key
 from settings import Settings
 
 SIGNATURE_HEADER = "X-Sightline-Signature"
@@ -33,22 +34,26 @@ TIMESTAMP_HEADER = "X-Sightline-Timestamp"
 LOG_FILE = "deliveries.jsonl"
 
 
-class DeliveryTransient(SightlineError):
-    """Worth retrying later: rate limits, server errors, timeouts."""
+def post_to(target: dict[str, Any], message: dict[str, Any], settings: Settings, now: datetime) -> str | None:
+    """Send `message` to one target (`slack` needs its `token`); the Slack message ts, if any.
 
-
-class DeliveryRejected(SightlineError):
-    """Will not work by retrying: a bad token, an unknown channel, a refused address."""
-
-
-def target_key(target: dict[str, Any]) -> str:
-    """The normalised, secret-free name of a target: the Delivery row's unique key."""
-    kind = target["type"]
+    Raises `DeliveryTransient` or `DeliveryRejected`.
+    """
+    kind = target.get("type")
+    text, blocks = message.get("slack") or "", message.get("slack_blocks") or []
     if kind == "slack":
-        return f"slack:{target['integration_id']}:{target['channel']}"
-    if kind in ("slack_webhook", "webhook"):
-        return f"{kind}:{hashlib.sha256(str(target['url']).encode()).hexdigest()[:16]}"
-    return "log"
+        return post_slack(target["token"], str(target["channel"]), text, blocks, settings)
+    if kind == "slack_webhook":
+        post_slack_webhook(str(target["url"]), text, blocks, settings)
+        return None
+    if kind == "webhook":
+        data = {key: value for key, value in message.items() if key not in ("slack", "slack_blocks")}
+        payload = {"type": f"sightline.{message['kind']}", "timestamp": now.isoformat(), "data": data}
+        post_webhook(str(target["url"]), str(target["secret"]), payload, settings, now)
+        return None
+    record = {key: value for key, value in message.items() if key != "slack_blocks"}
+    append_log(settings.home, {"delivered_at": now.isoformat(), **record})
+    return None
 
 
 def post_slack(token: str, channel: str, text: str, blocks: list[dict], settings: Settings) -> str:
@@ -156,16 +161,16 @@ def append_log(home: Path, record: dict[str, Any]) -> Path:
 
 
 class ChannelPacer:
-    """At most one message a second per Slack channel, across every worker (a Redis key per channel)."""
+    """At most one message per Slack channel every `SLACK_PACE_MS`, across every worker: a Redis key
+    per channel that lives for the interval. Nobody waits here; a caller told to wait comes back later."""
 
-    def __init__(self, client: redis.Redis, namespace: str, interval_ms: int = 1_000):
+    def __init__(self, client: redis.Redis, namespace: str, interval_ms: int = SLACK_PACE_MS):
         self.client, self.namespace, self.interval_ms = client, namespace, interval_ms
 
-    def wait_turn(self, channel_key: str, timeout_s: float = 60.0) -> None:
-        key = f"{self.namespace}:sightline:slack-pace:{channel_key}"
-        deadline = time.monotonic() + timeout_s
-        while not self.client.set(key, 1, nx=True, px=self.interval_ms):
-            if time.monotonic() > deadline:
-                raise DeliveryTransient("the channel stayed busy")
-            remaining = self.client.pttl(key)
-            time.sleep(max(0.01, (remaining if remaining and remaining > 0 else 50) / 1000))
+    def take_turn(self, channel: str) -> int:
+        """0 when this caller may post to `channel` now; otherwise how many ms until it may try again."""
+        key = slack_pace_key(self.namespace, channel)
+        if self.client.set(key, 1, nx=True, px=self.interval_ms):
+            return 0
+        remaining = self.client.pttl(key)
+        return remaining if remaining and remaining > 0 else 1

@@ -93,3 +93,49 @@ def report_by_fingerprint(session: Session, team_id: int, fingerprint: str, sinc
         .order_by(col(Signal.created_at).desc())
         .limit(1)
     ).first()  # fmt: skip
+
+
+def related_links(session: Session, report_id: UUID) -> Sequence[ReportArtefact]:
+    """A report's `related_to` artefacts: the reports a recurrence after its resolve started."""
+    statement = select(ReportArtefact).where(
+        ReportArtefact.report_id == report_id, ReportArtefact.type == "related_to"
+    )
+    return session.exec(statement).all()
+
+
+def claim_notice(session: Session, report_id: UUID, now: datetime) -> bool:
+    """Mark a report notified, once ever: False when it was notified before."""
+    statement = (
+        update(SignalReport)
+        .where(col(SignalReport.id) == report_id, col(SignalReport.notified_at).is_(None))
+        .values(notified_at=now)
+    )
+    return session.exec(statement).rowcount == 1  # type: ignore[attr-defined]
+
+
+def team_reports(
+    session: Session, team_id: int, *, status: str | None = None, include_suppressed: bool = False
+) -> Sequence[SignalReport]:
+    """A team's reports: deleted never; suppressed only when asked for (or named by `status`)."""
+    statement = select(SignalReport).where(
+        SignalReport.team_id == team_id, SignalReport.status != ReportStatus.DELETED
+    )
+    if status is not None:
+        statement = statement.where(SignalReport.status == status)
+    elif not include_suppressed:
+        statement = statement.where(SignalReport.status != ReportStatus.SUPPRESSED)
+    return session.exec(statement).all()
+
+
+def artefacts_by_report(session: Session, report_ids: Sequence[UUID]) -> dict[UUID, list[ReportArtefact]]:
+    """The artefacts of several reports, oldest first, by report id."""
+    found: dict[UUID, list[ReportArtefact]] = {}
+    if report_ids:
+        statement = (
+            select(ReportArtefact)
+            .where(col(ReportArtefact.report_id).in_(list(report_ids)))
+            .order_by(ReportArtefact.created_at)
+        )
+        for row in session.exec(statement):
+            found.setdefault(row.report_id, []).append(row)
+    return found

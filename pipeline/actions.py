@@ -7,6 +7,7 @@ is in two of them, and a failed run's observations roll into the next successful
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -15,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pipeline.errors import InvalidField
-from pipeline.schedule import validate_rule
+from pipeline.schedule import next_occurrence, validate_rule
 from pipeline.slack_text import defang
 
 MODES = ("group_summary", "alert")
@@ -123,6 +124,16 @@ def validate_targets(targets: object) -> list[dict[str, Any]]:
     return out
 
 
+def target_key(target: Mapping[str, Any]) -> str:
+    """The normalised, secret-free name of a target: the Delivery row's unique key."""
+    kind = target["type"]
+    if kind == "slack":
+        return f"slack:{target['integration_id']}:{target['channel']}"
+    if kind in ("slack_webhook", "webhook"):
+        return f"{kind}:{hashlib.sha256(str(target['url']).encode()).hexdigest()[:16]}"
+    return "log"
+
+
 def validate_action(data: Mapping[str, Any], *, now: datetime, scanner_ids: Sequence[str]) -> dict[str, Any]:
     """A whole action definition, normalised; `InvalidField` names the first bad field."""
     name = str(data.get("name") or "").strip()
@@ -147,6 +158,16 @@ def validate_action(data: Mapping[str, Any], *, now: datetime, scanner_ids: Sequ
         "delivery_config": validate_targets(data.get("delivery_config")),
         "alert_config": validate_alert(data.get("alert_config")) if mode == "alert" else None,
     }  # fmt: skip
+
+
+def next_run(
+    trigger_config: Mapping[str, Any] | None, created_at: datetime, after: datetime
+) -> datetime | None:
+    """An action's next occurrence strictly after `after` (None: the rule has ended); `InvalidField`
+    for a rule or timezone that no longer parses."""
+    config = trigger_config or {}
+    rule, timezone = config.get("rrule", ""), config.get("timezone") or "UTC"
+    return next_occurrence(rule, timezone, created_at=created_at, after=after)
 
 
 def window(previous_completed: datetime | None, scheduled_at: datetime) -> tuple[datetime, datetime]:
@@ -211,6 +232,7 @@ def extractive_digest(title: str, rows: Sequence[Any], total: int) -> str:
             shown = ", ".join(f"{defang(str(key))} {count}" for key, count in counts.most_common(10))
             parts.append(f"- {label}: {shown}")
     every = lines(rows)
+
     # Examples: the notable first (a yes, a high score, a tag), in citation order.
     def interest(i: int) -> tuple:
         row = rows[i]

@@ -98,3 +98,16 @@ def fallback(mrkdwn: str) -> str:
     """The notification text sent with the blocks: the start of the message, without link syntax."""
     plain = re.sub(r"<[^|>]+\|([^>]+)>", r"\1", mrkdwn)
     return plain if len(plain) <= FALLBACK_CHARS else plain[: FALLBACK_CHARS - 1] + "…"
+
+
+def report_card(
+    title: str | None, summary: str | None, weight: float, signal_count: int, scanners: Sequence[str]
+) -> str:
+    """A ready report's Slack card: the title, its weight and sources, the summary's first line."""
+    first_line = summary.splitlines()[0] if summary else ""
+    counts = f"weight {weight:g} · {signal_count} signals"
+    names = sorted({str(name) for name in scanners if name})
+    if names:
+        counts += " · from " + ", ".join(names[:5])
+    heading = escape(defang(title or "Report"))
+    return f"*{heading}*\n{escape(defang(counts))}\n{escape(defang(first_line)[:600])}"
