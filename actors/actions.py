@@ -1,4 +1,11 @@
-"""`run_action(action_run_id)` (queue `actions`) and `deliver(delivery_id)` (queue `deliver`), DESIGN §8."""
+"""`run_action(action_run_id)` (queue `actions`) and `deliver(delivery_id)` (queue `deliver`), DESIGN §8.
+
+Dramatiq retries what may pass, with the routes' backoff: a delivery whose target failed
+transiently (`DeliveryTransient`) and any unexpected failure. When a delivery's retries run out,
+the Retries middleware sends its message to `delivery_gave_up`, which fails the row with its last
+error. Permanent errors are thrown, not retried. A delivery whose Slack channel is busy is sent
+again with the wait as its delay, keeping its retry count: no worker thread sleeps for a turn.
+"""
 
 from __future__ import annotations
 
@@ -8,40 +15,42 @@ import dramatiq
 import structlog
 from dramatiq.middleware import CurrentMessage
 
-from actors.action_work import deliver_one, process_run
-from actors.broker import redis_client
-from integrations.delivery import DeliveryTransient
-from integrations.storage import database
-from models import Delivery, DeliveryStatus, session_scope
-from settings import get_settings
+from actors.broker import process_deps
+from pipeline.errors import PermanentError
+from pipeline.names import DELIVER, DELIVERY_GAVE_UP, RUN_ACTION
+from services import action_runs, delivery
 
 log = structlog.get_logger(__name__)
-DELIVERY_RETRIES = 5
+RETRY_OPTIONS = ("retries", "max_retries", "min_backoff", "max_backoff")
 
 
-@dramatiq.actor(queue_name="actions", max_retries=3, min_backoff=10_000, time_limit=10 * 60 * 1000)
+@dramatiq.actor(**RUN_ACTION.actor_options(), throws=(PermanentError,))
 def run_action(action_run_id: str) -> None:
-    settings = get_settings()
-    for delivery_id in process_run(settings, database(settings).sessions, UUID(action_run_id)):
-        deliver.send(str(delivery_id))
+    result = action_runs.run_action(process_deps(), UUID(action_run_id))
+    sent = len(result.deliveries)
+    log.info("action_run_done", action_run_id=action_run_id, status=result.status, deliveries=sent)
 
 
-@dramatiq.actor(queue_name="deliver", max_retries=DELIVERY_RETRIES, min_backoff=2_000, max_backoff=60_000)
+@dramatiq.actor(**DELIVERY_GAVE_UP.actor_options(), throws=(PermanentError,))
+def delivery_gave_up(message: dict, retries: dict) -> None:
+    """`message` is the deliver message that ran out of retries; `retries` how many it had."""
+    (delivery_id,) = message["args"]
+    delivery.give_up(process_deps(), UUID(delivery_id), attempts=int(retries["retries"]) + 1)
+
+
+@dramatiq.actor(
+    **DELIVER.actor_options(), throws=(PermanentError,), on_retry_exhausted=DELIVERY_GAVE_UP.actor
+)
 def deliver(delivery_id: str) -> None:
-    settings = get_settings()
-    sessions = database(settings).sessions
-    try:
-        status = deliver_one(settings, sessions, redis_client(settings), UUID(delivery_id))
-    except DeliveryTransient as exc:
-        message = CurrentMessage.get_current_message()
-        retries = int(message.options.get("retries", 0)) if message is not None else DELIVERY_RETRIES
-        if retries < DELIVERY_RETRIES:
-            raise  # Dramatiq retries with backoff
-        with session_scope(sessions) as session:
-            row = session.get(Delivery, UUID(delivery_id))
-            if row is not None and row.status == DeliveryStatus.PENDING:
-                row.status = DeliveryStatus.FAILED
-                row.error = f"gave up after {retries + 1} attempts: {exc}"[:1000]
-                session.add(row)
-        status = "failed"
-    log.info("delivery_done", delivery_id=delivery_id, status=status)
+    deps = process_deps()
+    outcome = delivery.deliver(deps, UUID(delivery_id))
+    if outcome.wait_ms:  # the channel's turn is taken: come back then, without spending a retry
+        deps.sender().send(DELIVER, delivery_id, delay_ms=outcome.wait_ms, **_retry_options())
+    log.info("delivery_done", delivery_id=delivery_id, status=outcome.status)
+
+
+def _retry_options() -> dict[str, object]:
+    """The current message's retry count and limits, for the message that takes its place."""
+    message = CurrentMessage.get_current_message()
+    options = message.options if message is not None else {}
+    return {key: options[key] for key in RETRY_OPTIONS if key in options}

@@ -59,11 +59,10 @@ def main() -> None:
     print(f"$ {command_line()}")
     evaluate("hashing", HashingEmbedder())
     if os.environ.get("GEMINI_API_KEY"):
+        from actors.broker import process_deps
         from integrations.embeddings import GeminiEmbedder
-        from integrations.gemini import GeminiClient
-        from settings import get_settings
 
-        evaluate("gemini", GeminiEmbedder(GeminiClient.from_settings(get_settings())))
+        evaluate("gemini", GeminiEmbedder(process_deps().gemini()))  # inside the shared Gemini limiter
     else:
         print("  gemini: skipped (no GEMINI_API_KEY; it needs the real API)")
 

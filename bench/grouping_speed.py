@@ -35,7 +35,7 @@ def _vectors(rng: np.random.Generator, centres: np.ndarray, which: np.ndarray) -
 def measure(size: int, new: int, root: Path) -> tuple[list[float], float]:
     import sqlalchemy as sa
 
-    from actors.grouping import GroupResult, _assign, _Pending, _Run
+    from actors.broker import process_deps
     from integrations.storage import database
     from models import Signal, SignalReport, session_scope
     from models.migrate import upgrade
@@ -43,6 +43,7 @@ def measure(size: int, new: int, root: Path) -> tuple[list[float], float]:
     from models.signal_queries import pool_rows
     from pipeline.embeddings import from_bytes, to_bytes
     from pipeline.grouping import Pool, thresholds_for
+    from services.grouping import Batch, GroupResult, Pending, assign
     from settings import Settings
 
     settings = Settings(SIGHTLINE_HOME=root / f"size-{size}")
@@ -135,26 +136,26 @@ def measure(size: int, new: int, root: Path) -> tuple[list[float], float]:
     far = rng.normal(size=(new, DIMENSIONS)).astype(np.float32)
     far /= np.linalg.norm(far, axis=1, keepdims=True)
     chosen = np.where((np.arange(new) % 2 == 0)[:, None], near, far)
-    run = _Run(
-        db.sessions,
+    batch = Batch(
+        process_deps(settings),
         team_id,
         "hashing-v1-256",
         pool,
         thresholds_for("hashing-v1-256"),
         None,
         now - timedelta(days=30),
-        GroupResult(promoted=[]),
+        GroupResult(),
     )
     started = time.perf_counter()
     pool.score_batch(chosen)  # once per batch, as group_signals does
     load_s += time.perf_counter() - started
     times = []
     for index, (row, vector) in enumerate(zip(fresh, chosen, strict=True)):
-        signal = _Pending(row["id"], row["description"], 0.5, {}, None)
+        signal = Pending(row["id"], row["description"], 0.5, {}, None)
         began = time.perf_counter()
-        _assign(run, signal, vector, datetime.now(UTC), index)
+        assign(batch, signal, vector, datetime.now(UTC), index)
         times.append(time.perf_counter() - began)
-    assert run.result.grouped == new, run.result
+    assert batch.result.grouped == new, batch.result
     db.engine.dispose()
     return times, load_s
 

@@ -8,23 +8,12 @@ from datetime import UTC, datetime
 import typer
 from rich.markup import escape
 
-from cli.context import friendly_errors, json_option, open_team, out, print_table
-from integrations.report_store import (
-    add_artefact,
-    bulk_state,
-    change_state,
-    edit_artefact,
-    find_artefact,
-    find_report,
-    list_reports,
-    set_pause,
-)
-from models import session_scope
-from models.signal_queries import artefacts_of, paused_until, report_signals
-from pipeline.artefacts import derived
-from pipeline.errors import InvalidField, NotFoundError
+from cli.context import friendly_errors, json_option, out, print_table, team_deps
+from pipeline.errors import InvalidField
 from pipeline.reports import STATUSES, StateRequest
 from pipeline.schedule import parse_duration
+from services import reports as use
+from services.signals import pause_processing, processing_paused_until, resume_processing
 
 app = typer.Typer(help="Reports: grouped findings, the team's inbox of problems.", no_args_is_help=True)
 artefacts_app = typer.Typer(
@@ -41,10 +30,6 @@ NOTE = typer.Option(None, "--note", help="Free text kept with the dismissal (≤
 SNOOZE = typer.Option(None, "--snooze-for", help="With --to potential: come back after N more signals.")
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 @app.command("list")
 @friendly_errors
 def list_command(
@@ -54,23 +39,20 @@ def list_command(
     team: int = TEAM,
 ) -> None:
     """The team's reports (deleted never; suppressed only with --all or --status suppressed)."""
-    if status is not None and status not in STATUSES:
-        raise InvalidField("status", f"{status!r} is not one of {', '.join(STATUSES)}")
-    _, db, team_id = open_team(team)
-    with db.sessions() as session:
-        rows = list_reports(session, team_id, status=status, include_all=all_statuses, ordering=ordering)
-        table = [
-            (
-                str(r.id),
-                str(r.status),
-                facts["priority"] or "-",
-                f"{r.total_weight:g}",
-                str(r.signal_count),
-                (r.title or "")[:80],
-                r.updated_at.isoformat(timespec="seconds"),
-            )
-            for r, facts in rows
-        ]
+    deps, team_id = team_deps(team)
+    rows = use.reports(deps, team_id, status=status, include_all=all_statuses, ordering=ordering)
+    table = [
+        (
+            str(r.id),
+            str(r.status),
+            facts["priority"] or "-",
+            f"{r.total_weight:g}",
+            str(r.signal_count),
+            (r.title or "")[:80],
+            r.updated_at.isoformat(timespec="seconds"),
+        )
+        for r, facts in rows
+    ]
     print_table(("id", "status", "priority", "weight", "signals", "title", "updated"), table)
 
 
@@ -78,43 +60,38 @@ def list_command(
 @friendly_errors
 def show_command(report: str = typer.Argument(..., help="Report id."), team: int = TEAM) -> None:
     """A report with its signals, artefacts and latest judgments."""
-    _, db, team_id = open_team(team)
-    with db.sessions() as session:
-        found = find_report(session, team_id, report)
-        if found is None:
-            raise NotFoundError(f"no report {report} in team {team_id}; see `sightline reports list --all`")
-        artefacts = list(artefacts_of(session, found.id))
-        facts = derived(artefacts)
-        signals = list(report_signals(session, found.id, 50))
-        out.print(f"[bold]{escape(found.title or '(untitled)')}[/bold]  {found.status}", highlight=False)
+    deps, team_id = team_deps(team)
+    detail = use.report_detail(deps, team_id, report)
+    found, facts = detail.report, detail.facts
+    out.print(f"[bold]{escape(found.title or '(untitled)')}[/bold]  {found.status}", highlight=False)
+    out.print(
+        f"weight {found.total_weight:g} · {found.signal_count} signals · gate {found.signals_at_run} · "
+        f"runs {found.run_count} · priority {facts['priority'] or '-'} · "
+        f"actionability {facts['actionability'] or '-'}",
+        highlight=False,
+    )
+    if facts["dismissal_reason"] or facts["dismissal_note"]:
         out.print(
-            f"weight {found.total_weight:g} · {found.signal_count} signals · gate {found.signals_at_run} · "
-            f"runs {found.run_count} · priority {facts['priority'] or '-'} · "
-            f"actionability {facts['actionability'] or '-'}",
+            f"dismissed: {facts['dismissal_reason'] or '-'} {escape(facts['dismissal_note'] or '')}",
             highlight=False,
         )
-        if facts["dismissal_reason"] or facts["dismissal_note"]:
+    if found.summary:
+        out.print(f"\n{escape(found.summary)}\n", highlight=False)
+    out.print("Signals (newest first):", highlight=False)
+    for signal in detail.signals:
+        score = (signal.match_metadata or {}).get("score")
+        out.print(
+            f"  {signal.created_at:%Y-%m-%d %H:%M} {escape(signal.description)}"
+            f"{f'  (match {score})' if score is not None else ''}",
+            highlight=False,
+        )
+    if detail.artefacts:
+        out.print("Artefacts:", highlight=False)
+        for row in detail.artefacts:
             out.print(
-                f"dismissed: {facts['dismissal_reason'] or '-'} {escape(facts['dismissal_note'] or '')}",
+                f"  {row.id} {row.type} {escape(json.dumps(row.content, ensure_ascii=False))}",
                 highlight=False,
             )
-        if found.summary:
-            out.print(f"\n{escape(found.summary)}\n", highlight=False)
-        out.print("Signals (newest first):", highlight=False)
-        for signal in signals:
-            score = (signal.match_metadata or {}).get("score")
-            out.print(
-                f"  {signal.created_at:%Y-%m-%d %H:%M} {escape(signal.description)}"
-                f"{f'  (match {score})' if score is not None else ''}",
-                highlight=False,
-            )
-        if artefacts:
-            out.print("Artefacts:", highlight=False)
-            for row in artefacts:
-                out.print(
-                    f"  {row.id} {row.type} {escape(json.dumps(row.content, ensure_ascii=False))}",
-                    highlight=False,
-                )
 
 
 @app.command("state")
@@ -128,10 +105,9 @@ def state_command(
     team: int = TEAM,
 ) -> None:
     """Dismiss (suppressed), restore or snooze (potential), or resolve one report."""
-    _, db, team_id = open_team(team)
+    deps, team_id = team_deps(team)
     request = StateRequest(to, reason=reason, note=note, snooze_for=snooze_for)
-    with session_scope(db.sessions) as session:
-        result = change_state(session, team_id, report, request, now=_now())
+    result = use.change_state(deps, team_id, report, request)
     out.print(
         f"{result['outcome']}: {result.get('status', '-')}"
         f"{' (' + result['detail'] + ')' if result.get('detail') else ''}",
@@ -153,10 +129,9 @@ def bulk_state_command(
     as_json: bool = typer.Option(False, "--json", help="Print the per-id results as JSON."),
 ) -> None:
     """The same state request for many reports; each id is decided on its own."""
-    _, db, team_id = open_team(team)
+    deps, team_id = team_deps(team)
     request = StateRequest(to, reason=reason, note=note, snooze_for=snooze_for)
-    with session_scope(db.sessions) as session:
-        result = bulk_state(session, team_id, reports, request, now=_now())
+    result = use.bulk_state(deps, team_id, reports, request)
     if as_json:
         out.file.write(json.dumps(result, indent=2) + "\n")
         return
@@ -184,31 +159,25 @@ def artefact_add(
     team: int = TEAM,
 ) -> None:
     """Append an artefact (status types are latest-wins: the newest one is the report's value)."""
-    _, db, team_id = open_team(team)
-    with session_scope(db.sessions) as session:
-        row = add_artefact(session, team_id, report, kind, json_option(content, "content"), now=_now())
-        artefact_id = str(row.id)
-    out.print(f"added {kind} {artefact_id}", highlight=False)
+    deps, team_id = team_deps(team)
+    row = use.add_artefact(deps, team_id, report, kind, json_option(content, "content"))
+    out.print(f"added {kind} {row.id}", highlight=False)
 
 
 @artefacts_app.command("list")
 @friendly_errors
 def artefact_list(report: str = typer.Argument(..., help="Report id."), team: int = TEAM) -> None:
     """A report's artefacts, oldest first."""
-    _, db, team_id = open_team(team)
-    with db.sessions() as session:
-        found = find_report(session, team_id, report)
-        if found is None:
-            raise NotFoundError(f"no report {report} in team {team_id}")
-        rows = [
-            (
-                str(a.id),
-                a.type,
-                a.created_at.isoformat(timespec="seconds"),
-                json.dumps(a.content, ensure_ascii=False),
-            )
-            for a in artefacts_of(session, found.id)
-        ]
+    deps, team_id = team_deps(team)
+    rows = [
+        (
+            str(a.id),
+            a.type,
+            a.created_at.isoformat(timespec="seconds"),
+            json.dumps(a.content, ensure_ascii=False),
+        )
+        for a in use.artefacts(deps, team_id, report)
+    ]
     print_table(("id", "type", "created", "content"), rows)
 
 
@@ -220,22 +189,17 @@ def artefact_edit(
     team: int = TEAM,
 ) -> None:
     """Replace an artefact's content (validated against its type)."""
-    _, db, team_id = open_team(team)
-    with session_scope(db.sessions) as session:
-        row = edit_artefact(session, team_id, artefact, json_option(content, "content"), _now())
-        kind = row.type
-    out.print(f"edited {kind} {artefact}", highlight=False)
+    deps, team_id = team_deps(team)
+    row = use.edit_artefact(deps, team_id, artefact, json_option(content, "content"))
+    out.print(f"edited {row.type} {artefact}", highlight=False)
 
 
 @artefacts_app.command("delete")
 @friendly_errors
 def artefact_delete(artefact: str = typer.Argument(..., help="Artefact id."), team: int = TEAM) -> None:
     """Delete an artefact; for status types the previous one becomes the report's value again."""
-    _, db, team_id = open_team(team)
-    with session_scope(db.sessions) as session:
-        row = find_artefact(session, team_id, artefact)
-        kind = row.type
-        session.delete(row)
+    deps, team_id = team_deps(team)
+    kind = use.delete_artefact(deps, team_id, artefact)
     out.print(f"deleted {kind} {artefact}", highlight=False)
 
 
@@ -247,44 +211,36 @@ def pause_command(
     team: int = TEAM,
 ) -> None:
     """Stop grouping signals (they are still stored) until a time, or for a while."""
-    if (until is None) == (for_ is None):
-        raise InvalidField("until", "give exactly one of --until or --for")
-    now = _now()
-    if until is not None:
-        try:
-            moment = datetime.fromisoformat(until)
-        except ValueError as exc:
-            raise InvalidField("until", f"{until!r} is not an ISO date or time") from exc
-        moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    else:
-        moment = now + parse_duration(for_)
-    if moment <= now:
-        raise InvalidField("until", "is in the past; a pause must end in the future")
-    _, db, team_id = open_team(team)
-    with session_scope(db.sessions) as session:
-        set_pause(session, team_id, moment, now)
-    out.print(f"paused until {moment.isoformat(timespec='seconds')}", highlight=False)
+    moment = _instant(until, "until") if until is not None else None
+    duration = parse_duration(for_) if for_ is not None else None
+    deps, team_id = team_deps(team)
+    end = pause_processing(deps, team_id, until=moment, duration=duration)
+    out.print(f"paused until {end.isoformat(timespec='seconds')}", highlight=False)
 
 
 @signals_app.command("resume")
 @friendly_errors
 def resume_command(team: int = TEAM) -> None:
     """Group again now; held signals are grouped in arrival order at the scheduler's next kick."""
-    _, db, team_id = open_team(team)
-    now = _now()
-    with session_scope(db.sessions) as session:
-        was = paused_until(session, team_id, now) is not None
-        set_pause(session, team_id, None, now)
-    out.print("resumed" if was else "was not paused", highlight=False)
+    deps, team_id = team_deps(team)
+    out.print("resumed" if resume_processing(deps, team_id) else "was not paused", highlight=False)
 
 
 @signals_app.command("status")
 @friendly_errors
 def status_command(team: int = TEAM) -> None:
     """Whether grouping is paused (an expired pause reads as none)."""
-    _, db, team_id = open_team(team)
-    with db.sessions() as session:
-        until = paused_until(session, team_id, _now())
+    deps, team_id = team_deps(team)
+    until = processing_paused_until(deps, team_id)
     out.print(
         f"paused until {until.isoformat(timespec='seconds')}" if until else "not paused", highlight=False
     )
+
+
+def _instant(text: str, field: str) -> datetime:
+    """An ISO date or time from the command line, in UTC unless it says otherwise."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise InvalidField(field, f"{text!r} is not an ISO date or time") from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -34,11 +34,15 @@ class Route:
 
 MINUTE_MS = 60_000
 OBSERVE = Route("observe", "observe_session", 10 * MINUTE_MS, 4, 15_000, 60_000)
+# Sent by Dramatiq's Retries middleware when an observe_session message has no retries left.
+OBSERVE_GAVE_UP = Route("observe", "observation_gave_up", MINUTE_MS, 3, 1_000, 30_000)
 RUN_ACTION = Route("actions", "run_action", 10 * MINUTE_MS, 3, 10_000, 5 * MINUTE_MS)
 DELIVER = Route("deliver", "deliver", 5 * MINUTE_MS, 5, 2_000, MINUTE_MS)
+# Sent by Dramatiq's Retries middleware when a deliver message has no retries left.
+DELIVERY_GAVE_UP = Route("deliver", "delivery_gave_up", MINUTE_MS, 3, 1_000, 30_000)
 GROUP_SIGNALS = Route("signals", "group_signals", 30 * MINUTE_MS, 3, 5_000, 5 * MINUTE_MS)
 SUMMARIZE_REPORT = Route("signals", "summarize_report", 30 * MINUTE_MS, 3, 5_000, 5 * MINUTE_MS)
-ROUTES = (OBSERVE, RUN_ACTION, DELIVER, GROUP_SIGNALS, SUMMARIZE_REPORT)
+ROUTES = (OBSERVE, OBSERVE_GAVE_UP, RUN_ACTION, DELIVER, DELIVERY_GAVE_UP, GROUP_SIGNALS, SUMMARIZE_REPORT)
 QUEUES = tuple(dict.fromkeys(route.queue for route in ROUTES))
 
 # A running observation older than its actor's time limit plus SIGHTLINE_ORPHAN_GRACE_S lost its worker.

@@ -9,10 +9,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import select
 
-from actors.grouping import group_team
+import services.signals as grouping
+import services.summaries as summaries
+from actors.broker import process_deps
 from integrations.fake_gemini import FakeReply
 from models import ProcessingState, ReportStatus, Signal, SignalReport, session_scope
 from settings import get_settings
+from tests.support.sending import quiet
 
 pytestmark = pytest.mark.db
 
@@ -41,6 +44,18 @@ def run_grouping(world) -> None:
     world.broker.get_actor("group_signals").send(world.team_id)
     world.broker.join("signals", timeout=60_000)
     world.worker.join()
+
+
+def group_team(world) -> grouping.GroupResult:
+    """Group as the group_signals actor does, its summary messages recorded rather than sent."""
+    deps, sender = quiet(process_deps(world.settings))
+    result = grouping.group_signals(deps, world.team_id)
+    assert sender.to("summarize_report") == [str(report_id) for report_id in result.promoted]
+    return result
+
+
+def summarize(world, report_id) -> str | None:
+    return summaries.summarize_report(quiet(process_deps(world.settings))[0], report_id).status
 
 
 def reports(world) -> list[SignalReport]:
@@ -130,14 +145,12 @@ def test_a_paused_burst_is_held_then_grouped_in_arrival_order_once(world, monkey
         session.add(ProcessingState(team_id=world.team_id, paused_until=now + timedelta(hours=1)))
     topics = ["Pay button", "search box", "signup form", "mobile menu", "date picker"]
     emit(world, *[f"Problem {index % 7} with the {topics[index % 5]} on page {index % 11}" for index in range(500)])
-    held = group_team(world.settings, world.db.sessions, world.broker.client, world.team_id)
+    held = group_team(world)
     assert held.paused and held.grouped == 0
     with session_scope(world.db.sessions) as session:
         session.get(ProcessingState, world.team_id).paused_until = None  # resume
     calls = {"n": 0}
-    import actors.grouping as grouping
-
-    real_assign = grouping._assign
+    real_assign = grouping.assign
 
     def crash_at_the_230th(*args, **kwargs):
         calls["n"] += 1
@@ -145,11 +158,11 @@ def test_a_paused_burst_is_held_then_grouped_in_arrival_order_once(world, monkey
             raise RuntimeError("worker killed")
         return real_assign(*args, **kwargs)
 
-    monkeypatch.setattr(grouping, "_assign", crash_at_the_230th)
+    monkeypatch.setattr(grouping, "assign", crash_at_the_230th)
     with pytest.raises(RuntimeError):
-        group_team(world.settings, world.db.sessions, world.broker.client, world.team_id)
-    monkeypatch.setattr(grouping, "_assign", real_assign)
-    done = group_team(world.settings, world.db.sessions, world.broker.client, world.team_id)
+        group_team(world)
+    monkeypatch.setattr(grouping, "assign", real_assign)
+    done = group_team(world)
     assert done.grouped == 500 - 229
     with world.db.sessions() as session:
         signals = list(session.exec(select(Signal).order_by(Signal.created_at)))
@@ -165,13 +178,12 @@ def test_a_signal_matching_a_resolved_report_founds_a_linked_one_and_a_deleted_r
 
     reconfigure(world, monkeypatch, SIGHTLINE_GROUPING_JUDGE="none")
     emit(world, 'Rage clicks on button "Pay" at /checkout', "The search results list stays empty for every query")
-    group_team(world.settings, world.db.sessions, world.broker.client, world.team_id)
+    group_team(world)
     with session_scope(world.db.sessions) as session:
         for report in session.exec(select(SignalReport)):
             report.status = ReportStatus.RESOLVED if "Pay" in report.title else ReportStatus.DELETED
     emit(world, 'Rage clicks on the "Pay" button at /checkout', "Search results list stays empty for each query",
          at=datetime.now(UTC) + timedelta(seconds=1))  # fmt: skip
-    import actors.grouping as grouping
 
     def pool_loaded_before_the_delete(session, team_id, model, since):
         # The race: the pool was read while the search report was still alive, then it was deleted.
@@ -179,7 +191,7 @@ def test_a_signal_matching_a_resolved_report_founds_a_linked_one_and_a_deleted_r
         return list(rows)
 
     monkeypatch.setattr(grouping, "pool_rows", pool_loaded_before_the_delete)
-    group_team(world.settings, world.db.sessions, world.broker.client, world.team_id)
+    group_team(world)
     with world.db.sessions() as session:
         all_reports = list(session.exec(select(SignalReport)))
         links = list(session.exec(select(ReportArtefact).where(ReportArtefact.type == "related_to")))
@@ -195,13 +207,11 @@ def test_a_signal_matching_a_resolved_report_founds_a_linked_one_and_a_deleted_r
 
 
 def test_a_summary_run_goes_round_again_when_signals_arrive_meanwhile(world, monkeypatch):
-    import actors.grouping as grouping
-
     reconfigure(world, monkeypatch, SIGHTLINE_GROUPING_JUDGE="none")
     emit(world, 'Rage clicks on button "Pay" at /checkout', 'Rage clicks on the "Pay" button at /checkout')
-    result = group_team(world.settings, world.db.sessions, world.broker.client, world.team_id)
+    result = group_team(world)
     (report_id,) = result.promoted
-    real = grouping._write_summary
+    real = summaries._write_summary
     calls = {"n": 0}
 
     def summary_while_a_signal_lands(*args):
@@ -212,19 +222,18 @@ def test_a_summary_run_goes_round_again_when_signals_arrive_meanwhile(world, mon
                 report.signal_count += 1
         return real(*args)
 
-    monkeypatch.setattr(grouping, "_write_summary", summary_while_a_signal_lands)
-    assert grouping.summarize(world.settings, world.db.sessions, report_id) == "ready"
+    monkeypatch.setattr(summaries, "_write_summary", summary_while_a_signal_lands)
+    assert summarize(world, report_id) == "ready"
     with world.db.sessions() as session:
         report = session.get(SignalReport, report_id)
     assert calls["n"] == 2 and report.run_count == 2 and report.signals_at_run == 3 + 3
-    assert grouping.summarize(world.settings, world.db.sessions, report_id) is None  # not a candidate now
+    assert summarize(world, report_id) is None  # not a candidate now
 
 
 def test_gemini_embeddings_through_the_fake_server(world):
     from integrations.embeddings import GeminiEmbedder
-    from integrations.gemini import GeminiClient
 
-    embedder = GeminiEmbedder(GeminiClient.from_settings(world.settings), dimensions=8)
+    embedder = GeminiEmbedder(process_deps(world.settings).gemini(), dimensions=8)
     vectors = embedder.embed([f"finding {i}" for i in range(150)])  # two batches of at most 100
     assert vectors.shape == (150, 8)
     assert abs(float((vectors[0] ** 2).sum()) - 1.0) < 1e-5
@@ -235,12 +244,12 @@ def test_gemini_embeddings_through_the_fake_server(world):
 def test_recurrences_after_a_resolve_join_one_successor_instead_of_splitting(world, monkeypatch):
     reconfigure(world, monkeypatch, SIGHTLINE_GROUPING_JUDGE="none")
     emit(world, 'Rage clicks on button "Pay" at /checkout')
-    group_team(world.settings, world.db.sessions, world.broker.client, world.team_id)
+    group_team(world)
     with session_scope(world.db.sessions) as session:
         for report in session.exec(select(SignalReport)):
             report.status = ReportStatus.RESOLVED
     for offset in (1, 2):  # two later passes, each matching the resolved report's old signal best
         emit(world, 'Rage clicks on the "Pay" button at /checkout', at=datetime.now(UTC) + timedelta(seconds=offset))
-        group_team(world.settings, world.db.sessions, world.broker.client, world.team_id)
+        group_team(world)
     successors = [r for r in reports(world) if r.status != ReportStatus.RESOLVED]
     assert len(successors) == 1 and successors[0].signal_count == 2

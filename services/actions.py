@@ -1,0 +1,299 @@
+"""Actions (DESIGN §8): a team's scheduled digests and alerts, created, changed, deleted and listed.
+
+Every definition is validated by `pipeline.actions.validate_action`; a Slack target must name an
+integration of the team. The schedule is recomputed when the rule or `enabled` changes, from now:
+a re-enabled action does not replay what it missed.
+
+`default_digest` and `apply_actions` work inside a caller's transaction: they are parts of creating
+a scanner and of `sightline apply`, which write scanners and actions together.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, NamedTuple
+from uuid import UUID
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from models import ActionRun, ActionRunStatus, Integration, Scanner, Team, VisionAction, as_utc
+from models.action_queries import (
+    action_named,
+    has_runs,
+    recent_runs,
+    run_deliveries,
+    team_actions,
+    team_scanner_ids,
+)
+from models.observation_queries import find_scanner
+from pipeline.actions import DEFAULT_DIGEST_RULE, next_run, validate_action
+from pipeline.errors import InvalidField, NotFoundError
+from pipeline.names import RUN_ACTION
+from services.context import Deps
+
+EDITABLE = (
+    "name",
+    "mode",
+    "enabled",
+    "trigger_config",
+    "selection",
+    "synthesis_config",
+    "delivery_config",
+    "alert_config",
+)
+
+
+@dataclass(frozen=True)
+class ActionDetail:
+    definition: dict[str, Any]  # the editable fields, the mode as text, and the id
+    runs: list[ActionRun]  # newest first
+
+
+@dataclass(frozen=True)
+class RunProgress:
+    status: str
+    error: str | None
+    markdown: str | None
+    deliveries: list[tuple[str, str, str | None]]  # (target, status, error)
+
+    @property
+    def finished(self) -> bool:
+        """The run ended and none of its deliveries is still waiting to be posted."""
+        waiting = any(status == "pending" for _, status, _ in self.deliveries)
+        return self.status != ActionRunStatus.RUNNING and not waiting
+
+
+class Applied(NamedTuple):
+    name: str
+    action: str  # created | updated | unchanged
+    changed: tuple[str, ...] = ()
+
+
+def create_action(
+    deps: Deps,
+    team_id: int,
+    scanner_ref: str,
+    data: dict[str, Any],
+    *,
+    now: datetime | None = None,
+    user_id: int | None = None,
+) -> VisionAction:
+    """Create an action over the scanner named (or with the id) `scanner_ref`; a rule without a
+    timezone is in the team's. Raises `NotFoundError` or `InvalidField`."""
+    now = now or deps.now()
+    with deps.transaction() as session:
+        scanner = find_scanner(session, team_id, scanner_ref)
+        if scanner is None:
+            raise NotFoundError(f"no scanner {scanner_ref!r} in team {team_id}")
+        trigger = dict(data.get("trigger_config") or {})
+        if not trigger.get("timezone"):
+            trigger["timezone"] = session.get(Team, team_id).timezone
+        return _create(session, team_id, scanner, {**data, "trigger_config": trigger}, now, user_id)
+
+
+def update_action(
+    deps: Deps, team_id: int, ref: str, changes: dict[str, Any], *, now: datetime | None = None
+) -> list[str]:
+    """Change fields of an action; the names of the fields that changed. Raises `NotFoundError` or
+    `InvalidField`."""
+    now = now or deps.now()
+    with deps.transaction() as session:
+        return _update(session, find_action(session, team_id, ref), changes, now)
+
+
+def delete_action(deps: Deps, team_id: int, ref: str) -> None:
+    """Delete an action that never ran. Raises `NotFoundError`, or `InvalidField` when it has runs
+    (disable it instead: its runs keep their history)."""
+    with deps.transaction() as session:
+        action = find_action(session, team_id, ref)
+        if has_runs(session, action.id):
+            raise InvalidField("action", "it has runs; disable it instead (--set enabled=false)")
+        session.delete(action)
+
+
+def actions(deps: Deps, team_id: int) -> list[VisionAction]:
+    """A team's actions, by name."""
+    with deps.read() as session:
+        return list(team_actions(session, team_id))
+
+
+def action_detail(deps: Deps, team_id: int, ref: str, runs: int = 5) -> ActionDetail:
+    """An action's definition and its latest runs; `NotFoundError` for an unknown action."""
+    with deps.read() as session:
+        action = find_action(session, team_id, ref)
+        definition = {field: getattr(action, field) for field in EDITABLE}
+        definition["mode"], definition["id"] = str(action.mode), str(action.id)
+        return ActionDetail(definition, list(recent_runs(session, action.id, runs)))
+
+
+def run_now(deps: Deps, team_id: int, ref: str, *, now: datetime | None = None) -> UUID:
+    """Start a run of an action now, outside its schedule (a worker does the work); its id.
+
+    Raises `NotFoundError`, or `InvalidField` when a run started at this very moment.
+    """
+    now = now or deps.now()
+    try:
+        with deps.transaction() as session:
+            action = find_action(session, team_id, ref)
+            run = ActionRun(
+                action_id=action.id, scheduled_at=now, started_at=now, created_at=now, updated_at=now
+            )
+            session.add(run)
+    except IntegrityError as exc:
+        raise InvalidField("action", "it was started at this very moment; try again") from exc
+    deps.sender().send(RUN_ACTION, str(run.id))
+    return run.id
+
+
+def run_progress(deps: Deps, run_id: UUID) -> RunProgress:
+    """A run's status and its deliveries'; `NotFoundError` for an unknown run."""
+    with deps.read() as session:
+        run = session.get(ActionRun, run_id)
+        if run is None:
+            raise NotFoundError(f"no action run {run_id}")
+        deliveries = [(row.target, str(row.status), row.error) for row in run_deliveries(session, run_id)]
+        return RunProgress(str(run.status), run.error, run.synthesized_markdown, deliveries)
+
+
+def wait_for_run(deps: Deps, run_id: UUID, timeout_s: float, poll_s: float = 0.5) -> RunProgress | None:
+    """The run's progress once it and its deliveries finished; None after `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        progress = run_progress(deps, run_id)
+        if progress.finished:
+            return progress
+        time.sleep(poll_s)
+    return None
+
+
+def find_action(session: Session, team_id: int, ref: str) -> VisionAction:
+    """A team's action by name, or by id; `NotFoundError` when there is none."""
+    action = action_named(session, team_id, ref)
+    if action is None:
+        try:
+            action = session.get(VisionAction, UUID(ref))
+        except ValueError:
+            action = None
+    if action is None or action.team_id != team_id:
+        raise NotFoundError(f"no action {ref!r} in team {team_id}; see `sightline actions list`")
+    return action
+
+
+def default_digest(session: Session, scanner: Scanner, now: datetime) -> VisionAction:
+    """Every new scanner gets a daily 08:00 digest in the team's timezone, delivered to the log."""
+    team = session.get(Team, scanner.team_id)
+    base = f"Featured digest: {scanner.name}"[:240]
+    name, number = base, 1
+    while action_named(session, scanner.team_id, name) is not None:
+        number += 1
+        name = f"{base} ({number})"
+    data = {
+        "name": name,
+        "trigger_config": {"rrule": DEFAULT_DIGEST_RULE, "timezone": team.timezone or "UTC"},
+        "delivery_config": [{"type": "log"}],
+    }
+    session.flush()
+    return _create(session, scanner.team_id, scanner, data, now)
+
+
+def apply_actions(
+    session: Session, team_id: int, entries: list[dict[str, Any]], *, now: datetime, dry_run: bool = False
+) -> list[Applied]:
+    """Actions as code: each entry (with `scanner: NAME`) created or updated by name.
+
+    Raises `InvalidField` naming the entry (`actions[2].selection`).
+    """
+    results = []
+    for index, entry in enumerate(entries):
+        try:
+            results.append(_apply_one(session, team_id, dict(entry), now, dry_run))
+        except InvalidField as exc:
+            raise InvalidField(f"actions[{index}].{exc.field}", str(exc).split(": ", 1)[-1]) from exc
+    return results
+
+
+def _apply_one(session: Session, team_id: int, data: dict[str, Any], now: datetime, dry_run: bool) -> Applied:
+    scanner_ref = str(data.pop("scanner", "") or "")
+    scanner = find_scanner(session, team_id, scanner_ref) if scanner_ref else None
+    if scanner is None:
+        raise InvalidField("scanner", f"{scanner_ref!r} is not a scanner of this team")
+    existing = action_named(session, team_id, str(data.get("name")))
+    if existing is None:
+        if dry_run:
+            validate_action(data, now=now, scanner_ids=team_scanner_ids(session, team_id))
+        else:
+            _create(session, team_id, scanner, data, now)
+        return Applied(str(data.get("name")), "created")
+    with session.begin_nested() as nested:
+        changes = {key: value for key, value in data.items() if key != "name"}
+        changed = _update(session, existing, changes, now)
+        if dry_run:
+            nested.rollback()
+    return Applied(existing.name, "updated" if changed else "unchanged", tuple(changed))
+
+
+def _create(
+    session: Session,
+    team_id: int,
+    scanner: Scanner,
+    data: dict[str, Any],
+    now: datetime,
+    user_id: int | None = None,
+) -> VisionAction:
+    values = validate_action(data, now=now, scanner_ids=team_scanner_ids(session, team_id))
+    _check_integrations(session, team_id, values["delivery_config"])
+    if action_named(session, team_id, values["name"]) is not None:
+        raise InvalidField("name", f"{values['name']!r} is taken in this team; choose another or update it")
+    action = VisionAction(
+        team_id=team_id, scanner_id=scanner.id, created_by=user_id, created_at=now, updated_at=now, **values
+    )
+    _schedule(action, now)
+    try:
+        with session.begin_nested():
+            session.add(action)
+    except IntegrityError as exc:
+        raise InvalidField("name", f"{values['name']!r} was just taken; choose another") from exc
+    return action
+
+
+def _update(session: Session, action: VisionAction, changes: dict[str, Any], now: datetime) -> list[str]:
+    unknown = sorted(set(changes) - set(EDITABLE))
+    if unknown:
+        raise InvalidField(unknown[0], f"cannot be changed; editable: {', '.join(EDITABLE)}")
+    current = {field: getattr(action, field) for field in EDITABLE}
+    current["mode"] = str(action.mode)
+    scanner_ids = team_scanner_ids(session, action.team_id)
+    values = validate_action({**current, **changes}, now=now, scanner_ids=scanner_ids)
+    _check_integrations(session, action.team_id, values["delivery_config"])
+    changed = [field for field in EDITABLE if values[field] != current[field]]
+    for field in changed:
+        setattr(action, field, values[field])
+    if {"trigger_config", "enabled"} & set(changed):
+        _schedule(action, now)  # a re-enabled action does not replay what it missed
+    if changed:
+        action.updated_at = now
+        session.add(action)
+    return changed
+
+
+def _schedule(action: VisionAction, now: datetime) -> None:
+    enabled = action.enabled
+    action.next_run_at = next_run(action.trigger_config, as_utc(action.created_at), now) if enabled else None
+
+
+def _check_integrations(session: Session, team_id: int, targets: list[dict[str, Any]]) -> None:
+    for index, target in enumerate(targets):
+        if target["type"] != "slack":
+            continue
+        try:
+            integration = session.get(Integration, UUID(str(target["integration_id"])))
+        except ValueError:
+            integration = None
+        if integration is None or integration.team_id != team_id:
+            raise InvalidField(
+                f"delivery_config[{index}].integration_id",
+                "is not a Slack integration of this team; see `sightline integrations list`",
+            )

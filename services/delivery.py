@@ -1,0 +1,191 @@
+"""Deliveries (DESIGN §8): one message to one target, once, and the one Slack card of a ready report.
+
+A delivery posts only while its row is not `delivered`: it is claimed pending → sending (one poster
+at a time; a lease lets another worker take over a post whose worker died), posted, then marked
+delivered. The one window for a duplicate is a crash after the target accepted the post and before
+that commit. A Slack channel takes one message a second across every worker: a delivery whose
+channel is busy is not posted, and says how long to wait (`DeliveryOutcome.wait_ms`) so that its
+actor sends it again with that delay instead of sleeping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import structlog
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from integrations.delivery import ChannelPacer, post_to
+from models import ActionRun, Delivery, DeliveryStatus, Integration, SignalReport, VisionAction
+from models.action_queries import claim_delivery, move_delivery, team_integrations
+from models.signal_queries import claim_notice, report_signals
+from pipeline.actions import target_key
+from pipeline.errors import DeliveryRejected, DeliveryTransient
+from pipeline.names import DELIVERY_LEASE_S
+from pipeline.slack_text import report_card
+from services.context import Deps
+
+log = structlog.get_logger(__name__)
+PENDING, SENDING = DeliveryStatus.PENDING, DeliveryStatus.SENDING
+DELIVERED, FAILED = DeliveryStatus.DELIVERED, DeliveryStatus.FAILED
+MAX_ERROR = 1_000
+CARD_SIGNALS = 100  # the newest signals whose scanners a card names
+
+
+@dataclass(frozen=True)
+class DeliveryOutcome:
+    status: str  # delivered | failed | sending | pending | missing | paced
+    wait_ms: int = 0  # paced: try again after this long
+
+
+def deliver(deps: Deps, delivery_id: UUID, *, now: datetime | None = None) -> DeliveryOutcome:
+    """Post one delivery unless it was delivered already, or another worker is posting it.
+
+    A target that refuses fails the row with our message. Raises `DeliveryTransient` when the
+    target may take it later: the row is `pending` again, with the error noted.
+    """
+    now = now or deps.now()
+    with deps.read() as session:
+        delivery = session.get(Delivery, delivery_id)
+        if delivery is None:
+            return DeliveryOutcome("missing")
+        if delivery.status in (DELIVERED, FAILED):
+            return DeliveryOutcome(str(delivery.status))
+        try:
+            message, target = _message(session, delivery)
+        except DeliveryRejected as exc:
+            return _fail(deps, delivery_id, (PENDING, SENDING), exc)
+    wait_ms = _pace(deps, target)  # the channel's turn first: a paced delivery is not claimed
+    if wait_ms:
+        return DeliveryOutcome("paced", wait_ms)
+    with deps.transaction() as session:
+        claimed = claim_delivery(session, delivery_id, deps.now(), DELIVERY_LEASE_S)
+    if not claimed:
+        with deps.read() as session:
+            row = session.get(Delivery, delivery_id)
+            return DeliveryOutcome(str(row.status) if row else "missing")
+    return _post(deps, delivery_id, target, message, now)
+
+
+def give_up(deps: Deps, delivery_id: UUID, attempts: int) -> bool:
+    """Fail a delivery whose retries ran out, with the last error; False when it is not pending."""
+    with deps.transaction() as session:
+        row = session.get(Delivery, delivery_id)
+        if row is None or row.status != PENDING:
+            return False
+        reason = f"gave up after {attempts} attempts" + (f": {row.error}" if row.error else "")
+        row.status, row.error, row.updated_at = FAILED, reason[:MAX_ERROR], deps.now()
+        session.add(row)
+    log.warning("delivery_gave_up", delivery_id=str(delivery_id), attempts=attempts)
+    return True
+
+
+def card_for_ready_report(session: Session, report: SignalReport, now: datetime) -> UUID | None:
+    """One card per report, ever: `notified_at` is set once (conditionally), then one Delivery row to
+    the report channel of the team's first Slack integration. None when there is nothing to send."""
+    integrations = team_integrations(session, report.team_id)
+    integration = integrations[0] if integrations else None
+    channel = (integration.config or {}).get("report_channel") if integration else None
+    if not channel or not claim_notice(session, report.id, now):  # no channel, or carded before
+        return None
+    target = f"slack:{integration.id}:{channel}"
+    delivery = Delivery(report_id=report.id, target=target, created_at=now, updated_at=now)
+    try:
+        with session.begin_nested():
+            session.add(delivery)
+    except IntegrityError:
+        return None
+    return delivery.id
+
+
+def _pace(deps: Deps, target: dict[str, Any]) -> int:
+    if target.get("type") not in ("slack", "slack_webhook"):
+        return 0
+    pacer = ChannelPacer(deps.redis(), deps.settings.redis_namespace)
+    return pacer.take_turn(str(target.get("channel") or target_key(target)))
+
+
+def _post(
+    deps: Deps, delivery_id: UUID, target: dict[str, Any], message: dict[str, Any], now: datetime
+) -> DeliveryOutcome:
+    try:
+        external = post_to(target, message, deps.settings, now)
+    except DeliveryRejected as exc:
+        log.warning("delivery_failed", delivery_id=str(delivery_id), target=target_key(target))
+        return _fail(deps, delivery_id, (SENDING,), exc)
+    except DeliveryTransient as exc:
+        _move(deps, delivery_id, (SENDING,), status=PENDING, error=str(exc)[:MAX_ERROR])
+        raise
+    except BaseException:
+        _move(deps, delivery_id, (SENDING,), status=PENDING)
+        raise
+    # A crash before this commit is the one window for a duplicate: the row stays `sending` and is
+    # taken over after its lease.
+    delivered = {"external_id": external, "delivered_at": deps.now(), "error": None}
+    _move(deps, delivery_id, (SENDING,), status=DELIVERED, **delivered)
+    return DeliveryOutcome("delivered")
+
+
+def _fail(deps: Deps, delivery_id: UUID, source: Sequence[DeliveryStatus], exc: Exception) -> DeliveryOutcome:
+    _move(deps, delivery_id, source, status=FAILED, error=str(exc)[:MAX_ERROR])
+    return DeliveryOutcome("failed")
+
+
+def _move(deps: Deps, delivery_id: UUID, source: Sequence[DeliveryStatus], **values: Any) -> bool:
+    with deps.transaction() as session:
+        return move_delivery(session, delivery_id, source, deps.now(), **values)
+
+
+def _message(session: Session, delivery: Delivery) -> tuple[dict[str, Any], dict[str, Any]]:
+    """What to send and where; a Slack target gets its integration's token.
+
+    Raises `DeliveryRejected` when that integration no longer exists.
+    """
+    if delivery.action_run_id is not None:
+        message, target = _run_message(session, delivery)
+    else:
+        message, target = _card_message(session, delivery)
+    if target.get("type") == "slack":
+        integration = session.get(Integration, UUID(str(target["integration_id"])))
+        if integration is None:
+            raise DeliveryRejected("the Slack integration of this target no longer exists")
+        target["token"] = integration.bot_token
+    return message, target
+
+
+def _run_message(session: Session, delivery: Delivery) -> tuple[dict[str, Any], dict[str, Any]]:
+    run = session.get(ActionRun, delivery.action_run_id)
+    action = session.get(VisionAction, run.action_id)
+    targets = {target_key(target): target for target in action.delivery_config or []}
+    message = {
+        "kind": "action_run",
+        "run_id": str(run.id),
+        "action": action.name,
+        "scheduled_at": run.scheduled_at.isoformat(),
+        "markdown": run.synthesized_markdown,
+        "observation_count": run.observation_count,
+        **(run.output or {}),
+    }
+    return message, dict(targets.get(delivery.target) or {"type": "log"})
+
+
+def _card_message(session: Session, delivery: Delivery) -> tuple[dict[str, Any], dict[str, Any]]:
+    report = session.get(SignalReport, delivery.report_id)
+    _, integration_id, channel = delivery.target.split(":", 2)
+    names = [
+        (signal.extra or {}).get("scanner_name")
+        for signal in report_signals(session, report.id, CARD_SIGNALS)
+    ]
+    text = report_card(report.title, report.summary, report.total_weight, report.signal_count, names)
+    message = {
+        "kind": "report",
+        "report_id": str(report.id),
+        "slack": text,
+        "slack_blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}],
+    }
+    return message, {"type": "slack", "integration_id": integration_id, "channel": channel}
