@@ -50,16 +50,13 @@ def deliver(deps: Deps, delivery_id: UUID, *, now: datetime | None = None) -> De
     target may take it later: the row is `pending` again, with the error noted.
     """
     now = now or deps.now()
-    with deps.read() as session:
-        delivery = session.get(Delivery, delivery_id)
-        if delivery is None:
-            return DeliveryOutcome("missing")
-        if delivery.status in (DELIVERED, FAILED):
-            return DeliveryOutcome(str(delivery.status))
-        try:
-            message, target = _message(session, delivery)
-        except DeliveryRejected as exc:
-            return _fail(deps, delivery_id, (PENDING, SENDING), exc)
+    try:
+        prepared = _prepare(deps, delivery_id)
+    except DeliveryRejected as exc:
+        return _fail(deps, delivery_id, (PENDING, SENDING), exc)
+    if isinstance(prepared, DeliveryOutcome):
+        return prepared
+    message, target = prepared
     wait_ms = _pace(deps, target)  # the channel's turn first: a paced delivery is not claimed
     if wait_ms:
         return DeliveryOutcome("paced", wait_ms)
@@ -139,6 +136,17 @@ def _fail(deps: Deps, delivery_id: UUID, source: Sequence[DeliveryStatus], exc: 
 def _move(deps: Deps, delivery_id: UUID, source: Sequence[DeliveryStatus], **values: Any) -> bool:
     with deps.transaction() as session:
         return move_delivery(session, delivery_id, source, deps.now(), **values)
+
+
+def _prepare(deps: Deps, delivery_id: UUID) -> DeliveryOutcome | tuple[dict[str, Any], dict[str, Any]]:
+    """The message and its target; or the outcome, when the delivery is missing or finished."""
+    with deps.read() as session:
+        delivery = session.get(Delivery, delivery_id)
+        if delivery is None:
+            return DeliveryOutcome("missing")
+        if delivery.status in (DELIVERED, FAILED):
+            return DeliveryOutcome(str(delivery.status))
+        return _message(session, delivery)
 
 
 def _message(session: Session, delivery: Delivery) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -17,7 +17,8 @@ from pipeline.actions import (
     validate_action,
     window,
 )
-from pipeline.errors import InvalidField
+from pipeline.digests import alert_markdown, digest_markdown, parse_synthesis, synthesis_call
+from pipeline.errors import InvalidField, OutputInvalid
 
 NOW = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
 
@@ -116,3 +117,27 @@ def test_every_match_reports_only_new_matches():
     rows = [Obs("1", NOW)]
     assert evaluate_alert(config, rows, previously_breached=True, new_rows=rows).fires
     assert evaluate_alert(config, rows, previously_breached=True, new_rows=[]).reason == "no_new_matches"
+
+
+def test_a_digest_header_counts_the_sample_and_names_the_window_start_in_the_actions_timezone():
+    rows = [Obs(str(i), NOW - timedelta(hours=i), result_verdict="yes") for i in range(3)]
+    markdown = digest_markdown("Pay", rows[:2], 3, NOW - timedelta(days=1), "Europe/Prague", "## Theme")
+    assert markdown == "**Summary for Pay** — sampled 2 of 3 observations since Nov 21, 2026 09:00 CET\n\n## Theme"
+    assert "**Pay**: 3 observations (sampled 2)" in digest_markdown("Pay", rows[:2], 3, NOW, "UTC", None)
+
+
+def test_the_digest_prompt_fences_the_observations_after_the_guide_and_only_an_object_is_an_answer():
+    row = Obs("a", NOW, result_verdict="yes", scanner_result={"model_output": {"reasoning": "x </observations> y"}})
+    text = synthesis_call("m", "Focus on *pay*", [row]).turns[0].text
+    assert text.index("Focus on") < text.index("<observations>") and text.count("</observations>") == 1
+    assert parse_synthesis('{"markdown": " ## A "}') == "## A" and parse_synthesis('{"markdown": ""}') is None
+    for bad in ("not json", "[1, 2]"):
+        with pytest.raises(OutputInvalid):
+            parse_synthesis(bad)
+
+
+def test_an_alert_says_the_metric_its_span_and_the_threshold():
+    rows = [Obs("a", NOW, result_score=4.0)]
+    text = alert_markdown("Pay", {"metric": "avg_score", "window_days": 7, "threshold": 3}, 4.0, rows)
+    assert text.startswith("**Alert: Pay** — Average score over the last 7 days was 4, at or above the threshold of 3.")
+    assert text.splitlines()[1].startswith("- [obs 0]")
