@@ -61,7 +61,7 @@ class ActionOutcome:
 @dataclass(frozen=True)
 class RunResult:
     status: str  # completed | skipped | failed | running | missing
-    deliveries: list[UUID]  # still to send (they were sent)
+    deliveries: list[UUID]  # its pending deliveries, each sent to the deliver queue
 
 
 @dataclass(frozen=True)
@@ -134,12 +134,8 @@ def run_action(deps: Deps, run_id: UUID, *, now: datetime | None = None) -> RunR
         if run is None:
             return RunResult("missing", [])
         action = session.get(VisionAction, run.action_id)
-        if (
-            run.status == RUNNING
-            and run.synthesized_markdown is None
-            and action is not None
-            and action.enabled
-        ):
+        undecided = run.status == RUNNING and run.synthesized_markdown is None
+        if undecided and action is not None and action.enabled:
             decided = _decide(deps, session, action, run)
     result = _write(deps, run_id, decided, now)
     deps.sender().send_each(DELIVER, result.deliveries)
