@@ -16,36 +16,41 @@ from models.vision import Observation, ObservationStatus, Scanner
 
 def previous_completed(session: Session, action_id: UUID, before: datetime) -> ActionRun | None:
     """The latest completed run scheduled before `before`: where this run's window starts."""
-    return session.exec(
-        select(ActionRun)
-        .where(ActionRun.action_id == action_id, ActionRun.status == ActionRunStatus.COMPLETED,
-               ActionRun.scheduled_at < before)
-        .order_by(col(ActionRun.scheduled_at).desc())
-        .limit(1)
-    ).first()  # fmt: skip
+    return _latest_before(session, action_id, before, [ActionRunStatus.COMPLETED])
 
 
 def previous_evaluated(session: Session, action_id: UUID, before: datetime) -> ActionRun | None:
     """The latest finished run (completed or skipped) before `before`: an alert's last evaluation."""
-    return session.exec(
+    return _latest_before(session, action_id, before, [ActionRunStatus.COMPLETED, ActionRunStatus.SKIPPED])
+
+
+def _latest_before(
+    session: Session, action_id: UUID, before: datetime, statuses: list[ActionRunStatus]
+) -> ActionRun | None:
+    statement = (
         select(ActionRun)
-        .where(ActionRun.action_id == action_id,
-               col(ActionRun.status).in_([ActionRunStatus.COMPLETED, ActionRunStatus.SKIPPED]),
-               ActionRun.scheduled_at < before)
+        .where(
+            ActionRun.action_id == action_id,
+            col(ActionRun.status).in_(statuses),
+            ActionRun.scheduled_at < before,
+        )
         .order_by(col(ActionRun.scheduled_at).desc())
         .limit(1)
-    ).first()  # fmt: skip
+    )
+    return session.exec(statement).first()
 
 
-def succeeded_between(session: Session, scanner_ids: list[UUID], start: datetime, end: datetime,
-                      *, by: str = "created_at") -> Sequence[Observation]:  # fmt: skip
-    column = Observation.created_at if by == "created_at" else Observation.completed_at
-    return session.exec(
-        select(Observation).where(
-            col(Observation.scanner_id).in_(scanner_ids), Observation.status == ObservationStatus.SUCCEEDED,
-            column >= start, column < end,
-        )
-    ).all()  # fmt: skip
+def completed_between(
+    session: Session, scanner_ids: list[UUID], start: datetime, end: datetime
+) -> Sequence[Observation]:
+    """The scanners' succeeded observations completed in [start, end): a run's window."""
+    statement = select(Observation).where(
+        col(Observation.scanner_id).in_(scanner_ids),
+        Observation.status == ObservationStatus.SUCCEEDED,
+        Observation.completed_at >= start,
+        Observation.completed_at < end,
+    )
+    return session.exec(statement).all()
 
 
 def action_named(session: Session, team_id: int, name: str) -> VisionAction | None:

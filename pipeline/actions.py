@@ -1,8 +1,8 @@
 """Actions (DESIGN §8): validation, the observation window, selection, digests and alerts. Pure.
 
 The window of a run is [previous completed run's scheduled_at, this run's scheduled_at) on the
-observations' `created_at` (the last 24 h for a first run), so consecutive runs tile: no observation
-is in two of them, and a failed run's observations roll into the next successful one.
+observations' `completed_at` (the last 24 h for a first run), so consecutive runs tile: no
+observation is in two of them, and a failed run's observations roll into the next successful one.
 """
 
 from __future__ import annotations

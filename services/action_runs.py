@@ -24,11 +24,11 @@ from sqlmodel import Session
 
 from models import ActionRun, ActionRunStatus, Delivery, DeliveryStatus, Scanner, VisionAction, as_utc
 from models.action_queries import (
+    completed_between,
     delivery_exists,
     previous_completed,
     previous_evaluated,
     run_deliveries,
-    succeeded_between,
 )
 from models.scheduler_queries import due_actions, set_next_run, unscheduled_actions
 from pipeline import actions as rules
@@ -246,7 +246,7 @@ def _selected(session: Session, action: VisionAction, start: datetime, end: date
     """The succeeded observations of the action's scanners completed in [start, end) that it selects."""
     selection = action.selection or {}
     ids = [UUID(str(item)) for item in selection.get("scanner_ids") or [str(action.scanner_id)]]
-    rows = succeeded_between(session, ids, start, end, by="completed_at")
+    rows = completed_between(session, ids, start, end)
     return [row for row in rows if rules.matches(selection, row)]
 
 
