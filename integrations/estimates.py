@@ -4,6 +4,9 @@ Sessions matching the query and eligible by metadata over the last 30 days of da
 from the newest recording, so an old import still gives an answer), per day of data, times 30,
 times the sampling rate. The numeric parts of the query and of eligibility are filtered in SQL;
 URL and event filters are matched in memory on the rows that are left.
+
+Here only until `scheduler/daemon.py` stops importing `refresh_estimate` from this module: it is a
+database use case, called by `services.scanners` and `services.sweeps`, and belongs with them.
 """
 
 from __future__ import annotations
@@ -13,8 +16,8 @@ from typing import Any
 
 from sqlmodel import Session
 
-from models import Recording, Scanner
-from models.scheduler_queries import data_span, recordings_between
+from models import Scanner
+from models.scheduler_queries import data_span, estimate_filters, recordings_between
 from pipeline.limits import MAX_ACTIVE_S, MIN_ACTIVE_S, MIN_DURATION_S
 from pipeline.query import matches
 from pipeline.sweep import estimate_monthly
@@ -23,30 +26,17 @@ WINDOW = timedelta(days=30)
 _IN_MEMORY_KEYS = ("urls", "url_contains", "custom_events")
 
 
-def _sql_filters(query: dict[str, Any]) -> list:
-    filters = [
-        Recording.event_count > 0,
-        Recording.duration_s >= max(MIN_DURATION_S, query.get("min_duration_s", 0)),
-        Recording.active_s >= max(MIN_ACTIVE_S, query.get("min_active_s", 0)),
-        Recording.active_s <= MAX_ACTIVE_S,
-    ]
-    if "has_console_errors" in query:
-        filters.append(Recording.console_error_count > 0 if query["has_console_errors"]
-                       else Recording.console_error_count == 0)  # fmt: skip
-    if "device_type" in query:
-        filters.append(Recording.device_type == query["device_type"])
-    if "distinct_ids" in query:
-        filters.append(Recording.distinct_id.in_(query["distinct_ids"]))  # type: ignore[union-attr]
-    return filters
-
-
 def estimate(session: Session, team_id: int, query: dict[str, Any] | None, rate: float) -> int:
+    """Observations a month for this query and sampling rate, from the team's last 30 days of data."""
     query = query or {}
     first, last = data_span(session, team_id)
     if last is None or rate <= 0:
         return 0
     since = max(first, last - WINDOW)
-    rows = recordings_between(session, team_id, since, last, _sql_filters(query))
+    where = estimate_filters(
+        query, min_duration_s=MIN_DURATION_S, min_active_s=MIN_ACTIVE_S, max_active_s=MAX_ACTIVE_S
+    )
+    rows = recordings_between(session, team_id, since, last, where)
     if any(key in query for key in _IN_MEMORY_KEYS):
         count = sum(1 for row in rows if matches(query, row._mapping))
     else:

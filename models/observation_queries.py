@@ -10,6 +10,7 @@ from sqlalchemy import Insert, Update, bindparam, insert
 from sqlmodel import Session, col, func, select, update
 
 from models.base import utcnow
+from models.signals import Signal
 from models.tenancy import Team
 from models.vision import IN_FLIGHT_STATUSES, Observation, ObservationStatus, Scanner, UsageReceipt
 
@@ -67,13 +68,62 @@ def observed_sessions(session: Session, scanner_id: UUID, session_ids: Iterable[
 
 def find_scanner(session: Session, team_id: int, ref: str) -> Scanner | None:
     """A team's scanner by name, or by id."""
-    scanner = session.exec(select(Scanner).where(Scanner.team_id == team_id, Scanner.name == ref)).first()
+    scanner = scanner_named(session, team_id, ref)
     if scanner is None:
         try:
             scanner = session.get(Scanner, UUID(ref))
         except ValueError:
             return None
     return scanner if scanner is not None and scanner.team_id == team_id else None
+
+
+def scanner_named(session: Session, team_id: int, name: str) -> Scanner | None:
+    return session.exec(select(Scanner).where(Scanner.team_id == team_id, Scanner.name == name)).first()
+
+
+def team_scanners(session: Session, team_id: int) -> Sequence[Scanner]:
+    """A team's scanners by name."""
+    return session.exec(select(Scanner).where(Scanner.team_id == team_id).order_by(Scanner.name)).all()
+
+
+def has_observations(session: Session, scanner_id: UUID) -> bool:
+    statement = select(Observation.id).where(Observation.scanner_id == scanner_id).limit(1)
+    return session.exec(statement).first() is not None
+
+
+def list_observations(
+    session: Session, team_id: int, *, scanner_id: UUID | None, status: str | None, limit: int
+) -> Sequence[Observation]:
+    """A team's observations, newest first, optionally of one scanner or in one status."""
+    statement = select(Observation).where(Observation.team_id == team_id)
+    if scanner_id is not None:
+        statement = statement.where(Observation.scanner_id == scanner_id)
+    if status:
+        statement = statement.where(Observation.status == status)
+    return session.exec(statement.order_by(col(Observation.created_at).desc()).limit(limit)).all()
+
+
+def observations_by_id(session: Session, ids: Iterable[UUID]) -> Sequence[Observation]:
+    return session.exec(select(Observation).where(col(Observation.id).in_(list(ids)))).all()
+
+
+def observation_ids_starting(session: Session, team_id: int, prefix: str) -> list[UUID]:
+    """The team's observation ids whose text form starts with `prefix` (lower case)."""
+    ids = session.exec(select(Observation.id).where(Observation.team_id == team_id))
+    return [observation_id for observation_id in ids if str(observation_id).startswith(prefix)]
+
+
+def add_new_signals(session: Session, team_id: int, rows: list[dict[str, Any]]) -> None:
+    """Insert the signals whose source_id the team does not have yet (emitting twice is a no-op)."""
+    if not rows:
+        return
+    ids = [row["source_id"] for row in rows]
+    existing = set(
+        session.exec(
+            select(Signal.source_id).where(Signal.team_id == team_id, col(Signal.source_id).in_(ids))
+        )
+    )
+    session.add_all(Signal(team_id=team_id, **row) for row in rows if row["source_id"] not in existing)
 
 
 _OBSERVATIONS = Observation.__table__

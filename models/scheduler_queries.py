@@ -266,6 +266,29 @@ def recordings_between(session: Session, team_id: int, since: datetime, until: d
     yield from session.exec(statement)
 
 
+def estimate_filters(
+    query: dict[str, Any], *, min_duration_s: float, min_active_s: float, max_active_s: float
+) -> list[Any]:
+    """The numeric parts of a scanner query and of eligibility, as SQL conditions on `Recording`.
+
+    The thresholds are eligibility's (`pipeline.limits`); URL and event filters are left to the caller.
+    """
+    filters = [
+        Recording.event_count > 0,
+        Recording.duration_s >= max(min_duration_s, query.get("min_duration_s", 0)),
+        Recording.active_s >= max(min_active_s, query.get("min_active_s", 0)),
+        Recording.active_s <= max_active_s,
+    ]
+    if "has_console_errors" in query:
+        errors = Recording.console_error_count
+        filters.append(errors > 0 if query["has_console_errors"] else errors == 0)
+    if "device_type" in query:
+        filters.append(Recording.device_type == query["device_type"])
+    if "distinct_ids" in query:
+        filters.append(col(Recording.distinct_id).in_(query["distinct_ids"]))
+    return filters
+
+
 def stale_estimates(session: Session, before: datetime, limit: int) -> Sequence[Scanner]:
     return session.exec(
         select(Scanner)
