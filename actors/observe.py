@@ -1,110 +1,68 @@
-"""`observe_session(observation_id)`: one scanner looks at one recording (DESIGN §5).
+"""`observe_session(observation_id)`: one scanner looks at one recording (`services.observe`).
 
-Load → check eligibility → render the timeline → ask the provider → write once. Every outcome is
-a status on the row: transient provider failures go back to `pending` and are retried with
-backoff up to `SIGHTLINE_OBSERVE_RETRIES`, then `failed`; a redelivered message for a finished
-row changes nothing, because every move is a conditional update on the row's status.
+Dramatiq retries what may pass: a transient provider failure (`ProviderTransient`) is raised as
+`dramatiq.Retry` with our backoff (at least the wait the provider asked for), up to
+SIGHTLINE_OBSERVE_RETRIES times, read when a failure happens, never at import. When they run out,
+Dramatiq's Retries middleware sends the message to `observation_gave_up`, which fails the row as
+`provider_transient`. Permanent errors are thrown, not retried; any other failure (the database,
+say) is retried the route's number of times.
 """
 
 from __future__ import annotations
-
-from datetime import UTC, datetime
-from uuid import UUID
 
 import dramatiq
 import structlog
 from dramatiq.middleware import CurrentMessage, TimeLimitExceeded
 
-from actors.observing import analyse, finish
-from integrations.storage import database
-from models.db import session_scope
-from models.observation_queries import claim, move_status
-from models.vision import Observation, ObservationStatus
-from pipeline.errors import ConfigurationError, OutputInvalid, ProviderRejected, ProviderTransient
-from pipeline.limits import Ineligible
-from settings import Settings, get_settings
+from actors.broker import process_deps
+from actors.jobruns import current_attempt
+from pipeline.errors import PermanentError, ProviderTransient
+from pipeline.names import OBSERVE, OBSERVE_GAVE_UP
+from services.observe import fail_observation, give_up, retry_delay_ms, run_observation
 
 log = structlog.get_logger(__name__)
-PENDING, RUNNING = ObservationStatus.PENDING, ObservationStatus.RUNNING
-TIME_LIMIT_MS = 10 * 60 * 1000
-# Our own count decides when to give up (SIGHTLINE_OBSERVE_RETRIES, at most 10); this is the ceiling.
-MAX_RETRIES = 10
-FAILURES = {
-    ProviderRejected: ("provider_rejected", "the model provider refused the request"),
-    OutputInvalid: ("validation_failed", "the model's answer did not fit the schema after a re-prompt"),
-    TimeLimitExceeded: ("internal_error", "the analysis ran past its time limit"),
-}
 
 
-@dramatiq.actor(queue_name="observe", max_retries=MAX_RETRIES, min_backoff=1_000, time_limit=TIME_LIMIT_MS)
+def _retry_when(retries: int, exception: BaseException) -> bool:
+    """Whether Dramatiq's Retries middleware tries the message again after this failure."""
+    if isinstance(exception, dramatiq.Retry):  # the provider failed transiently
+        return retries < process_deps().settings.observe_retries
+    return retries < OBSERVE.max_retries
+
+
+@dramatiq.actor(
+    **OBSERVE.actor_options(),
+    retry_when=_retry_when,
+    throws=(PermanentError,),
+    on_retry_exhausted=OBSERVE_GAVE_UP.actor,
+)
 def observe_session(observation_id: str) -> None:
-    settings = get_settings()
-    sessions = database(settings).sessions
-    observation = _claim(sessions, UUID(observation_id))
-    if observation is None:
-        log.info("observation_not_claimed", observation_id=observation_id)
-        return
-    bound = log.bind(observation_id=observation_id, scanner_id=str(observation.scanner_id))
+    deps = process_deps()
+    attempt = current_attempt()  # its JobRun row is written with the result, in one transaction
     try:
-        result = analyse(observation, settings, sessions)
+        result = run_observation(deps, observation_id, also_write=attempt.insert_into if attempt else None)
     except ProviderTransient as exc:
-        _retry_or_fail(sessions, observation.id, exc, settings)
-        return
-    except (ProviderRejected, OutputInvalid, TimeLimitExceeded) as exc:
-        _fail(sessions, observation.id, *FAILURES[type(exc)])
-        bound.warning("observation_failed", kind=FAILURES[type(exc)][0])
-        return
-    except ConfigurationError as exc:
-        _fail(sessions, observation.id, "provider_rejected", str(exc))
-        return
-    except Exception:
-        bound.exception("observation_internal_error")
-        _fail(sessions, observation.id, "internal_error", "an unexpected error stopped the analysis")
-        return
-    if isinstance(result, Ineligible):
-        _end(sessions, observation.id, ObservationStatus.INELIGIBLE, result.reason)
-        bound.info("observation_ineligible", kind=result.kind)
-    elif finish(sessions, observation, result, settings):
-        bound.info("observation_succeeded", signals=len(result.outcome.signals))
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _claim(sessions, observation_id: UUID) -> Observation | None:
-    """pending → running; None when another delivery has it or it is already finished."""
-    with session_scope(sessions) as session:
-        return claim(session, observation_id, [PENDING], status=RUNNING, started_at=_now())
-
-
-def _end(sessions, observation_id: UUID, status: ObservationStatus, reason: str | None) -> None:
-    with session_scope(sessions) as session:
-        move_status(
-            session, observation_id, [RUNNING], status=status, error_reason=reason, completed_at=_now()
+        retries = _retries()
+        delay_ms = retry_delay_ms(deps.settings, retries, exc)
+        log.info(
+            "observation_retrying", observation_id=observation_id, retries=retries, delay_s=delay_ms / 1000
         )
+        raise dramatiq.Retry(str(exc), delay=delay_ms) from exc
+    except TimeLimitExceeded:
+        fail_observation(deps, observation_id, "internal_error", "the analysis ran past its time limit")
+        return
+    if result.written and attempt is not None:
+        attempt.committed()
 
 
-def _fail(sessions, observation_id: UUID, kind: str, message: str) -> None:
-    _end(sessions, observation_id, ObservationStatus.FAILED, f"{kind}:{message}")
+@dramatiq.actor(**OBSERVE_GAVE_UP.actor_options(), throws=(PermanentError,))
+def observation_gave_up(message: dict, retries: dict) -> None:
+    """`message` is the observe_session message that ran out of retries; `retries` how many it had."""
+    (observation_id,) = message["args"]
+    give_up(process_deps(), observation_id, attempts=int(retries["retries"]) + 1)
 
 
-def _retry_or_fail(sessions, observation_id: UUID, exc: ProviderTransient, settings: Settings) -> None:
+def _retries() -> int:
+    """How many times the current message was retried already."""
     message = CurrentMessage.get_current_message()
-    retries = int(message.options.get("retries", 0)) if message is not None else settings.observe_retries
-    if retries >= settings.observe_retries:
-        attempts = retries + 1
-        _fail(
-            sessions,
-            observation_id,
-            "provider_transient",
-            f"the model provider kept failing ({attempts} attempts)",
-        )
-        log.warning("observation_failed", observation_id=str(observation_id), kind="provider_transient")
-        return
-    backoff = min(settings.observe_backoff_max_s, settings.observe_backoff_min_s * 2**retries)
-    delay = max(backoff, min(getattr(exc, "retry_after_s", None) or 0, settings.observe_backoff_max_s))
-    with session_scope(sessions) as session:
-        move_status(session, observation_id, [RUNNING], status=PENDING)
-    log.info("observation_retrying", observation_id=str(observation_id), retries=retries, delay_s=delay)
-    raise dramatiq.Retry(str(exc), delay=int(delay * 1000))
+    return int(message.options.get("retries", 0)) if message is not None else 0

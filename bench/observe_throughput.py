@@ -20,7 +20,6 @@ import os
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 
 import dramatiq
@@ -76,20 +75,16 @@ class Bench:
 
     def observe(self, spec: dict, session_ids: list[str]) -> float:
         """Seconds from the first request to the last observation written."""
-        from integrations.observing import request_observations
-        from integrations.scanner_store import create_scanner
-        from models.db import session_scope
+        from actors.broker import process_deps
+        from services.observations import MAX_SESSIONS_PER_REQUEST, observe_sessions
+        from services.scanners import create_scanner
 
-        with session_scope(self.db.sessions) as session:
-            scanner = create_scanner(session, self.team_id, {"name": uuid.uuid4().hex, **spec}, self.settings)
-        actor = self.broker.get_actor("observe_session")
+        deps = process_deps(self.settings)
+        scanner = create_scanner(deps, self.team_id, {"name": uuid.uuid4().hex, **spec})
         started = time.perf_counter()
-        for offset in range(0, len(session_ids), 200):
-            with session_scope(self.db.sessions) as session:
-                outcomes = request_observations(session, scanner, session_ids[offset : offset + 200],
-                                                settings=self.settings, now=datetime.now(UTC))  # fmt: skip
-            for outcome in outcomes:
-                actor.send(str(outcome.observation_id))
+        for offset in range(0, len(session_ids), MAX_SESSIONS_PER_REQUEST):
+            batch = session_ids[offset : offset + MAX_SESSIONS_PER_REQUEST]
+            observe_sessions(deps, self.team_id, str(scanner.id), batch)
         self.broker.join("observe", timeout=3_600_000)
         self.worker.join()
         return time.perf_counter() - started

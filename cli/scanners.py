@@ -2,36 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import typer
 import yaml
 from rich.markup import escape
-from sqlmodel import select
 
-from cli.context import (
-    friendly_errors,
-    json_option,
-    migrated_database,
-    open_team,
-    out,
-    print_table,
-    resolve_team,
-    set_options,
-    settings,
-)
-from integrations.action_store import apply_actions
-from integrations.estimates import estimate
-from integrations.scanner_store import apply_scanners, create_scanner, definition, rewind, update_scanner
-from models.db import session_scope
-from models.observation_queries import find_scanner
-from models.vision import Scanner
+from cli.context import friendly_errors, json_option, out, print_table, set_options, team_deps
 from pipeline.errors import InvalidField, NotFoundError
-from pipeline.query import validate_query
-from pipeline.scanners import SCANNER_TYPES, validate_sampling_rate
-from pipeline.schedule import parse_since
+from pipeline.scanners import SCANNER_TYPES
+from services import scanners as service
 
 app = typer.Typer(help="Scanners: the questions asked about every session.", no_args_is_help=True)
 TEAM = typer.Option(None, "--team", help="Team id (default: the first team).")
@@ -90,7 +71,7 @@ def create_command(
     team: int = TEAM,
 ) -> None:
     """Create a scanner."""
-    current, db, team_id = open_team(team)
+    deps, team_id = team_deps(team)
     data = {
         "name": name,
         "description": description,
@@ -105,45 +86,41 @@ def create_command(
         "credit_limit": credit_limit,
         **({"model": model} if model else {}),
     }
-    with session_scope(db.sessions) as session:
-        scanner = create_scanner(session, team_id, data, current)
-        out.print(f"created scanner {escape(scanner.name)} ({scanner.id}), version 1", highlight=False)
-
-
-def _load(session, team_id: int, ref: str) -> Scanner:
-    scanner = find_scanner(session, team_id, ref)
-    if scanner is None:
-        raise NotFoundError(f"no scanner {ref!r} in team {team_id}; see `sightline scanners list`")
-    return scanner
+    created = service.create_scanner(deps, team_id, data)
+    out.print(f"created scanner {escape(created.name)} ({created.id}), version 1", highlight=False)
 
 
 @app.command("list")
 @friendly_errors
 def list_command(team: int = TEAM) -> None:
     """The team's scanners."""
-    _, db, team_id = open_team(team)
-    with db.sessions() as session:
-        scanners = session.exec(
-            select(Scanner).where(Scanner.team_id == team_id).order_by(Scanner.name)
-        ).all()
-    rows = [
-        (scanner.name, str(scanner.scanner_type), str(scanner.provider), scanner.model,
-         f"{scanner.sampling_rate:g}", "yes" if scanner.enabled else "no", str(scanner.scanner_version),
-         str(scanner.estimated_monthly_observations or 0), str(scanner.id))
-        for scanner in scanners
-    ]  # fmt: skip
+    deps, team_id = team_deps(team)
+    rows = [_row(found) for found in service.scanners(deps, team_id)]
     columns = ("name", "type", "provider", "model", "sampling", "enabled", "version", "est./month", "id")
     print_table(columns, rows)
+
+
+def _row(found: service.ScannerView) -> tuple[str, ...]:
+    spec = found.definition
+    return (
+        found.name,
+        spec["scanner_type"],
+        spec["provider"],
+        spec["model"],
+        f"{spec['sampling_rate']:g}",
+        "yes" if spec["enabled"] else "no",
+        str(found.version),
+        str(found.estimated_monthly_observations),
+        str(found.id),
+    )
 
 
 @app.command("show")
 @friendly_errors
 def show_command(scanner: str = typer.Argument(..., help="Name or id."), team: int = TEAM) -> None:
     """A scanner's whole definition, as YAML (ready for `sightline apply`)."""
-    _, db, team_id = open_team(team)
-    with db.sessions() as session:
-        found = _load(session, team_id, scanner)
-        shown = {**definition(found), "id": str(found.id), "scanner_version": found.scanner_version}
+    deps, team_id = team_deps(team)
+    shown = service.scanner(deps, team_id, scanner).document()
     out.print(escape(yaml.safe_dump(shown, sort_keys=False, allow_unicode=True)), highlight=False)
 
 
@@ -157,15 +134,10 @@ def update_command(
     team: int = TEAM,
 ) -> None:
     """Change fields of a scanner; the version goes up when what it does changes."""
-    current, db, team_id = open_team(team)
-    changes = set_options(set_)
-    with session_scope(db.sessions) as session:
-        found = _load(session, team_id, scanner)
-        changed = update_scanner(session, found, changes, current)
-        version = found.scanner_version
-    out.print(
-        f"changed {', '.join(changed)}; version {version}" if changed else "nothing changed", highlight=False
-    )
+    deps, team_id = team_deps(team)
+    updated = service.update_scanner(deps, team_id, scanner, set_options(set_))
+    changed = f"changed {', '.join(updated.changed)}; version {updated.version}"
+    out.print(changed if updated.changed else "nothing changed", highlight=False)
 
 
 @app.command("estimate")
@@ -176,11 +148,8 @@ def estimate_command(
     team: int = TEAM,
 ) -> None:
     """How many observations a month a proposed scanner would make, from the last 30 days of data."""
-    _, db, team_id = open_team(team)
-    normalised = validate_query(json_option(query, "query"))
-    rate = validate_sampling_rate(sampling_rate)
-    with db.sessions() as session:
-        count = estimate(session, team_id, normalised, rate)
+    deps, team_id = team_deps(team)
+    count = service.estimate_scanner(deps, team_id, json_option(query, "query"), sampling_rate)
     out.print(f"about {count} observations a month", highlight=False)
 
 
@@ -196,34 +165,19 @@ def backfill_command(
 
     Sessions a scanner already observed are not observed again.
     """
-    _, db, team_id = open_team(team)
-    start = parse_since(since, now=datetime.now(UTC))
-    if not scanners and not all_scanners:
-        raise InvalidField("scanners", "name at least one scanner, or pass --all")
-    with session_scope(db.sessions) as session:
-        if all_scanners:
-            found = list(session.exec(select(Scanner).where(Scanner.team_id == team_id)))
-        else:
-            found = [_load(session, team_id, ref) for ref in scanners]
-        for scanner in found:
-            rewind(scanner, start)
-            session.add(scanner)
-        names = [scanner.name for scanner in found]
-    out.print(f"{len(names)} scanner(s) sweep from {start.isoformat()} at the next tick", highlight=False)
+    deps, team_id = team_deps(team)
+    done = service.backfill(deps, team_id, scanners or [], since=since, every=all_scanners)
+    out.print(
+        f"{len(done.names)} scanner(s) sweep from {done.since.isoformat()} at the next tick", highlight=False
+    )
 
 
 @app.command("delete")
 @friendly_errors
 def delete_command(scanner: str = typer.Argument(..., help="Name or id."), team: int = TEAM) -> None:
     """Delete a scanner that has no observations (disable it otherwise: --set enabled=false)."""
-    from models.vision import Observation
-
-    _, db, team_id = open_team(team)
-    with session_scope(db.sessions) as session:
-        found = _load(session, team_id, scanner)
-        if session.exec(select(Observation).where(Observation.scanner_id == found.id)).first() is not None:
-            raise InvalidField("scanner", "it has observations; disable it instead (--set enabled=false)")
-        session.delete(found)
+    deps, team_id = team_deps(team)
+    service.delete_scanner(deps, team_id, scanner)
     out.print(f"deleted scanner {escape(scanner)}", highlight=False)
 
 
@@ -234,33 +188,19 @@ def apply_command(
     team: int = TEAM,
 ) -> None:
     """Scanners (and actions) as code: create or update each by name. Running it twice changes nothing."""
-    current = settings()
-    entries, action_entries = _read_yaml(file)
-    db = migrated_database(current)
-    team_id = resolve_team(db, team)
-    with session_scope(db.sessions) as session:
-        applied = apply_scanners(session, team_id, entries, current, dry_run=dry_run)
-        results = [(r.name, r.action, r.changed) for r in applied]
-        session.flush()
-        results += apply_actions(session, team_id, action_entries, now=datetime.now(UTC), dry_run=dry_run)
-        if dry_run:
-            session.rollback()
+    document = _read_yaml(file)
+    deps, team_id = team_deps(team)
+    applied = service.apply_scanners(deps, team_id, document, source=str(file), dry_run=dry_run)
     verb = "would be " if dry_run else ""
-    for name, action, changed in results:
-        detail = f" ({', '.join(changed)})" if changed else ""
-        out.print(f"{escape(name)}: {verb}{action}{detail}", highlight=False)
+    for each in applied:
+        detail = f" ({', '.join(each.changed)})" if each.changed else ""
+        out.print(f"{escape(each.name)}: {verb}{each.action}{detail}", highlight=False)
 
 
-def _read_yaml(file: Path) -> tuple[list[dict], list[dict]]:
+def _read_yaml(file: Path) -> Any:
     try:
-        document = yaml.safe_load(file.read_text())
+        return yaml.safe_load(file.read_text())
     except OSError as exc:
         raise NotFoundError(f"cannot read {file} ({exc.strerror})") from exc
     except yaml.YAMLError as exc:
         raise InvalidField(str(file), f"is not valid YAML ({exc})") from exc
-    entries = document.get("scanners", []) if isinstance(document, dict) else document
-    actions = document.get("actions", []) if isinstance(document, dict) else []
-    for what, items in (("scanners", entries), ("actions", actions)):
-        if not isinstance(items, list) or not all(isinstance(entry, dict) for entry in items):
-            raise InvalidField(str(file), f"must hold a list of {what} (scanners: [...], actions: [...])")
-    return entries, actions

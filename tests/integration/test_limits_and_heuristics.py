@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from integrations import observing
 from integrations.fake_gemini import FakeReply
 from models import Organization
 from models.db import session_scope
+from services import observations
 from tests.support.world import build_world, close_world
 
 pytestmark = pytest.mark.db
@@ -71,7 +71,7 @@ def test_a_session_observed_by_another_process_meanwhile_is_already_scanned_and_
     scanner = world.scanner(**MONITOR)
     world.observe(scanner, SESSIONS[0])
     # The race: the other process's row lands after this request looked for existing observations.
-    monkeypatch.setattr(observing, "observed_sessions", lambda session, scanner_id, wanted: set())
+    monkeypatch.setattr(observations, "observed_sessions", lambda session, scanner_id, wanted: set())
     outcomes = world.request(scanner, *SESSIONS)
     assert [(o.session_id, o.outcome) for o in outcomes] == [
         (SESSIONS[0], "already_scanned"),
@@ -165,8 +165,8 @@ def test_without_a_key_heuristic_scanners_observe_every_real_recording(keyless_w
 def test_heuristic_observations_reserve_no_credits_while_in_flight(world):
     from datetime import UTC, datetime
 
-    from integrations.observing import quotas
     from models import Scanner
+    from services.budget import quotas
 
     world.worker.pause()
     scanner = world.scanner(

@@ -10,7 +10,6 @@ import pytest
 from sqlmodel import select
 
 from actors import broker as broker_module
-from integrations.scanner_store import create_scanner, update_scanner
 from integrations.storage import database
 from models import (
     ActionRun,
@@ -30,6 +29,7 @@ from models.queries import ensure_defaults
 from scheduler.actions import _claim
 from scheduler.daemon import Scheduler
 from scheduler.leader import Leadership
+from services.scanners import ScannerView, create_scanner, update_scanner
 from settings import get_settings
 
 pytestmark = pytest.mark.db
@@ -56,6 +56,7 @@ class Harness:
         self.broker = broker_module.setup_broker(self.settings)
         self.client = broker_module.redis_client(self.settings)
         self.scheduler = Scheduler(self.settings, self.db.sessions, self.broker, self.client)
+        self.deps = broker_module.process_deps(self.settings)
 
     def close(self) -> None:
         self.broker.close()
@@ -63,10 +64,9 @@ class Harness:
             broker_module._embedded.stop()
             broker_module._embedded = None
 
-    def scanner(self, **spec) -> Scanner:
+    def scanner(self, **spec) -> ScannerView:
         spec = {**MONITOR, "name": f"scanner-{uuid.uuid4().hex[:6]}", **spec}
-        with session_scope(self.db.sessions) as session:
-            return create_scanner(session, self.team_id, spec, self.settings)
+        return create_scanner(self.deps, self.team_id, spec)
 
     def record(self, session_id: str, end: datetime, ingested: datetime | None = None) -> None:
         with session_scope(self.db.sessions) as session:
@@ -161,13 +161,11 @@ def test_a_disabled_period_is_not_backfilled_after_re_enabling(harness):
         session.get(Scanner, scanner.id).last_swept_at = now - SETTLE - timedelta(hours=2)
     harness.record("before-disable", now - SETTLE - timedelta(minutes=110))
     assert harness.tick(now).enqueued == 1
-    with session_scope(harness.db.sessions) as session:
-        update_scanner(session, session.get(Scanner, scanner.id), {"enabled": False}, harness.settings)
+    update_scanner(harness.deps, harness.team_id, str(scanner.id), {"enabled": False})
     harness.record("while-disabled", now - SETTLE - timedelta(minutes=60))
     assert harness.tick(now + timedelta(minutes=10)).swept == []
-    with session_scope(harness.db.sessions) as session:
-        # Re-enabled now (the real clock): the watermark restarts at now − settle.
-        update_scanner(session, session.get(Scanner, scanner.id), {"enabled": True}, harness.settings)
+    # Re-enabled now (the real clock): the watermark restarts at now − settle.
+    update_scanner(harness.deps, harness.team_id, str(scanner.id), {"enabled": True})
     reenabled = harness.fresh(Scanner, scanner.id)
     assert as_utc(reenabled.last_swept_at) >= now - SETTLE
     harness.record("after-enable", as_utc(reenabled.last_swept_at) + timedelta(minutes=1))
@@ -363,7 +361,7 @@ def test_one_leader_at_a_time_and_a_lost_lock_stops_the_leader(harness):
 
 def test_a_pending_row_whose_message_was_lost_is_resent_and_completes(world):
     """With a real worker: the row exists, its message never reached Redis; the reaper sends it."""
-    from integrations.observing import request_observations
+    from services.observations import request_observations
 
     scanner = world.scanner(**MONITOR)
     session_id = world.scenarios["checkout-js-error"].session_id

@@ -11,16 +11,16 @@ from sqlmodel import select
 
 from actors import broker as broker_module
 from integrations.fake_gemini import FakeGemini
-from integrations.observing import Requested, request_observations
-from integrations.scanner_store import create_scanner
 from integrations.storage import Database, database
-from models import Observation, Scanner, Signal, UsageReceipt
+from models import Observation, Signal, UsageReceipt
 from models.db import session_scope
 from models.migrate import upgrade
 from models.queries import ensure_defaults
 from pipeline.scenarios import build_all
 from services import recordings
 from services.context import Deps
+from services.observations import Requested, observe_sessions
+from services.scanners import ScannerView, create_scanner
 from settings import Settings, get_settings
 
 
@@ -35,25 +35,13 @@ class World:
     deps: Deps | None = None
     scenarios: dict = field(default_factory=dict)
 
-    def scanner(self, **spec: Any) -> Scanner:
+    def scanner(self, **spec: Any) -> ScannerView:
         spec.setdefault("name", f"scanner-{uuid.uuid4().hex[:8]}")
-        with session_scope(self.db.sessions) as session:
-            return create_scanner(session, self.team_id, spec, self.settings)
+        return create_scanner(self.deps, self.team_id, spec)
 
-    def request(self, scanner: Scanner, *session_ids: str) -> list[Requested]:
-        """Create the observations (as `sightline observe` does) and send the started ones."""
-        from datetime import UTC, datetime
-
-        with session_scope(self.db.sessions) as session:
-            fresh = session.get(Scanner, scanner.id)
-            outcomes = request_observations(
-                session, fresh, list(session_ids), settings=self.settings, now=datetime.now(UTC)
-            )
-        actor = self.broker.get_actor("observe_session")
-        for outcome in outcomes:
-            if outcome.observation_id is not None:
-                actor.send(str(outcome.observation_id))
-        return outcomes
+    def request(self, scanner: ScannerView, *session_ids: str) -> list[Requested]:
+        """Create the observations and send the started ones, as `sightline observe` does."""
+        return observe_sessions(self.deps, self.team_id, str(scanner.id), list(session_ids))
 
     def drain(self) -> None:
         self.broker.join("observe", timeout=60_000)
@@ -62,7 +50,7 @@ class World:
     def import_file(self, path) -> recordings.ImportResult:
         return recordings.import_file(self.deps, self.team_id, path)
 
-    def observe(self, scanner: Scanner, *session_ids: str) -> list[Observation]:
+    def observe(self, scanner: ScannerView, *session_ids: str) -> list[Observation]:
         outcomes = self.request(scanner, *session_ids)
         self.drain()
         return [self.observation(o.observation_id) for o in outcomes if o.observation_id is not None]

@@ -1,0 +1,90 @@
+"""What an observation costs and what a scanner may still start: credits, quotas and in-flight room.
+
+The arithmetic is `pipeline.limits`; this module reads the figures it needs in the caller's
+session. On-demand requests (`services.observations`) and sweeps (`services.sweeps`) use the same
+checks, so a scanner is held to one budget however its observations start. `quota` is the use case
+behind `sightline quota`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session
+
+from models import Organization, Scanner, Team
+from models.observation_queries import in_flight, organization_usage, scanner_usage, team_scanners
+from pipeline.errors import ConfigurationError
+from pipeline.limits import Quota, credits_for, headroom, month_start, next_month_start
+from services.context import Deps
+from settings import Settings
+
+
+def observation_price(provider: str, model: str, settings: Settings) -> int:
+    """Credits one observation costs: the model's price on Gemini, nothing on the heuristic provider."""
+    return credits_for(model, settings.model_prices) if provider == "google" else 0
+
+
+def require_provider(scanner: Scanner, settings: Settings) -> None:
+    """Raises `ConfigurationError` when the scanner uses Gemini and no key is set."""
+    if str(scanner.provider) == "google" and settings.gemini_api_key is None:
+        raise ConfigurationError(
+            f"scanner {scanner.name!r} uses Gemini but GEMINI_API_KEY is not set; set it, "
+            "or use a heuristic scanner"
+        )
+
+
+def quotas(session: Session, scanner: Scanner, settings: Settings, now: datetime) -> tuple[Quota, Quota]:
+    """(organisation quota, scanner quota) for this calendar month, in-flight reservations included."""
+    team = session.get(Team, scanner.team_id)
+    organization = session.get(Organization, team.organization_id)
+    since = month_start(now)
+
+    def price(snapshot: dict) -> int:
+        return observation_price(snapshot.get("provider", "google"), snapshot.get("model", ""), settings)
+
+    org = Quota(organization.monthly_credit_limit, organization_usage(session, organization.id, since, price))
+    own = Quota(scanner.credit_limit, scanner_usage(session, scanner.id, since, price))
+    return org, own
+
+
+def affordable(session: Session, scanner: Scanner, settings: Settings, now: datetime) -> int | None:
+    """How many more observations the organisation's and the scanner's budgets allow (None: no cap)."""
+    price = observation_price(str(scanner.provider), scanner.model, settings)
+    if not price:
+        return None
+    counts = [quota.affordable(price) for quota in quotas(session, scanner, settings, now)]
+    capped = [count for count in counts if count is not None]
+    return min(capped) if capped else None
+
+
+def room(session: Session, scanner: Scanner, settings: Settings) -> int:
+    """How many more observations may be in flight for this scanner (its cap and its team's)."""
+    return headroom(
+        in_flight(session, scanner_id=scanner.id),
+        in_flight(session, team_id=scanner.team_id),
+        settings.in_flight_per_scanner,
+        settings.in_flight_per_team,
+    )
+
+
+@dataclass(frozen=True)
+class QuotaReport:
+    period_start: datetime
+    period_end: datetime
+    organisation: Quota | None  # None: the team has no scanner yet
+    scanners: list[tuple[str, Quota]]
+
+
+def quota(deps: Deps, team_id: int, *, now: datetime | None = None) -> QuotaReport:
+    """This month's credits: the organisation's limit and use (in-flight included), and each scanner's."""
+    now = now or deps.now()
+    with deps.read() as session:
+        per_scanner = [
+            (scanner.name, quotas(session, scanner, deps.settings, now))
+            for scanner in team_scanners(session, team_id)
+        ]
+    organisation = per_scanner[0][1][0] if per_scanner else None
+    scanners = [(name, own) for name, (_, own) in per_scanner]
+    return QuotaReport(month_start(now), next_month_start(now), organisation, scanners)
