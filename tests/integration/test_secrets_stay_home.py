@@ -16,10 +16,10 @@ from sqlmodel import select
 from typer.testing import CliRunner
 
 import integrations.logs as logs
-from actors.action_work import deliver_one, process_run
 from cli.main import app
 from integrations.fake_gemini import FakeReply
 from models import ActionRun, Delivery, VisionAction, session_scope
+from services.action_runs import run_action
 from settings import get_settings
 
 pytestmark = pytest.mark.db
@@ -140,10 +140,11 @@ def deliver_digest(world, scanners) -> str:
         run = ActionRun(action_id=action.id, scheduled_at=now)
         session.add(run)
         run_id = run.id
-    for delivery_id in process_run(settings, world.db.sessions, run_id, now=now):
-        assert deliver_one(settings, world.db.sessions, world.broker.client, delivery_id) == "delivered"
+    assert run_action(world.deps, run_id, now=now).status == "completed"
+    world.broker.join("deliver", timeout=60_000)  # the worker posts the run's delivery
+    world.worker.join()
     with world.db.sessions() as session:
-        assert session.exec(select(Delivery).where(Delivery.action_run_id == run_id)).one()
+        assert session.exec(select(Delivery).where(Delivery.action_run_id == run_id)).one().status == "delivered"
         markdown = session.get(ActionRun, run_id).synthesized_markdown
     delivered = (settings.home / "deliveries.jsonl").read_text()
     assert "Visitors could not sign in" in delivered
