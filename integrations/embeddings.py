@@ -5,12 +5,15 @@ picks the configured one."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from integrations.gemini import GeminiGateway
 from pipeline.embeddings import Embedder, HashingEmbedder, normalise
 from settings import Settings
+
+if TYPE_CHECKING:  # the gateway is built by the caller, only when Gemini embeddings are configured
+    from integrations.gemini import GeminiGateway
 
 GEMINI_MODEL = "gemini-embedding-001"
 GEMINI_DIMENSIONS = 768

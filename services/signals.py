@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 import structlog
-from redis.exceptions import LockError
 from sqlmodel import Session
 
 from integrations.embeddings import embedder
@@ -36,6 +35,8 @@ BATCH = 200
 def group_signals(deps: Deps, team_id: int) -> GroupResult:
     """Group the team's ungrouped signals (see the module docstring). `busy` when another worker
     holds the team's lock, `paused` while its processing is paused; embedding errors are raised."""
+    from redis.exceptions import LockError  # here: the CLI imports this module for the pause alone
+
     result = GroupResult()
     key = grouping_lock_key(deps.settings.redis_namespace, team_id)
     lock = deps.redis().lock(key, timeout=GROUPING_LOCK_TTL_S, blocking=False, thread_local=False)
