@@ -8,6 +8,9 @@ STAMP := $(VENV)/.installed-stamp
 SIGHTLINE := $(BIN)/sightline
 SIGHTLINE_HOME ?= .sightline
 export SIGHTLINE_HOME
+# pytest-xdist workers. Most of the suite waits on child processes, Redis and SQLite rather than
+# computing, so more workers than cores pays: on 2 cores, 4 workers beat 2 and 3 (measured).
+TEST_WORKERS ?= 4
 
 .PHONY: demo test lint bench venv clean
 
@@ -25,7 +28,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.import_render

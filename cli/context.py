@@ -5,34 +5,38 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import typer
-import yaml
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
-from sqlmodel import select
 
-from integrations.logs import configure_logging
-from integrations.storage import Database, database
-from models import Team
 from pipeline.errors import InvalidField, NotFoundError, SightlineError
-from services.context import Deps
-from settings import Settings, get_settings
+
+# Everything else is imported where it is used: `sightline --help` (and a command that needs no
+# database) never pays for SQLAlchemy, the models or the broker.
+if TYPE_CHECKING:
+    from integrations.storage import Database
+    from services.context import Deps
+    from settings import Settings
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
 
 def settings() -> Settings:
+    from integrations.logs import configure_logging
+    from settings import get_settings
+
     current = get_settings()
     configure_logging(current.log_level, current.log_format)
     return current
 
 
 def migrated_database(current: Settings) -> Database:
+    from integrations.storage import database
+
     db = database(current)
     db.require_migrated()
     return db
@@ -61,6 +65,10 @@ def open_team(team_id: int | None) -> tuple[Settings, Database, int]:
 
 def resolve_team(db: Database, team_id: int | None) -> int:
     """The team named by `--team`, or the first team; `NotFoundError` when there is none."""
+    from sqlmodel import select
+
+    from models import Team
+
     with db.sessions() as session:
         if team_id is not None:
             if session.get(Team, team_id) is None:
@@ -91,6 +99,8 @@ def friendly_errors(command: Callable) -> Callable:
 def print_table(columns: tuple[str, ...], rows: list[tuple[str, ...]], title: str | None = None) -> None:
     """A table on a terminal; tab-separated lines (header first) when piped, easy to cut and grep."""
     if out.is_terminal:
+        from rich.table import Table
+
         table = Table(*columns, title=title)
         for row in rows:
             table.add_row(*(escape(cell) for cell in row))
@@ -115,6 +125,8 @@ def yaml_option(value: str | None, field: str) -> Any:
     """A YAML (or JSON) command-line value (None stays None)."""
     if value is None:
         return None
+    import yaml
+
     try:
         return yaml.safe_load(value)
     except yaml.YAMLError as exc:

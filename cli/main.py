@@ -1,85 +1,131 @@
-"""`sightline`: set up the data folder, import recordings, read timelines, run workers."""
+"""`sightline`: set up the data folder, import recordings, read timelines, run workers.
+
+A command's module is imported only when that command runs (or its own `--help` is asked), so a
+command never waits for what the others import (the broker, Gemini, Slack, the scheduler):
+`COMMANDS` names where each one lives, with the one-line summary `sightline --help` lists.
+"""
 
 from __future__ import annotations
 
+import importlib
+
 import typer
+from typer.core import TyperCommand, TyperGroup
 
-from cli import actions as actions_cli
-from cli import observations, recordings, scanners, scenarios
-from cli import reports as reports_cli
-from cli import scheduler as scheduler_cli
-from cli.context import friendly_errors, out, settings
-from cli.worker import run_worker
-from integrations.storage import database
-from models.db import session_scope
-from models.migrate import current_revision, upgrade
-from models.queries import ensure_defaults
-
-app = typer.Typer(
-    name="sightline",
-    help="Sightline watches rrweb session recordings so you do not have to.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-app.command("import")(recordings.import_command)
-app.command("timeline")(recordings.timeline_command)
-app.add_typer(recordings.app, name="recordings")
-app.add_typer(scenarios.app, name="scenarios")
-app.add_typer(scanners.app, name="scanners")
-app.command("apply")(scanners.apply_command)
-app.command("observe")(observations.observe_command)
-app.add_typer(observations.app, name="observations")
-app.command("quota")(observations.quota_command)
-app.command("scheduler")(scheduler_cli.scheduler_command)
-app.command("status")(scheduler_cli.status_command)
-app.command("up")(scheduler_cli.up_command)
-app.add_typer(actions_cli.app, name="actions")
-app.add_typer(actions_cli.integrations_app, name="integrations")
-app.add_typer(reports_cli.app, name="reports")
-app.add_typer(reports_cli.signals_app, name="signals")
-
-
-@app.command("init")
-@friendly_errors
-def init_command(
-    timezone: str = typer.Option(
-        None, help="IANA timezone of the default team (default SIGHTLINE_TIMEZONE)."
+# name: (module, attribute: a command function or a Typer of subcommands, summary for `--help`).
+# The summary is the first paragraph of the command's own help (tests/unit/test_cli_startup.py).
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "init": (
+        "cli.init",
+        "init_command",
+        "Create the data folder, migrate the database and create the default organisation, team and user.",
     ),
-) -> None:
-    """Create the data folder, migrate the database and create the default organisation, team and user.
+    "import": (
+        "cli.recordings",
+        "import_command",
+        'Import rrweb recordings: arrays, {"result": [...]}, PostHog JSONL blobs and PostHog exports.',
+    ),
+    "recordings": ("cli.recordings", "app", "Stored recordings."),
+    "timeline": (
+        "cli.recordings",
+        "timeline_command",
+        "Print the timeline the model reads for one recording (redacted, within the token budget).",
+    ),
+    "scenarios": ("cli.scenarios", "app", "Synthetic recordings built by name."),
+    "worker": (
+        "cli.worker",
+        "worker_command",
+        "Run Dramatiq workers on REDIS_URL (or the embedded Redis) until Ctrl-C or SIGTERM.",
+    ),
+    "scanners": ("cli.scanners", "app", "Scanners: the questions asked about every session."),
+    "apply": (
+        "cli.scanners",
+        "apply_command",
+        "Scanners (and actions) as code: create or update each by name. Running it twice changes nothing.",
+    ),
+    "observe": (
+        "cli.observations",
+        "observe_command",
+        "Observe sessions now, within the scanner's and the organisation's limits.",
+    ),
+    "observations": ("cli.observations", "app", "Observations: one scanner's look at one session."),
+    "quota": (
+        "cli.observations",
+        "quota_command",
+        "This month's credits: the organisation's limit, use (in-flight included) and what remains.",
+    ),
+    "scheduler": (
+        "cli.scheduler",
+        "scheduler_command",
+        "Run the scheduler daemon: sweep scanners, fire due actions, reap stuck work.",
+    ),
+    "status": (
+        "cli.scheduler",
+        "status_command",
+        "The scheduler's leader and last tick, scanners, actions, queues, workers and recent failures.",
+    ),
+    "up": (
+        "cli.scheduler",
+        "up_command",
+        "Run the scheduler and a worker together on the embedded defaults until Ctrl-C.",
+    ),
+    "reports": ("cli.reports", "app", "Reports: grouped findings, the team's inbox of problems."),
+    "signals": ("cli.reports", "signals_app", "Signal processing: pause and resume grouping."),
+    "actions": ("cli.actions", "app", "Actions: scheduled digests and alerts over observations."),
+    "integrations": ("cli.actions", "integrations_app", "Integrations: where actions deliver (Slack)."),
+}
 
-    Running it again changes nothing (and upgrades an older database).
-    """
-    current = settings()
-    current.home.mkdir(parents=True, exist_ok=True)
-    current.blob_dir.mkdir(parents=True, exist_ok=True)
-    db = database(current)
-    upgrade(db.engine)
-    with session_scope(db.sessions) as session:
-        organization, team, user = ensure_defaults(session, timezone=timezone or current.default_timezone)
-        names = organization.name, team.id, team.name, user.email
-    out.print(f"Data folder: {current.home.resolve()}")
-    out.print(f"Database:    {_safe_url(db.url)} (migration {current_revision(db.engine)})")
-    out.print(f"Default:     organisation {names[0]!r}, team {names[1]} ({names[2]}), user {names[3]}")
+
+class LazyGroup(TyperGroup):
+    """A group that builds a command from its module on first use, and lists the others by summary."""
+
+    listing_summaries = True  # False makes `--help` import every command (the test compares both)
+
+    def __init__(self, **attrs) -> None:
+        super().__init__(**attrs)
+        self._listing = False
+
+    def list_commands(self, ctx: typer.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: typer.Context, cmd_name: str):
+        command = super().get_command(ctx, cmd_name)
+        if command is not None or cmd_name not in COMMANDS:
+            return command
+        if self._listing and self.listing_summaries:
+            return TyperCommand(cmd_name, help=COMMANDS[cmd_name][2])
+        command = load_command(cmd_name)
+        self.add_command(command, cmd_name)
+        return command
+
+    def format_help(self, ctx: typer.Context, formatter) -> None:
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
 
 
-def _safe_url(url: str) -> str:
-    """The URL without its password, for printing."""
-    from sqlalchemy.engine import make_url
+def load_command(name: str):
+    """The click command of `COMMANDS[name]`, importing its module."""
+    module, attribute, _ = COMMANDS[name]
+    target = getattr(importlib.import_module(module), attribute)
+    if isinstance(target, typer.Typer):
+        command = typer.main.get_group(target)
+        command.name = name
+        return command
+    single = typer.Typer(add_completion=False)
+    single.command(name)(target)
+    return typer.main.get_command(single)
 
-    return make_url(url).render_as_string(hide_password=True)
+
+app = typer.Typer(name="sightline", cls=LazyGroup, no_args_is_help=True, add_completion=False,
+                  pretty_exceptions_enable=False)  # fmt: skip
 
 
-@app.command("worker")
-@friendly_errors
-def worker_command(
-    processes: int = typer.Option(1, min=1, help="Worker processes."),
-    threads: int = typer.Option(4, min=1, help="Threads per process."),
-    queues: list[str] = typer.Option(None, "--queue", "-q", help="Only these queues (repeatable)."),
-) -> None:
-    """Run Dramatiq workers on REDIS_URL (or the embedded Redis) until Ctrl-C or SIGTERM."""
-    run_worker(settings(), processes=processes, threads=threads, queues=queues or None)
+@app.callback()
+def sightline() -> None:
+    """Sightline watches rrweb session recordings so you do not have to."""
 
 
 def main() -> None:

@@ -13,13 +13,8 @@ from datetime import UTC, datetime
 import structlog
 import typer
 from rich.markup import escape
-from rich.progress import Progress, TextColumn
 
-from actors.broker import embedded_redis_url, redis_client, setup_broker
 from cli.context import err, friendly_errors, migrated_database, out, print_table, settings
-from scheduler.daemon import Scheduler
-from scheduler.status import collect
-from settings import child_environment
 
 log = structlog.get_logger(__name__)
 
@@ -41,6 +36,9 @@ def scheduler_command(
     Safe to run on several machines: one leads (a Redis lock), the others wait and take over
     when it stops. Stops cleanly on Ctrl-C or SIGTERM.
     """
+    from actors.broker import embedded_redis_url, redis_client, setup_broker
+    from scheduler.daemon import Scheduler
+
     current = settings()
     if interval is not None:
         current = current.model_copy(update={"scheduler_tick_s": interval})
@@ -78,6 +76,10 @@ def _idle(data: dict) -> bool:
 
 
 def _wait_idle(current, db, client, timeout: float) -> dict:
+    from rich.progress import Progress, TextColumn
+
+    from scheduler.status import collect
+
     deadline = time.monotonic() + timeout
     with Progress(TextColumn("{task.description}"), transient=True, console=err) as progress:
         task = progress.add_task("waiting for the scheduler and workers")
@@ -104,6 +106,9 @@ def status_command(
     ),
 ) -> None:
     """The scheduler's leader and last tick, scanners, actions, queues, workers and recent failures."""
+    from actors.broker import redis_client
+    from scheduler.status import collect
+
     current = settings()
     db = migrated_database(current)
     client = redis_client(current)
@@ -163,6 +168,9 @@ def up_command(
     processes: int = typer.Option(1, min=1, help="Worker processes."),
 ) -> None:
     """Run the scheduler and a worker together on the embedded defaults until Ctrl-C."""
+    from actors.broker import embedded_redis_url, redis_client
+    from settings import child_environment
+
     current = settings()
     migrated_database(current)
     overrides = {}
@@ -170,7 +178,9 @@ def up_command(
         redis_client(current)  # one embedded server for the children, alive as long as this process
         overrides["REDIS_URL"] = embedded_redis_url() or ""
     env = child_environment(**overrides)
-    command = [sys.executable, "-m", "cli.main"]
+    # -P: the current folder stays off the import path, so a project's own `settings.py` (Django's)
+    # cannot stand in for ours.
+    command = [sys.executable, "-P", "-m", "cli.main"]
     worker = [*command, "worker", "--threads", str(threads), "--processes", str(processes)]
     children = {
         "worker": subprocess.Popen(worker, env=env),

@@ -5,21 +5,38 @@ from __future__ import annotations
 import multiprocessing
 import signal
 import threading
+from typing import TYPE_CHECKING
 
 import structlog
-from dramatiq import Worker
+import typer
 
-from actors.broker import embedded_redis_url, redis_client, setup_broker
-from settings import Settings
+from cli.context import friendly_errors
+from cli.context import settings as current_settings
+
+if TYPE_CHECKING:
+    from settings import Settings
 
 log = structlog.get_logger(__name__)
 STOP_TIMEOUT_MS = 30_000
+
+
+@friendly_errors
+def worker_command(
+    processes: int = typer.Option(1, min=1, help="Worker processes."),
+    threads: int = typer.Option(4, min=1, help="Threads per process."),
+    queues: list[str] = typer.Option(None, "--queue", "-q", help="Only these queues (repeatable)."),
+) -> None:
+    """Run Dramatiq workers on REDIS_URL (or the embedded Redis) until Ctrl-C or SIGTERM."""
+    run_worker(current_settings(), processes=processes, threads=threads, queues=queues or None)
 
 
 def serve(
     settings: Settings, threads: int, queues: list[str] | None, stop: threading.Event | None = None
 ) -> None:
     """Run a worker until SIGINT/SIGTERM (or `stop` is set), then let running messages finish."""
+    from dramatiq import Worker
+
+    from actors.broker import embedded_redis_url, setup_broker
     from integrations.logs import configure_logging
 
     configure_logging(settings.log_level, settings.log_format)
@@ -46,6 +63,8 @@ def _stop_on_signals() -> threading.Event:
 
 def run_worker(settings: Settings, *, processes: int, threads: int, queues: list[str] | None) -> None:
     """One process serves in place; several share one Redis (the embedded one is started here)."""
+    from actors.broker import embedded_redis_url, redis_client
+
     if processes == 1:
         serve(settings, threads, queues)
         return

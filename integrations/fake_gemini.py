@@ -20,6 +20,8 @@ from typing import Any
 
 import orjson
 
+POLL_INTERVAL_S = 0.02
+
 _ROUTE = re.compile(r"^/(?P<version>v[0-9a-z]+)/models/(?P<model>[^:/]+):(?P<method>[A-Za-z]+)$")
 _STATUS = {400: "INVALID_ARGUMENT", 403: "PERMISSION_DENIED", 404: "NOT_FOUND", 408: "DEADLINE_EXCEEDED",
            429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE"}  # fmt: skip
@@ -118,7 +120,11 @@ class FakeGemini:
     def start(self) -> FakeGemini:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, name="fake-gemini", daemon=True).start()
+        # A short poll interval makes stop() prompt (shutdown waits for the loop to look again).
+        serve = threading.Thread(
+            target=self._server.serve_forever, args=(POLL_INTERVAL_S,), name="fake-gemini", daemon=True
+        )
+        serve.start()
         return self
 
     def stop(self) -> None:

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+POLL_INTERVAL_S = 0.02
+
 
 @dataclass(frozen=True)
 class FakeSlackReply:
@@ -74,7 +76,11 @@ class FakeSlack:
     def start(self) -> FakeSlack:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, name="fake-slack", daemon=True).start()
+        # A short poll interval makes stop() prompt (shutdown waits for the loop to look again).
+        serve = threading.Thread(
+            target=self._server.serve_forever, args=(POLL_INTERVAL_S,), name="fake-slack", daemon=True
+        )
+        serve.start()
         return self
 
     def stop(self) -> None:

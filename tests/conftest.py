@@ -1,7 +1,15 @@
-"""Shared test fixtures: where the real recordings live, and an isolated data folder."""
+"""Shared test fixtures: where the real recordings live, an isolated data folder, and one Redis per run.
+
+`sightline_home` points `REDIS_URL` at one embedded redis-server started for the whole test process
+(each xdist worker has its own) and gives the test a namespace of its own, so tests never see each
+other's keys and no test waits for a server to start or stop. A test about the embedded server
+itself is marked `embedded_redis`: `REDIS_URL` stays unset and it starts its own.
+"""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,15 +26,31 @@ def recordings_dir() -> Path:
     return RECORDINGS_DIR
 
 
+@pytest.fixture(scope="session")
+def shared_redis_url(tmp_path_factory) -> Iterator[str]:
+    """The `REDIS_URL` of this test process's own embedded redis-server, stopped when the run ends."""
+    from integrations.embedded_redis import EmbeddedRedis
+
+    server = EmbeddedRedis(tmp_path_factory.mktemp("redis"))
+    # Clients made from this URL carry the server's own name: connections a test leaves open are
+    # then this process's, and do not keep the server alive past the run.
+    yield f"{server.url}?client_name={server.name}"
+    server.stop()
+
+
 @pytest.fixture
-def sightline_home(tmp_path, monkeypatch) -> Path:
-    """A private SIGHTLINE_HOME with the settings cache cleared around the test."""
+def sightline_home(tmp_path, monkeypatch, request) -> Iterator[Path]:
+    """A private SIGHTLINE_HOME and Redis namespace, with the settings cache cleared around the test."""
     from settings import get_settings
 
     home = tmp_path / "home"
     monkeypatch.setenv("SIGHTLINE_HOME", str(home))
     monkeypatch.delenv("DATABASE_URL", raising=False)
-    monkeypatch.delenv("REDIS_URL", raising=False)
+    if request.node.get_closest_marker("embedded_redis"):
+        monkeypatch.delenv("REDIS_URL", raising=False)
+    else:
+        monkeypatch.setenv("REDIS_URL", request.getfixturevalue("shared_redis_url"))
+    monkeypatch.setenv("SIGHTLINE_REDIS_NAMESPACE", f"test-{uuid.uuid4().hex[:8]}")
     get_settings.cache_clear()
     yield home
     get_settings.cache_clear()

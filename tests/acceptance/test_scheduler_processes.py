@@ -1,25 +1,32 @@
-"""Two `sightline scheduler` processes on one real Redis for 30 s: one leads at a time, a killed
-leader is replaced within the lock TTL, and nothing is enqueued or claimed twice."""
+"""Two `sightline scheduler` processes on one real Redis: one leads at a time, a killed leader is
+replaced within the lock TTL, and nothing is enqueued or claimed twice.
+
+Sessions keep arriving while the first leads with the second waiting beside it, while the second
+takes over after the first is killed, and until the survivor has swept every one of them.
+"""
 
 from __future__ import annotations
 
 import json
 import signal
 import subprocess
-import sys
 import threading
 import time
 import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
-from sqlmodel import select
+import pytest
+from sqlmodel import func, select
 
 from integrations.embedded_redis import EmbeddedRedis
-from tests.acceptance.test_worker_process import ROOT, sightline_env
+from tests.acceptance.processes import CLI, ROOT, sightline_env, wait_until
 
+pytestmark = pytest.mark.acceptance
 TTL_S = 3.0
 TICK_S = 0.5
+ARRIVAL_S = 0.5  # two sessions arrive this often
+SWEEP_INTERVAL_S = 2
 
 
 class LogReader(threading.Thread):
@@ -42,6 +49,47 @@ class LogReader(threading.Thread):
         return [e["_read_at"] for e in self.events if e.get("event") == event]
 
 
+class Arrivals:
+    """Recordings arriving in the database the schedulers sweep."""
+
+    def __init__(self, db, team_id: int):
+        self.db, self.team_id, self.recorded = db, team_id, 0
+
+    def record(self, count: int) -> None:
+        from models import Recording, session_scope
+
+        now = datetime.now(UTC) - timedelta(seconds=1)
+        with session_scope(self.db.sessions) as session:
+            for _ in range(count):
+                session.add(Recording(
+                    team_id=self.team_id, session_id=f"s-{self.recorded:04}", start_time=now - timedelta(minutes=1),
+                    end_time=now, duration_s=60, active_s=30, event_count=20, urls=["https://a.example/"],
+                    blob_ref="unused", last_ingested_at=now,
+                ))  # fmt: skip
+                self.recorded += 1
+
+    def until(self, condition, timeout: float, what: str) -> None:
+        """Two sessions arrive every ARRIVAL_S until `condition` holds."""
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() > deadline:
+                pytest.fail(f"{what} did not happen within {timeout:g} s")
+            self.record(2)
+            time.sleep(ARRIVAL_S)
+
+    def count(self, model) -> int:
+        with self.db.sessions() as session:
+            return session.exec(select(func.count()).select_from(model)).one()
+
+
+def start_scheduler(env: dict[str, str], name: str) -> LogReader:
+    process = subprocess.Popen([*CLI, "scheduler"], env=env, cwd=ROOT, stderr=subprocess.PIPE,
+                               stdout=subprocess.DEVNULL, text=True)  # fmt: skip
+    reader = LogReader(name, process)
+    reader.start()
+    return reader
+
+
 def test_two_schedulers_one_leader_fast_handover_nothing_twice(tmp_path):
     home = tmp_path / "home"
     redis_server = EmbeddedRedis(tmp_path / "redis")
@@ -49,61 +97,42 @@ def test_two_schedulers_one_leader_fast_handover_nothing_twice(tmp_path):
     namespace = f"acc-{uuid.uuid4().hex[:6]}"
     env.update(REDIS_URL=redis_server.url, SIGHTLINE_REDIS_NAMESPACE=namespace, SIGHTLINE_SETTLE_S="0",
                SIGHTLINE_SCHEDULER_TICK_S=str(TICK_S), SIGHTLINE_LEADER_TTL_S=str(TTL_S),
-               SIGHTLINE_SWEEP_INTERVAL_S="2", SIGHTLINE_LOG_LEVEL="INFO")  # fmt: skip
-    cli = [sys.executable, "-m", "cli.main"]
+               SIGHTLINE_SWEEP_INTERVAL_S=str(SWEEP_INTERVAL_S), SIGHTLINE_LOG_LEVEL="INFO")  # fmt: skip
     for args in (["init"], ["apply", "examples/heuristic-scanners.yaml"]):
-        subprocess.run([*cli, *args], env=env, cwd=ROOT, check=True, capture_output=True)
+        subprocess.run([*CLI, *args], env=env, cwd=ROOT, check=True, capture_output=True)
 
     from integrations.storage import database
-    from models import ActionRun, Observation, Recording, Scanner, VisionAction, session_scope
+    from models import ActionRun, Observation, Scanner, VisionAction, session_scope
     from settings import Settings
 
-    db = database(Settings(SIGHTLINE_HOME=home))
+    db = database(Settings(SIGHTLINE_HOME=home, DATABASE_URL=None))
     with session_scope(db.sessions) as session:
         scanners = list(session.exec(select(Scanner)))
         session.add(VisionAction(team_id=scanners[0].team_id, scanner_id=scanners[0].id, name="every minute",
                                  trigger_config={"rrule": "FREQ=MINUTELY", "timezone": "UTC"},
                                  next_run_at=datetime.now(UTC) + timedelta(seconds=3)))  # fmt: skip
+    arrivals = Arrivals(db, scanners[0].team_id)
 
-    def start(name: str) -> LogReader:
-        process = subprocess.Popen([*cli, "scheduler"], env=env, cwd=ROOT, stderr=subprocess.PIPE,
-                                   stdout=subprocess.DEVNULL, text=True)  # fmt: skip
-        reader = LogReader(name, process)
-        reader.start()
-        return reader
-
-    first = start("first")
-    deadline = time.monotonic() + 30
-    while not first.times("scheduler_leading") and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert first.times("scheduler_leading"), "the first scheduler never led"
-    second = start("second")
-    recorded = 0
-
-    def record_some(count: int) -> None:
-        nonlocal recorded
-        now = datetime.now(UTC) - timedelta(seconds=1)
-        with session_scope(db.sessions) as session:
-            for _ in range(count):
-                session.add(Recording(
-                    team_id=scanners[0].team_id, session_id=f"s-{recorded:04}", start_time=now - timedelta(minutes=1),
-                    end_time=now, duration_s=60, active_s=30, event_count=20, urls=["https://a.example/"],
-                    blob_ref="unused", last_ingested_at=now,
-                ))  # fmt: skip
-                recorded += 1
-
+    first = start_scheduler(env, "first")
+    wait_until(lambda: first.times("scheduler_leading"), 30, "the first scheduler leading")
+    second = start_scheduler(env, "second")
     try:
-        started = time.monotonic()
-        while time.monotonic() - started < 14:
-            record_some(2)
-            time.sleep(1)
+        def first_led_beside_the_second() -> bool:
+            """A whole sweep interval of the first's ticks with the second up, a sweep and the action."""
+            started = second.times("scheduler_started")
+            ticks = [t for t in first.times("scheduler_tick") if started and t > started[0]]
+            return (len(ticks) >= SWEEP_INTERVAL_S / TICK_S and arrivals.count(Observation) > 0
+                    and arrivals.count(ActionRun) > 0)  # fmt: skip
+
+        arrivals.until(first_led_beside_the_second, 30, "the first leading beside the second")
         first.process.send_signal(signal.SIGKILL)  # a crash: the lock is not released
         killed_at = time.monotonic()
         first.process.wait(timeout=10)
-        while time.monotonic() - killed_at < 12:
-            record_some(2)
-            time.sleep(1)
-        time.sleep(5)  # let the survivor sweep what was recorded last
+        arrivals.until(lambda: second.times("scheduler_tick"), 30, "the second taking over")
+        taken_over = arrivals.recorded
+        arrivals.until(lambda: arrivals.recorded - taken_over >= 4, 30, "sessions arriving after the handover")
+        wait_until(lambda: arrivals.count(Observation) >= arrivals.recorded * len(scanners), 30,
+                   "the survivor sweeping every session")  # fmt: skip
     finally:
         for reader in (first, second):
             if reader.process.poll() is None:
@@ -125,7 +154,7 @@ def test_two_schedulers_one_leader_fast_handover_nothing_twice(tmp_path):
     with db.sessions() as session:
         observations = list(session.exec(select(Observation)))
         runs = list(session.exec(select(ActionRun)))
-    assert len(observations) == recorded * len(scanners)  # every recording, every scanner, once
+    assert len(observations) == arrivals.recorded * len(scanners)  # every recording, every scanner, once
     assert Counter((o.scanner_id, o.session_id) for o in observations).most_common(1)[0][1] == 1
     messages = Counter(json.loads(raw)["args"][0] for raw in client.hvals(f"{namespace}:observe.msgs"))
     assert messages and max(messages.values()) == 1, "an observation was sent twice"

@@ -1,39 +1,53 @@
-"""`sightline up`: scheduler and worker together observe imported sessions; Ctrl-C stops both."""
+"""`sightline up`: scheduler and worker together observe imported sessions; Ctrl-C stops both.
+
+From the project's folder (`python -m cli.main`) and from a Django project's folder, whose own
+`settings.py` must not stand in for Sightline's in the scheduler and worker `up` starts.
+"""
 
 from __future__ import annotations
 
 import json
 import signal
 import subprocess
-import sys
-import time
+from collections import Counter
 
-from tests.acceptance.test_worker_process import ROOT, sightline_env
+import pytest
+from sqlmodel import select
+
+from tests.acceptance.processes import CLI, ROOT, SIGHTLINE, sightline_env, wait_until
+
+pytestmark = pytest.mark.acceptance
+DJANGO_SETTINGS = 'SECRET_KEY = "not-sightline"\nINSTALLED_APPS = ["django.contrib.admin"]\n'
 
 
-def test_up_observes_backfilled_sessions_and_stops_cleanly(tmp_path):
-    env = sightline_env(tmp_path / "home")
+@pytest.mark.parametrize("folder", ["project", "django-project"])
+def test_up_observes_backfilled_sessions_and_stops_cleanly(tmp_path, folder):
+    home = tmp_path / "home"
+    env = sightline_env(home)
     env.update(SIGHTLINE_SETTLE_S="0", SIGHTLINE_SCHEDULER_TICK_S="0.5")
-    cli = [sys.executable, "-m", "cli.main"]
+    if folder == "project":
+        cli, cwd = CLI, ROOT
+    else:
+        cli, cwd = [SIGHTLINE], tmp_path / "django"
+        cwd.mkdir()
+        (cwd / "settings.py").write_text(DJANGO_SETTINGS)
 
     def run(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([*cli, *args], env=env, cwd=ROOT, check=True, capture_output=True, text=True)
+        return subprocess.run([*cli, *args], env=env, cwd=cwd, check=True, capture_output=True, text=True)
 
     run("init")
     run("scenarios", "write", str(tmp_path / "scenarios"), "--name", "checkout-js-error", "--name", "u-turn")
     run("import", str(tmp_path / "scenarios"))
-    run("apply", "examples/heuristic-scanners.yaml")
+    run("apply", str(ROOT / "examples" / "heuristic-scanners.yaml"))
     run("scanners", "backfill", "--all", "--since", "2000-01-01")
-    up = subprocess.Popen([*cli, "up", "--threads", "2"], env=env, cwd=ROOT, stdout=subprocess.PIPE,
+    up = subprocess.Popen([*cli, "up", "--threads", "2"], env=env, cwd=cwd, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, text=True)  # fmt: skip
     try:
-        deadline = time.monotonic() + 90
-        status = {}
-        while time.monotonic() < deadline:
-            status = json.loads(run("status", "--json").stdout)
-            if status["observations"].get("succeeded") == 8:
-                break
-            time.sleep(0.5)
+        observations = observation_counter(home)
+        wait_until(lambda: observations().get("succeeded") == 8 or up.poll() is not None, 90,
+                   "8 succeeded observations")  # fmt: skip
+        assert up.poll() is None, f"up stopped early:\n{up.communicate()[0]}"
+        status = json.loads(run("status", "--json").stdout)
         assert status["observations"] == {"succeeded": 8}, status["observations"]
         assert status["scheduler"]["leader"] is not None
         assert len(status["workers"]) == 1 and status["workers"][0]["threads"] == 2
@@ -47,3 +61,18 @@ def test_up_observes_backfilled_sessions_and_stops_cleanly(tmp_path):
     after = json.loads(run("status", "--json").stdout)
     assert after["scheduler"]["leader"] is None  # the scheduler released its lock on the way out
     assert after["workers"] == []
+
+
+def observation_counter(home):
+    """Observations by status, read from the database `up` works on (no process started per look)."""
+    from integrations.storage import database
+    from models import Observation
+    from settings import Settings
+
+    db = database(Settings(SIGHTLINE_HOME=home, DATABASE_URL=None))
+
+    def counts() -> Counter:
+        with db.sessions() as session:
+            return Counter(str(status) for status in session.exec(select(Observation.status)))
+
+    return counts

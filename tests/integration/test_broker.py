@@ -11,6 +11,8 @@ import dramatiq
 import pytest
 import redis
 from dramatiq import Worker
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from sqlmodel import select
 
 from actors import broker as broker_module
@@ -25,9 +27,8 @@ pytestmark = pytest.mark.db
 
 @pytest.fixture
 def real_broker(sightline_home, database_url, monkeypatch):
-    """`setup_broker()` on the embedded Redis and this test's database; stopped afterwards."""
+    """`setup_broker()` on this test's Redis and database; an embedded server it started is stopped."""
     monkeypatch.setenv("DATABASE_URL", database_url)
-    monkeypatch.setenv("SIGHTLINE_REDIS_NAMESPACE", "test-broker")
     get_settings.cache_clear()
     upgrade(database(get_settings()).engine)
     monkeypatch.setattr(broker_module, "_embedded", None)
@@ -37,6 +38,17 @@ def real_broker(sightline_home, database_url, monkeypatch):
     embedded = broker_module._embedded
     if embedded is not None:
         embedded.stop()
+
+
+def answers(socket_file: str) -> bool:
+    """Whether a server answers on `socket_file` (asked once: a dead socket is not retried)."""
+    client = redis.Redis(unix_socket_path=socket_file, socket_connect_timeout=0.5, retry=Retry(NoBackoff(), 0))
+    try:
+        return bool(client.ping())
+    except (redis.ConnectionError, OSError):
+        return False
+    finally:
+        client.close()
 
 
 def job_runs() -> list[JobRun]:
@@ -73,6 +85,7 @@ def test_a_real_worker_processes_a_message_and_a_job_run_is_written(real_broker)
     assert runs["explode"].error == "ValueError: boom"
 
 
+@pytest.mark.embedded_redis
 def test_the_broker_really_uses_redis(real_broker):
     @dramatiq.actor(queue_name="parked", broker=real_broker)
     def parked():
@@ -80,7 +93,7 @@ def test_the_broker_really_uses_redis(real_broker):
 
     parked.send()
     client = real_broker.client
-    assert client.llen("test-broker:parked") == 1
+    assert client.llen(f"{get_settings().redis_namespace}:parked") == 1
     assert broker_module.embedded_redis_url().startswith("unix://")
 
 
@@ -99,13 +112,9 @@ def test_embedded_redis_stops_when_its_process_exits(tmp_path):
     )
     socket_file = output.stdout.strip().splitlines()[-1]
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            redis.Redis(unix_socket_path=socket_file, socket_connect_timeout=0.5).ping()
-        except (redis.ConnectionError, FileNotFoundError, OSError):
-            return
-        time.sleep(0.2)
-    pytest.fail("the embedded redis-server outlived the process that started it")
+    while answers(socket_file) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not answers(socket_file), "the embedded redis-server outlived the process that started it"
 
 
 def test_embedded_redis_stop_is_idempotent(tmp_path):
@@ -116,19 +125,45 @@ def test_embedded_redis_stop_is_idempotent(tmp_path):
 
 
 def test_processes_starting_together_share_one_embedded_redis(tmp_path):
+    starts = [join_embedded_redis(tmp_path) for _ in range(3)]
+    sockets = {process.stdout.readline().strip() for process in starts}
+    assert len(sockets) == 1
+    for process in starts:  # one at a time: the last one out stops the server
+        process.stdin.close()
+        assert process.wait(timeout=60) == 0
+    assert not answers(sockets.pop())
+
+
+def test_the_last_process_to_leave_stops_the_server_and_its_queued_messages_survive(tmp_path):
+    server = EmbeddedRedis(tmp_path)
+    server.client().rpush("queue", "message")
+    other = join_embedded_redis(tmp_path)
+    assert other.stdout.readline().strip() == server.socket_file
+    server.stop()  # another process is connected: the server stays
+    assert answers(server.socket_file)
+    other.stdin.close()
+    assert other.wait(timeout=60) == 0
+    assert not answers(server.socket_file)  # the last one out stopped it, saving first
+    again = EmbeddedRedis(tmp_path)
+    try:
+        assert again.client().lrange("queue", 0, -1) == [b"message"]
+    finally:
+        again.stop()
+
+
+def join_embedded_redis(data_dir) -> subprocess.Popen:
+    """Another process on the embedded Redis of `data_dir`: it prints the socket, then stays until its
+    stdin is closed, and leaves as every process does (`EmbeddedRedis.stop` at exit)."""
     script = textwrap.dedent(
         f"""
+        import sys
         from pathlib import Path
         from integrations.embedded_redis import EmbeddedRedis
-        server = EmbeddedRedis(Path({str(tmp_path)!r}))
+        server = EmbeddedRedis(Path({str(data_dir)!r}))
         print(server.socket_file, flush=True)
-        import time; time.sleep(2)
+        sys.stdin.read()
         """
     )
-    starts = [
-        subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True) for _ in range(3)
-    ]
-    sockets = {process.stdout.readline().strip() for process in starts}
-    for process in starts:
-        process.wait(timeout=60)
-    assert len(sockets) == 1
+    return subprocess.Popen(
+        [sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
