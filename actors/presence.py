@@ -16,14 +16,9 @@ import redis
 import structlog
 from dramatiq import Middleware
 
+from pipeline.names import WORKER_EXPIRE_S, WORKER_REFRESH_S, workers_prefix
+
 log = structlog.get_logger(__name__)
-REFRESH_S = 10
-EXPIRE_S = 30
-
-
-def workers_prefix(namespace: str) -> str:
-    return f"{namespace}:sightline:workers:"
-
 
 class WorkerPresence(Middleware):
     def __init__(self, client: redis.Redis, namespace: str):
@@ -43,10 +38,10 @@ class WorkerPresence(Middleware):
     def _beat(self, info: str) -> None:
         while True:
             try:
-                self.client.set(self.key, info, ex=EXPIRE_S)
+                self.client.set(self.key, info, ex=WORKER_EXPIRE_S)
             except redis.RedisError:
                 log.warning("worker_presence_not_written")
-            if self.stop.wait(REFRESH_S):
+            if self.stop.wait(WORKER_REFRESH_S):
                 return
 
     def before_worker_shutdown(self, broker, worker):

@@ -152,7 +152,10 @@ def main() -> None:
         root = Path(folder)
         _env(root, "bench-tick")
         from actors.broker import redis_client, setup_broker
+        from integrations.blobstore import BlobStore
+        from integrations.queues import Sender
         from scheduler.daemon import Scheduler
+        from services.context import Deps
         from settings import get_settings
 
         get_settings.cache_clear()
@@ -164,7 +167,9 @@ def main() -> None:
         for _ in range(args.rounds):
             for setup in setups:
                 setup.reset(client)
-                scheduler = Scheduler(setup.settings, setup.db.sessions, broker, client)
+                deps = Deps(setup.settings, setup.db.sessions, BlobStore(setup.settings.blob_dir),
+                            redis_factory=lambda: client, sender_factory=lambda: Sender(broker))  # fmt: skip
+                scheduler = Scheduler(deps)
                 profiler = cProfile.Profile() if args.profile else None
                 started = time.perf_counter()
                 if profiler:

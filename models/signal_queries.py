@@ -139,3 +139,17 @@ def artefacts_by_report(session: Session, report_ids: Sequence[UUID]) -> dict[UU
         for row in session.exec(statement):
             found.setdefault(row.report_id, []).append(row)
     return found
+
+
+def fail_stranded_report(session: Session, report: SignalReport, changes: dict[str, Any]) -> bool:
+    """Apply `changes` only if nothing moved the report since it was read (a summary finishing now)."""
+    statement = (
+        update(SignalReport)
+        .where(
+            col(SignalReport.id) == report.id,
+            SignalReport.status == "in_progress",
+            SignalReport.last_run_at == report.last_run_at,
+        )
+        .values(**changes)
+    )
+    return session.exec(statement).rowcount == 1  # type: ignore[attr-defined]

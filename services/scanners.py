@@ -15,15 +15,15 @@ from uuid import UUID
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from integrations.action_store import apply_actions, default_digest
-from integrations.estimates import estimate, refresh_estimate
 from models import Scanner
 from models.observation_queries import find_scanner, has_observations, scanner_named, team_scanners
 from pipeline.errors import InvalidField, NotFoundError
 from pipeline.query import validate_query
 from pipeline.scanners import bumps_version, changed_fields, validate_sampling_rate, validate_scanner
 from pipeline.schedule import parse_since
+from services.actions import apply_actions, default_digest
 from services.context import Deps
+from services.estimates import estimate, refresh_estimate
 from settings import Settings
 
 EDITABLE = (

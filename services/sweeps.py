@@ -19,7 +19,6 @@ from uuid import UUID, uuid4
 import structlog
 from sqlmodel import Session
 
-from integrations.estimates import refresh_estimate
 from models import ObservationStatus, Scanner, TriggeredBy, as_utc
 from models.scheduler_queries import (
     advance_watermark,
@@ -36,6 +35,7 @@ from pipeline.scanners import snapshot
 from pipeline.sweep import Candidate, SweepPlan, Watermark, plan_sweep
 from services.budget import affordable, require_provider, room
 from services.context import Deps
+from services.estimates import refresh_estimate
 
 log = structlog.get_logger(__name__)
 PAGE = 1000

@@ -3,6 +3,7 @@ headroom and quota, action claims, reapers and kicks, leadership."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -10,6 +11,7 @@ import pytest
 from sqlmodel import select
 
 from actors import broker as broker_module
+from integrations.leadership import Leadership
 from integrations.storage import database
 from models import (
     ActionRun,
@@ -26,9 +28,9 @@ from models import (
 )
 from models.migrate import upgrade
 from models.queries import ensure_defaults
-from scheduler.actions import _claim
+from pipeline.names import OBSERVE
 from scheduler.daemon import Scheduler
-from scheduler.leader import Leadership
+from services.action_runs import claim_occurrence
 from services.scanners import ScannerView, create_scanner, update_scanner
 from settings import get_settings
 
@@ -55,8 +57,8 @@ class Harness:
         monkeypatch.setattr(broker_module, "_embedded", None)
         self.broker = broker_module.setup_broker(self.settings)
         self.client = broker_module.redis_client(self.settings)
-        self.scheduler = Scheduler(self.settings, self.db.sessions, self.broker, self.client)
         self.deps = broker_module.process_deps(self.settings)
+        self.scheduler = Scheduler(self.deps)
 
     def close(self) -> None:
         self.broker.close()
@@ -218,7 +220,7 @@ def test_a_google_scanner_without_a_key_is_not_swept(sightline_home, database_ur
         scanner = harness.scanner(provider="google", scanner_config={"prompt": "Did the payment fail?"})
         monkeypatch.delenv("GEMINI_API_KEY")
         get_settings.cache_clear()
-        harness.scheduler.settings = get_settings()
+        harness.scheduler.deps = dataclasses.replace(harness.deps, settings=get_settings())
         now = datetime.now(UTC)
         harness.record("k", now - SETTLE + timedelta(minutes=1))
         report = harness.tick(now + timedelta(minutes=2))
@@ -266,8 +268,8 @@ def test_two_schedulers_racing_for_one_occurrence_claim_it_once(harness):
                      next_run_at=due_at)  # fmt: skip
     upcoming = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
     now = due_at + timedelta(seconds=5)
-    first = _claim(harness.db.sessions, action.id, due_at, upcoming, now)
-    second = _claim(harness.db.sessions, action.id, due_at, upcoming, now)
+    first = claim_occurrence(harness.deps, action.id, due_at, upcoming, now=now)
+    second = claim_occurrence(harness.deps, action.id, due_at, upcoming, now=now)
     assert first is not None and second is None
     with harness.db.sessions() as session:
         assert len(list(session.exec(select(ActionRun).where(ActionRun.action_id == action.id)))) == 1
@@ -286,7 +288,7 @@ def test_a_queued_pending_row_is_left_alone_and_a_lost_one_is_resent_then_orphan
     now = datetime.now(UTC)
     old = now - timedelta(minutes=11)
     waiting = _observation(harness, scanner, "waiting", created_at=old, last_sent_at=old, send_count=1)
-    harness.scheduler.dispatcher.observe([waiting.id])  # still in the queue: waiting, not lost
+    harness.deps.sender().send(OBSERVE, str(waiting.id))  # still in the queue: waiting, not lost
     lost = _observation(harness, scanner, "lost", created_at=old, last_sent_at=old, send_count=1)
     spent = _observation(harness, scanner, "spent", created_at=old, last_sent_at=old, send_count=3)
     fresh = _observation(harness, scanner, "fresh", created_at=now, last_sent_at=now, send_count=1)
@@ -352,7 +354,7 @@ def test_one_leader_at_a_time_and_a_lost_lock_stops_the_leader(harness):
     assert second.hold()
     assert not first.hold()  # it notices at its next extension and stops acting
     assert second.current()["who"] == "second"
-    follower = Scheduler(harness.settings, harness.db.sessions, harness.broker, harness.client, first)
+    follower = Scheduler(harness.deps, first)
     report = follower.tick(datetime.now(UTC))
     assert not report.leader and report.swept == [] and report.actions == {}
     second.step_down()
@@ -371,7 +373,7 @@ def test_a_pending_row_whose_message_was_lost_is_resent_and_completes(world):
                                           now=datetime.now(UTC))  # fmt: skip
         row = session.get(Observation, outcome.observation_id)
         row.created_at = row.last_sent_at = datetime.now(UTC) - timedelta(minutes=11)
-    scheduler = Scheduler(world.settings, world.db.sessions, world.broker, world.broker.client)
+    scheduler = Scheduler(world.deps)
     assert scheduler.tick(datetime.now(UTC)).reaped["resent"] == 1
     world.drain()
     done = world.observation(outcome.observation_id)
@@ -381,6 +383,7 @@ def test_a_pending_row_whose_message_was_lost_is_resent_and_completes(world):
 
 def test_a_leader_that_loses_its_lock_mid_tick_stops_acting_at_once(harness, monkeypatch):
     import scheduler.daemon as daemon
+    from services.reapers import ReapOutcome
 
     scanner = harness.scanner()
     with session_scope(harness.db.sessions) as session:
@@ -388,7 +391,7 @@ def test_a_leader_that_loses_its_lock_mid_tick_stops_acting_at_once(harness, mon
 
     def reap_then_lose_the_lock(*args, **kwargs):
         harness.client.delete(harness.scheduler.leadership.key)  # expired during a long pause
-        return daemon.ReapOutcome()
+        return ReapOutcome()
 
     monkeypatch.setattr(daemon, "reap", reap_then_lose_the_lock)
     report = harness.tick(datetime.now(UTC))

@@ -4,9 +4,6 @@ Sessions matching the query and eligible by metadata over the last 30 days of da
 from the newest recording, so an old import still gives an answer), per day of data, times 30,
 times the sampling rate. The numeric parts of the query and of eligibility are filtered in SQL;
 URL and event filters are matched in memory on the rows that are left.
-
-Here only until `scheduler/daemon.py` stops importing `refresh_estimate` from this module: it is a
-database use case, called by `services.scanners` and `services.sweeps`, and belongs with them.
 """
 
 from __future__ import annotations

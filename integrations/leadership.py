@@ -1,4 +1,5 @@
-"""Leadership through a Redis lock (redis-py `Lock`), extended every tick.
+"""Leadership through a Redis lock (redis-py `Lock`), extended every tick; and what the leader left
+for others to read (who leads, its last tick).
 
 The lock is not a fencing token: a paused leader can wake after its lock expired and act once more
 before it notices. That is why every claim the scheduler makes is also a conditional database
@@ -18,6 +19,8 @@ import redis
 import structlog
 from redis.exceptions import LockError
 
+from pipeline.names import last_tick_key, leader_key
+
 log = structlog.get_logger(__name__)
 
 
@@ -32,7 +35,8 @@ class Leadership:
         self.client = client
         self.ttl_s = ttl_s
         self.who = who or identity()
-        self.key = f"{namespace}:sightline:scheduler:leader"
+        self.namespace = namespace
+        self.key = leader_key(namespace)
         self.info_key = f"{self.key}:info"
         # thread_local=False: the token must be visible to whichever thread extends or releases it.
         self.lock = client.lock(self.key, timeout=ttl_s, blocking=False, thread_local=False)
@@ -69,8 +73,24 @@ class Leadership:
         log.info("scheduler_stepped_down", who=self.who)
 
     def current(self) -> dict | None:
-        """Who leads now, as the last leader wrote it (None when nobody holds the lock)."""
-        if not self.client.exists(self.key):
-            return None
-        raw = self.client.get(self.info_key)
-        return json.loads(raw) if raw else {"who": "unknown", "since": None}
+        """Who leads now (see `current_leader`)."""
+        return current_leader(self.client, self.namespace)
+
+
+def current_leader(client: redis.Redis, namespace: str) -> dict | None:
+    """Who leads now, as the leader wrote it (None when nobody holds the lock)."""
+    key = leader_key(namespace)
+    if not client.exists(key):
+        return None
+    raw = client.get(f"{key}:info")
+    return json.loads(raw) if raw else {"who": "unknown", "since": None}
+
+
+def write_last_tick(client: redis.Redis, namespace: str, report: dict) -> None:
+    """The leader's last tick, for `status` (kept a day)."""
+    client.set(last_tick_key(namespace), json.dumps(report), ex=86_400)
+
+
+def read_last_tick(client: redis.Redis, namespace: str) -> dict | None:
+    raw = client.get(last_tick_key(namespace))
+    return json.loads(raw) if raw else None

@@ -1,0 +1,98 @@
+"""What `sightline status` shows: the scheduler, scanners, actions, queues, workers, recent failures."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import redis
+
+from integrations.leadership import current_leader, read_last_tick
+from integrations.queues import queue_depths
+from models import as_utc
+from models.scheduler_queries import unswept_count
+from models.status_queries import (
+    action_schedules,
+    failures_since,
+    observation_counts,
+    report_counts,
+    team_scanners_by_name,
+    ungrouped_count,
+)
+from pipeline.names import workers_prefix
+from pipeline.sampling import slot_start, sweep_slot
+from services.context import Deps
+
+
+def status(deps: Deps, *, now: datetime | None = None) -> dict[str, Any]:
+    """Everything `status` prints, as plain data (also what `status --json` prints)."""
+    now = now or deps.now()
+    client, namespace = deps.redis(), deps.settings.redis_namespace
+    with deps.read() as session:
+        scanners = [_scanner_row(deps, session, scanner, now) for scanner in team_scanners_by_name(session)]
+        actions = [
+            {
+                "name": action.name,
+                "enabled": action.enabled,
+                "next_run_at": _iso(action.next_run_at),
+                "last_run_at": _iso(action.last_run_at),
+            }
+            for action in action_schedules(session)
+        ]
+        observations = observation_counts(session)
+        ungrouped = ungrouped_count(session)
+        reports = report_counts(session)
+        failures = failures_since(session, now - timedelta(hours=1))
+    return {
+        "now": now.isoformat(),
+        "scheduler": {
+            "leader": current_leader(client, namespace),
+            "last_tick": read_last_tick(client, namespace),
+        },
+        "scanners": scanners,
+        "actions": actions,
+        "observations": observations,
+        "signals": {"ungrouped": ungrouped},
+        "reports": reports,
+        "queues": queue_depths(client, namespace),
+        "workers": workers(client, namespace),
+        "failures_last_hour": failures,
+    }
+
+
+def _scanner_row(deps: Deps, session, scanner, now: datetime) -> dict[str, Any]:
+    settings = deps.settings
+    interval, cutoff = settings.sweep_interval_s, now - timedelta(seconds=settings.settle_s)
+    current = sweep_slot(str(scanner.id), now.timestamp(), interval)
+    due_now = scanner.sweep_slot is None or scanner.sweep_slot < current
+    upcoming = (
+        now if due_now else datetime.fromtimestamp(slot_start(str(scanner.id), current + 1, interval), UTC)
+    )
+    watermark = (as_utc(scanner.last_swept_at) or cutoff, scanner.last_seen_session_id)
+    return {
+        "name": scanner.name,
+        "id": str(scanner.id),
+        "enabled": scanner.enabled,
+        "sampling_rate": scanner.sampling_rate,
+        "last_sweep_at": _iso(scanner.last_sweep_at),
+        "next_sweep_at": _iso(upcoming) if scanner.enabled and scanner.sampling_rate > 0 else None,
+        "watermark": [_iso(scanner.last_swept_at), scanner.last_seen_session_id],
+        "unswept": unswept_count(session, scanner.team_id, watermark, cutoff),
+        "estimated_monthly_observations": scanner.estimated_monthly_observations,
+    }
+
+
+def workers(client: redis.Redis, namespace: str) -> list[dict[str, Any]]:
+    """The workers that announced themselves within the last `WORKER_EXPIRE_S`."""
+    seen = []
+    for key in client.scan_iter(match=f"{workers_prefix(namespace)}*", count=500):
+        raw = client.get(key)
+        if raw:
+            seen.append(json.loads(raw))
+    return sorted(seen, key=lambda item: item.get("who", ""))
+
+
+def _iso(value: datetime | None) -> str | None:
+    value = as_utc(value)
+    return value.isoformat() if value is not None else None
