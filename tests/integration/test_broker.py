@@ -128,8 +128,9 @@ def test_processes_starting_together_share_one_embedded_redis(tmp_path):
     starts = [join_embedded_redis(tmp_path) for _ in range(3)]
     sockets = {process.stdout.readline().strip() for process in starts}
     assert len(sockets) == 1
-    for process in starts:  # one at a time: the last one out stops the server
+    for process in starts:  # all leaving at once: still, the last one out stops the server
         process.stdin.close()
+    for process in starts:
         assert process.wait(timeout=60) == 0
     assert not answers(sockets.pop())
 
