@@ -36,15 +36,15 @@ def scheduler_command(
     Safe to run on several machines: one leads (a Redis lock), the others wait and take over
     when it stops. Stops cleanly on Ctrl-C or SIGTERM.
     """
-    from actors.broker import embedded_redis_url, redis_client, setup_broker
+    from actors.broker import broker_for, embedded_redis_url, process_deps
     from scheduler.daemon import Scheduler
 
     current = settings()
     if interval is not None:
         current = current.model_copy(update={"scheduler_tick_s": interval})
-    db = migrated_database(current)
-    broker = setup_broker(current)
-    scheduler = Scheduler(current, db.sessions, broker, redis_client(current))
+    migrated_database(current)
+    broker = broker_for(current)
+    scheduler = Scheduler(process_deps(current))
     stop = _stop_on_signals()
     log.info("scheduler_started", tick_s=current.scheduler_tick_s, who=scheduler.leadership.who,
              redis=current.redis_url or embedded_redis_url())  # fmt: skip
@@ -75,16 +75,16 @@ def _idle(data: dict) -> bool:
     return busy == 0 and all(s["last_sweep_at"] and s["unswept"] == 0 for s in scanners)
 
 
-def _wait_idle(current, db, client, timeout: float) -> dict:
+def _wait_idle(deps, timeout: float) -> dict:
     from rich.progress import Progress, TextColumn
 
-    from scheduler.status import collect
+    from services.status import status
 
     deadline = time.monotonic() + timeout
     with Progress(TextColumn("{task.description}"), transient=True, console=err) as progress:
         task = progress.add_task("waiting for the scheduler and workers")
         while True:
-            data = collect(current, db.sessions, client)
+            data = status(deps)
             if _idle(data):
                 return data
             if time.monotonic() > deadline:
@@ -106,16 +106,13 @@ def status_command(
     ),
 ) -> None:
     """The scheduler's leader and last tick, scanners, actions, queues, workers and recent failures."""
-    from actors.broker import redis_client
-    from scheduler.status import collect
+    from actors.broker import process_deps
+    from services.status import status
 
     current = settings()
-    db = migrated_database(current)
-    client = redis_client(current)
-    if wait_idle is not None:
-        data = _wait_idle(current, db, client, wait_idle)
-    else:
-        data = collect(current, db.sessions, client)
+    migrated_database(current)
+    deps = process_deps(current)
+    data = _wait_idle(deps, wait_idle) if wait_idle is not None else status(deps)
     if as_json:
         out.file.write(json.dumps(data, indent=2) + "\n")
         return
