@@ -42,10 +42,10 @@ def test_a_scanners_own_credit_limit_applies_too(world):
 
 def test_a_lowered_limit_never_interrupts_observations_already_started(world):
     world.fake.default = lambda request: YES
-    world.worker.pause()
+    world.stop_worker()
     outcomes = world.request(world.scanner(**MONITOR), *SESSIONS)
     set_credit_limit(world, 0)
-    world.worker.resume()
+    world.start_worker()
     world.drain()
     assert {world.observation(o.observation_id).status for o in outcomes} == {"succeeded"}
     later = world.request(world.scanner(**MONITOR), SESSIONS[0])
@@ -94,7 +94,7 @@ def tight_world(sightline_home, database_url, monkeypatch):
 def test_in_flight_caps_skip_the_rest_with_skipped_limit(tight_world):
     world = tight_world
     world.fake.default = lambda request: YES
-    world.worker.pause()
+    world.stop_worker()
     first, second = world.scanner(**MONITOR), world.scanner(**MONITOR)
     assert [o.outcome for o in world.request(first, *SESSIONS)] == [
         "started",
@@ -108,7 +108,7 @@ def test_in_flight_caps_skip_the_rest_with_skipped_limit(tight_world):
     ]
     third = world.scanner(**MONITOR)
     assert [o.outcome for o in world.request(third, SESSIONS[0])] == ["skipped_limit"]  # the team cap
-    world.worker.resume()
+    world.start_worker()
     world.drain()
     assert [o.outcome for o in world.request(third, SESSIONS[0])] == ["started"]
     world.drain()
@@ -168,7 +168,7 @@ def test_heuristic_observations_reserve_no_credits_while_in_flight(world):
     from models import Scanner
     from services.budget import quotas
 
-    world.worker.pause()
+    world.stop_worker()
     scanner = world.scanner(
         provider="heuristic", scanner_type="scorer", scanner_config={"prompt": "How bad?"}
     )
@@ -178,5 +178,5 @@ def test_heuristic_observations_reserve_no_credits_while_in_flight(world):
             session, session.get(Scanner, scanner.id), world.settings, datetime.now(UTC)
         )
     assert (organisation.used, own.used) == (0, 0)
-    world.worker.resume()
+    world.start_worker()
     world.drain()

@@ -47,6 +47,14 @@ class World:
         self.broker.join("observe", timeout=60_000)
         self.worker.join()
 
+    def stop_worker(self) -> None:
+        """Stop consuming (Worker.pause() would sleep Dramatiq's 3 s consumer restart delay)."""
+        self.worker.stop()
+
+    def start_worker(self) -> None:
+        self.worker = Worker(self.broker, worker_threads=2, worker_timeout=100)
+        self.worker.start()
+
     def import_file(self, path) -> recordings.ImportResult:
         return recordings.import_file(self.deps, self.team_id, path)
 
@@ -100,8 +108,7 @@ def build_world(monkeypatch, database_url: str, **env: str) -> World:
         world.scenarios[scenario.name] = scenario
     monkeypatch.setattr(broker_module, "_embedded", None)
     world.broker = broker_module.setup_broker(settings)
-    world.worker = Worker(world.broker, worker_threads=2, worker_timeout=100)
-    world.worker.start()
+    world.start_worker()
     return world
 
 
