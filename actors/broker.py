@@ -4,26 +4,28 @@
 unset, adds the JobRun middleware, sets it as Dramatiq's global broker and only then imports the
 actor modules, because a Dramatiq actor binds to the global broker when it is declared.
 `process_deps()` gives the `Deps` every use case of this process is called with.
+
+Dramatiq, redis-py and the embedded server are imported when first used: a CLI command that only
+reads the database never loads them (`tests/unit/test_cli_startup.py`).
 """
 
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
 
-import dramatiq
-import redis
 import structlog
-from dramatiq.brokers.redis import RedisBroker
-from dramatiq.middleware import CurrentMessage
 
-from actors.jobruns import JobRunMiddleware
-from actors.presence import WorkerPresence
 from integrations.blobstore import BlobStore
-from integrations.embedded_redis import EmbeddedRedis
-from integrations.queues import Sender
 from integrations.storage import database
 from services.context import Deps
 from settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    import redis
+    from dramatiq.brokers.redis import RedisBroker
+
+    from integrations.embedded_redis import EmbeddedRedis
 
 log = structlog.get_logger(__name__)
 
@@ -37,6 +39,10 @@ _deps: Deps | None = None
 
 def redis_client(settings: Settings) -> redis.Redis:
     """A client for `REDIS_URL`, or for this process's embedded server (started on first use)."""
+    import redis
+
+    from integrations.embedded_redis import EmbeddedRedis
+
     global _embedded
     if settings.redis_url:
         return redis.Redis.from_url(settings.redis_url)
@@ -53,6 +59,13 @@ def embedded_redis_url() -> str | None:
 
 def setup_broker(settings: Settings | None = None) -> RedisBroker:
     """Build the broker, make it Dramatiq's global broker, then declare every actor."""
+    import dramatiq
+    from dramatiq.brokers.redis import RedisBroker
+    from dramatiq.middleware import CurrentMessage
+
+    from actors.jobruns import JobRunMiddleware
+    from actors.presence import WorkerPresence
+
     settings = settings or get_settings()
     client = redis_client(settings)
     broker = RedisBroker(client=client, namespace=settings.redis_namespace)
@@ -84,14 +97,22 @@ def process_deps(settings: Settings | None = None) -> Deps:
             sessions=database(settings).sessions,
             blobs=BlobStore(settings.blob_dir),
             redis_factory=lambda: redis_client(settings),
-            sender_factory=lambda: Sender(broker_for(settings)),
+            sender_factory=lambda: _sender(settings),
         )
     return _deps
+
+
+def _sender(settings: Settings):
+    from integrations.queues import Sender
+
+    return Sender(broker_for(settings))
 
 
 def _bind_actors(module, broker: RedisBroker) -> None:
     """Declare a module's actors on `broker`: a module imported once keeps actors bound to the first
     broker of the process, and a process (a test run, say) may build several."""
+    import dramatiq
+
     for value in vars(module).values():
         if isinstance(value, dramatiq.Actor) and value.broker is not broker:
             value.broker = broker

@@ -19,8 +19,9 @@ def init_command(
     """
     from integrations.storage import database
     from models.db import session_scope
-    from models.migrate import current_revision, upgrade
+    from models.migrate import upgrade
     from models.queries import ensure_defaults
+    from models.revisions import current_revision
 
     current = settings()
     current.home.mkdir(parents=True, exist_ok=True)

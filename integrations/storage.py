@@ -8,7 +8,7 @@ from functools import lru_cache
 from sqlalchemy import Engine
 
 from models.db import SessionFactory, make_engine, session_factory
-from models.migrate import current_revision, head_revision
+from models.revisions import current_revision, head_revision
 from pipeline.errors import ConfigurationError
 from settings import Settings
 

@@ -28,8 +28,9 @@ from models import (
     session_factory,
     session_scope,
 )
-from models.migrate import current_revision, head_revision, upgrade
+from models.migrate import upgrade
 from models.queries import ensure_defaults, get_recording, list_recordings
+from models.revisions import current_revision, head_revision
 
 pytestmark = pytest.mark.db
 
@@ -333,3 +334,11 @@ def test_migration_0005_redacts_urls_stored_before_redaction_at_import(database_
         assert row.custom_events == ["signup [email]"] and row.skipped_events == 0
     finally:
         engine.dispose()
+
+
+def test_the_head_read_from_the_files_is_alembics_head():
+    from alembic.script import ScriptDirectory
+
+    from models.migrate import alembic_config
+
+    assert head_revision() == ScriptDirectory.from_config(alembic_config()).get_current_head()
