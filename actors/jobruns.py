@@ -10,14 +10,14 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 import structlog
 from dramatiq import Middleware
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
-from models.base import MAX_ERROR_LENGTH
+from models.base import MAX_ERROR_LENGTH, utcnow
 from models.db import SessionFactory, session_scope
 from models.jobs import JobStatus, insert_job_run
 
@@ -53,7 +53,7 @@ class Attempt:
             "attempt": self.attempt,
             "status": status,
             "started_at": self.started_at,
-            "finished_at": datetime.now(UTC),
+            "finished_at": utcnow(),
             "duration_ms": round((time.monotonic() - self.began) * 1000, 3),
             "error": error,
         }
@@ -90,7 +90,7 @@ class JobRunMiddleware(Middleware):
             queue=message.queue_name,
             attempt=int(message.options.get("retries", 0)) + 1,
             began=time.monotonic(),
-            started_at=datetime.now(UTC),
+            started_at=utcnow(),
         )
 
     def _record(self, message, status: JobStatus, error: str | None) -> None:

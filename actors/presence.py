@@ -10,12 +10,12 @@ import json
 import os
 import socket
 import threading
-import time
 
 import redis
 import structlog
 from dramatiq import Middleware
 
+from models.base import utcnow
 from pipeline.names import WORKER_EXPIRE_S, WORKER_REFRESH_S, workers_prefix
 
 log = structlog.get_logger(__name__)
@@ -30,7 +30,7 @@ class WorkerPresence(Middleware):
     def after_worker_boot(self, broker, worker):
         info = json.dumps({"who": f"{socket.gethostname()}:{os.getpid()}", "threads": worker.worker_threads,
                            "queues": sorted(worker.consumer_whitelist or broker.get_declared_queues()),
-                           "started_at": time.time()})  # fmt: skip
+                           "started_at": utcnow().timestamp()})  # fmt: skip
         self.stop.clear()
         self.thread = threading.Thread(target=self._beat, args=(info,), name="worker-presence", daemon=True)
         self.thread.start()

@@ -8,7 +8,6 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import UTC, datetime
 
 import structlog
 import typer
@@ -166,6 +165,7 @@ def up_command(
 ) -> None:
     """Run the scheduler and a worker together on the embedded defaults until Ctrl-C."""
     from actors.broker import embedded_redis_url, redis_client
+    from models.base import utcnow
     from settings import child_environment
 
     current = settings()
@@ -201,4 +201,4 @@ def up_command(
             child.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             child.kill()
-    out.print(f"stopped at {datetime.now(UTC).isoformat(timespec='seconds')}", highlight=False)
+    out.print(f"stopped at {utcnow().isoformat(timespec='seconds')}", highlight=False)

@@ -13,12 +13,12 @@ import contextlib
 import json
 import os
 import socket
-import time
 
 import redis
 import structlog
 from redis.exceptions import LockError
 
+from models.base import utcnow
 from pipeline.names import last_tick_key, leader_key
 
 log = structlog.get_logger(__name__)
@@ -57,7 +57,7 @@ class Leadership:
             return True
         if self.lock.acquire(blocking=False):
             self.leading = True
-            self.since = time.time()
+            self.since = utcnow().timestamp()
             info = json.dumps({"who": self.who, "since": self.since})
             self.client.set(self.info_key, info, ex=int(self.ttl_s * 4))
             log.info("scheduler_leading", who=self.who, ttl_s=self.ttl_s)

@@ -28,7 +28,9 @@ MAX_ERROR_LENGTH = 1000
 
 
 def utcnow() -> datetime:
-    """The current time, timezone-aware, in UTC."""
+    """The current time, timezone-aware, in UTC: the one clock of every process (`pipeline/` reads
+    none; use cases take `now` or `deps.now()`, which defaults to this; a test replaces the clock
+    it gives `Deps`, or passes `now`)."""
     return datetime.now(UTC)
 
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from sqlmodel import Session
 
 from integrations.blobstore import BlobStore
-from integrations.clock import utcnow
+from models.base import utcnow
 from models.db import SessionFactory, session_scope
 from pipeline.intake import Limits
 from settings import Settings

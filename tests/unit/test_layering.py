@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -47,14 +48,41 @@ def python_files(folder: str) -> list[Path]:
 
 
 def imported_modules(path: Path) -> list[tuple[str, int]]:
+    """Every module `path` imports: statements, and `importlib.import_module`/`__import__` calls.
+
+    A dynamic import of a name (not a literal) counts every module-like string the file holds, so
+    a table of module names (`ACTOR_MODULES`, the CLI's `COMMANDS`) is checked like imports.
+    """
     tree = ast.parse(path.read_text(), filename=str(path))
-    found = []
+    found, dynamic = [], False
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             found += [(alias.name, node.lineno) for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             found.append((node.module, node.lineno))
+        elif isinstance(node, ast.Call) and _dynamic_import(node):
+            argument = node.args[0] if node.args else None
+            if isinstance(argument, ast.Constant) and isinstance(argument.value, str):
+                found.append((argument.value, node.lineno))
+            else:
+                dynamic = True
+    if dynamic:
+        found += [
+            (node.value, node.lineno)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and MODULE_NAME.fullmatch(node.value)
+        ]
     return found
+
+
+MODULE_NAME = re.compile(r"(?:" + "|".join(sorted(OURS - {"settings"})) + r")(?:\.\w+)+")
+
+
+def _dynamic_import(node: ast.Call) -> bool:
+    func = node.func
+    if isinstance(func, ast.Name):
+        return func.id in ("__import__", "import_module")
+    return isinstance(func, ast.Attribute) and func.attr == "import_module"
 
 
 def imports_where(folder: str, is_wrong) -> list[str]:
@@ -121,14 +149,52 @@ def test_pipeline_calls_no_clock_files_or_environment():
     assert not wrong, "\n".join(wrong)
 
 
+def _where(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else path.name
+
+
+def environment_reads(path: Path) -> list[str]:
+    """Reads of the environment: `os.environ`, `os.getenv`, and `from os import environ/getenv`."""
+    wrong = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module == "os":
+            names = {alias.name for alias in node.names} & {"environ", "getenv", "environb", "getenvb"}
+            wrong += [f"{_where(path)}:{node.lineno} imports os.{name}" for name in sorted(names)]
+        elif isinstance(node, ast.Attribute) and node.attr in ("environ", "getenv", "environb", "getenvb"):
+            wrong.append(f"{_where(path)}:{node.lineno} reads {node.attr}")
+    return wrong
+
+
 def test_only_settings_reads_the_environment():
+    wrong = [line for folder in ALLOWED for path in python_files(folder) for line in environment_reads(path)]
+    assert not wrong, "read the environment outside settings.py:\n" + "\n".join(wrong)
+
+
+# Wall-clock reads. Durations (`time.monotonic`, `perf_counter`) are not the time of day.
+CLOCK_READS = {("datetime", "now"), ("datetime", "utcnow"), ("datetime", "today"), ("date", "today"),
+               ("time", "time"), ("time", "time_ns")}  # fmt: skip
+THE_CLOCK = ROOT / "models" / "base.py"
+
+
+def test_one_clock_outside_the_pipeline():
+    """Every "now" comes from `models.base.utcnow` (or a `now` a use case was given)."""
     wrong = []
     for folder in ALLOWED:
         for path in python_files(folder):
-            text = path.read_text()
-            if "os.environ" in text or "getenv(" in text:
-                wrong.append(str(path.relative_to(ROOT)))
-    assert not wrong, f"read the environment outside settings.py: {wrong}"
+            if path == THE_CLOCK:
+                continue
+            for node in ast.walk(ast.parse(path.read_text())):
+                func = node.func if isinstance(node, ast.Call) else None
+                name = (func.value.id, func.attr) if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) else None
+                if name in CLOCK_READS:
+                    wrong.append(f"{path.relative_to(ROOT)}:{node.lineno} calls {'.'.join(name)}()")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_scheduler_only_sends_to_actors():
+    """The scheduler reaches workers through the queue (`integrations.queues`), never actor code."""
+    wrong = imports_where("scheduler", lambda module: module.startswith("actors") and module != "actors.broker")
+    assert not wrong, "\n".join(wrong)
 
 
 def test_the_layering_check_catches_a_violation(tmp_path):
@@ -137,3 +203,15 @@ def test_the_layering_check_catches_a_violation(tmp_path):
     bad.write_text("import redis\nfrom sqlmodel import Session\n")
     modules = {module for module, _ in imported_modules(bad)}
     assert modules & FORBIDDEN_IN_PIPELINE == {"redis", "sqlmodel"}
+
+
+def test_the_checks_see_dynamic_imports_environment_and_clock_reads(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text(
+        "import importlib\nfrom os import environ\nimport os, time\n"
+        "MODULES = ('actors.observe',)\nimportlib.import_module(MODULES[0])\n__import__('cli.main')\n"
+        "os.getenv('X')\ntime.time()\n"
+    )
+    modules = {module for module, _ in imported_modules(bad)}
+    assert {"actors.observe", "cli.main"} <= modules
+    assert [line.split(" ", 1)[1] for line in environment_reads(bad)] == ["imports os.environ", "reads getenv"]
