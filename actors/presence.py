@@ -20,6 +20,7 @@ from pipeline.names import WORKER_EXPIRE_S, WORKER_REFRESH_S, workers_prefix
 
 log = structlog.get_logger(__name__)
 
+
 class WorkerPresence(Middleware):
     def __init__(self, client: redis.Redis, namespace: str):
         self.client = client
@@ -28,9 +29,14 @@ class WorkerPresence(Middleware):
         self.thread: threading.Thread | None = None
 
     def after_worker_boot(self, broker, worker):
-        info = json.dumps({"who": f"{socket.gethostname()}:{os.getpid()}", "threads": worker.worker_threads,
-                           "queues": sorted(worker.consumer_whitelist or broker.get_declared_queues()),
-                           "started_at": utcnow().timestamp()})  # fmt: skip
+        info = json.dumps(
+            {
+                "who": f"{socket.gethostname()}:{os.getpid()}",
+                "threads": worker.worker_threads,
+                "queues": sorted(worker.consumer_whitelist or broker.get_declared_queues()),
+                "started_at": utcnow().timestamp(),
+            }
+        )
         self.stop.clear()
         self.thread = threading.Thread(target=self._beat, args=(info,), name="worker-presence", daemon=True)
         self.thread.start()

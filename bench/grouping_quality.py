@@ -51,8 +51,10 @@ def evaluate(name: str, embedder) -> None:
     print(f"    best single threshold {best[1]:.2f}: ARI {best[0]:.3f}")
     score = adjusted_rand_index(labels, group(vectors, chosen))
     found = len(set(group(vectors, chosen)))
-    print(f"    chosen thresholds match {chosen.match:.2f} / new {chosen.new:.2f}: ARI {score:.3f} "
-          f"({found} reports for {len(set(labels))} defects)")  # fmt: skip
+    print(
+        f"    chosen thresholds match {chosen.match:.2f} / new {chosen.new:.2f}: ARI {score:.3f} "
+        f"({found} reports for {len(set(labels))} defects)"
+    )
 
 
 def main() -> None:

@@ -83,9 +83,12 @@ def main() -> None:
         environment = {**os.environ, "SIGHTLINE_HOME": str(Path(folder) / "home"), "PYTHONPATH": str(ROOT)}
         environment.pop("DATABASE_URL", None)
         subprocess.run(
-            [sys.executable, "-P", "-m", "cli.main", "init"], cwd=ROOT, env=environment, check=True,
+            [sys.executable, "-P", "-m", "cli.main", "init"],
+            cwd=ROOT,
+            env=environment,
+            check=True,
             stdout=subprocess.DEVNULL,
-        )  # fmt: skip
+        )
         _, baseline = peak_rss(["--help"], environment)
         print(f"{'recording':34} {'MB':>8} {'import MB':>9} {'net/B':>7} {'timeline':>9} {'net/B':>7}")
         print(f"{'(interpreter and CLI only)':34} {'':>8} {baseline:>9.0f}")

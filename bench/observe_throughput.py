@@ -37,10 +37,16 @@ class Bench:
     """A data folder, database, broker and an 8-thread worker, configured through the environment."""
 
     def __init__(self, home: Path, fake: FakeGemini, **env: str):
-        os.environ.update(SIGHTLINE_HOME=str(home), GEMINI_API_KEY="bench", GEMINI_BASE_URL=fake.url,
-                          SIGHTLINE_REDIS_NAMESPACE=f"bench-{uuid.uuid4().hex[:6]}",
-                          SIGHTLINE_IN_FLIGHT_PER_SCANNER="100000", SIGHTLINE_IN_FLIGHT_PER_TEAM="100000",
-                          SIGHTLINE_LOG_LEVEL="WARNING", **env)  # fmt: skip
+        os.environ.update(
+            SIGHTLINE_HOME=str(home),
+            GEMINI_API_KEY="bench",
+            GEMINI_BASE_URL=fake.url,
+            SIGHTLINE_REDIS_NAMESPACE=f"bench-{uuid.uuid4().hex[:6]}",
+            SIGHTLINE_IN_FLIGHT_PER_SCANNER="100000",
+            SIGHTLINE_IN_FLIGHT_PER_TEAM="100000",
+            SIGHTLINE_LOG_LEVEL="WARNING",
+            **env,
+        )
         for key in ("DATABASE_URL", "REDIS_URL"):
             os.environ.pop(key, None)
         from actors.broker import setup_broker
@@ -117,8 +123,10 @@ def overhead(count: int) -> None:
             {**MONITOR, "provider": "heuristic", "scanner_config": {"prompt": "p", "rule": "rage_click"}}, ids
         )
         bench.close()
-    print(f"overhead: {count} no-op messages {noop:.2f} s, {count} observations {observe:.2f} s, "
-          f"ratio {noop / observe:.2f} (target ≥ 0.5)")  # fmt: skip
+    print(
+        f"overhead: {count} no-op messages {noop:.2f} s, {count} observations {observe:.2f} s, "
+        f"ratio {noop / observe:.2f} (target ≥ 0.5)"
+    )
 
 
 def gemini_run(count: int, latency_s: float, per_minute: int) -> tuple[float, list[float]]:
@@ -138,15 +146,19 @@ def gemini_run(count: int, latency_s: float, per_minute: int) -> tuple[float, li
 def model_bound(count: int) -> None:
     elapsed, _ = gemini_run(count, latency_s=0.5, per_minute=100_000)
     rate = count / elapsed
-    print(f"model-bound: {count} observations in {elapsed:.1f} s with 500 ms replies and 8 threads: "
-          f"{rate:.1f}/s of the theoretical 16/s = {rate / 16:.0%} (target ≥ 90%)")  # fmt: skip
+    print(
+        f"model-bound: {count} observations in {elapsed:.1f} s with 500 ms replies and 8 threads: "
+        f"{rate:.1f}/s of the theoretical 16/s = {rate / 16:.0%} (target ≥ 90%)"
+    )
 
 
 def rate_limited(count: int) -> None:
     elapsed, times = gemini_run(count, latency_s=0.05, per_minute=60)
     busiest = max(sum(1 for other in times if start <= other < start + 60) for start in times)
-    print(f"rate limit: {len(times)} requests in {elapsed:.0f} s with 60/min configured; busiest 60 s window "
-          f"held {busiest} requests (target ≤ 60)")  # fmt: skip
+    print(
+        f"rate limit: {len(times)} requests in {elapsed:.0f} s with 60/min configured; busiest 60 s window "
+        f"held {busiest} requests (target ≤ 60)"
+    )
 
 
 def main() -> None:

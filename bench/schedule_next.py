@@ -36,8 +36,10 @@ def main() -> None:
         ours = timed(lambda: next_occurrence(rule, "Europe/Prague", created_at=CREATED, after=NOW), 200)  # noqa: B023
         walking = rrulestr(rule, dtstart=CREATED.replace(tzinfo=None), cache=False)
         naive = timed(lambda: walking.after(NOW.replace(tzinfo=None)), 1)  # noqa: B023 - measured at once
-        print(f"{rule:28} re-anchored {ours * 1e3:7.3f} ms   walking from 2024 {naive * 1e3:9.1f} ms   "
-              f"({naive / ours:,.0f}× faster)")  # fmt: skip
+        print(
+            f"{rule:28} re-anchored {ours * 1e3:7.3f} ms   walking from 2024 {naive * 1e3:9.1f} ms   "
+            f"({naive / ours:,.0f}× faster)"
+        )
 
 
 if __name__ == "__main__":

@@ -35,9 +35,13 @@ BATCH = 5_000
 
 
 def _env(home: Path, namespace: str) -> None:
-    os.environ.update(SIGHTLINE_HOME=str(home), SIGHTLINE_REDIS_NAMESPACE=namespace,
-                      SIGHTLINE_IN_FLIGHT_PER_SCANNER="100000", SIGHTLINE_IN_FLIGHT_PER_TEAM="100000",
-                      SIGHTLINE_LOG_LEVEL="WARNING")  # fmt: skip
+    os.environ.update(
+        SIGHTLINE_HOME=str(home),
+        SIGHTLINE_REDIS_NAMESPACE=namespace,
+        SIGHTLINE_IN_FLIGHT_PER_SCANNER="100000",
+        SIGHTLINE_IN_FLIGHT_PER_TEAM="100000",
+        SIGHTLINE_LOG_LEVEL="WARNING",
+    )
     os.environ.pop("REDIS_URL", None)
 
 
@@ -47,13 +51,28 @@ def _recording_rows(team_id: int, count: int, *, first_end: datetime, last_end: 
         end = first_end + timedelta(seconds=span * index / max(count - 1, 1))
         page = "https://shop.example/checkout" if index % 2 else "https://shop.example/"
         yield {
-            "id": uuid.uuid4(), "team_id": team_id, "session_id": f"{prefix}-{index:07}", "distinct_id": None,
-            "start_time": end - timedelta(minutes=3), "end_time": end, "duration_s": 180.0, "active_s": 60.0,
-            "click_count": 5, "keypress_count": 0, "console_error_count": index % 3 == 0, "start_url": page,
-            "urls": [page], "viewport": None, "device_type": "desktop", "custom_events": None,
+            "id": uuid.uuid4(),
+            "team_id": team_id,
+            "session_id": f"{prefix}-{index:07}",
+            "distinct_id": None,
+            "start_time": end - timedelta(minutes=3),
+            "end_time": end,
+            "duration_s": 180.0,
+            "active_s": 60.0,
+            "click_count": 5,
+            "keypress_count": 0,
+            "console_error_count": index % 3 == 0,
+            "start_url": page,
+            "urls": [page],
+            "viewport": None,
+            "device_type": "desktop",
+            "custom_events": None,
             "event_count": 200,
-            "size_bytes": 10_000, "blob_ref": "unused", "last_ingested_at": end, "created_at": end,
-        }  # fmt: skip
+            "size_bytes": 10_000,
+            "blob_ref": "unused",
+            "last_ingested_at": end,
+            "created_at": end,
+        }
 
 
 class Setup:
@@ -92,26 +111,48 @@ class Setup:
         with session_scope(self.db.sessions) as session:
             self.team_id = ensure_defaults(session)[1].id
         started = time.perf_counter()
-        rows = _recording_rows(self.team_id, size, first_end=self.watermark - timedelta(days=365),
-                               last_end=self.watermark - timedelta(minutes=1), prefix="old")  # fmt: skip
+        rows = _recording_rows(
+            self.team_id,
+            size,
+            first_end=self.watermark - timedelta(days=365),
+            last_end=self.watermark - timedelta(minutes=1),
+            prefix="old",
+        )
         self._insert(Recording, rows)
-        new = _recording_rows(self.team_id, NEW_SESSIONS, first_end=self.watermark + timedelta(minutes=1),
-                              last_end=now - timedelta(hours=1), prefix="new")  # fmt: skip
+        new = _recording_rows(
+            self.team_id,
+            NEW_SESSIONS,
+            first_end=self.watermark + timedelta(minutes=1),
+            last_end=now - timedelta(hours=1),
+            prefix="new",
+        )
         self._insert(Recording, new)
         with session_scope(self.db.sessions) as session:
             for index in range(SCANNERS):
-                session.add(Scanner(
-                    # The same ids for every size: the same sample, so both databases do the same work.
-                    id=uuid.uuid5(uuid.NAMESPACE_URL, f"sightline-bench-{index}"), team_id=self.team_id,
-                    name=f"bench-{index:03}", scanner_type="monitor", provider="heuristic",
-                    model="heuristic", scanner_config={"prompt": "Rage?", "rule": "rage_click"},
-                    query={"url_contains": ["/checkout"]} if index % 2 else {}, sampling_rate=0.02,
-                    last_swept_at=self.watermark, estimated_monthly_observations=0, estimated_at=now,
-                ))  # fmt: skip
+                session.add(
+                    Scanner(
+                        # The same ids for every size: the same sample, so both databases do the same work.
+                        id=uuid.uuid5(uuid.NAMESPACE_URL, f"sightline-bench-{index}"),
+                        team_id=self.team_id,
+                        name=f"bench-{index:03}",
+                        scanner_type="monitor",
+                        provider="heuristic",
+                        model="heuristic",
+                        scanner_config={"prompt": "Rage?", "rule": "rage_click"},
+                        query={"url_contains": ["/checkout"]} if index % 2 else {},
+                        sampling_rate=0.02,
+                        last_swept_at=self.watermark,
+                        estimated_monthly_observations=0,
+                        estimated_at=now,
+                    )
+                )
         with self.db.engine.begin() as connection:  # a live database has planner statistics
             connection.execute(sa.text("ANALYZE"))
-        print(f"  built {size:,} old + {NEW_SESSIONS:,} new recordings, {SCANNERS} scanners "
-              f"in {time.perf_counter() - started:.0f} s", flush=True)  # fmt: skip
+        print(
+            f"  built {size:,} old + {NEW_SESSIONS:,} new recordings, {SCANNERS} scanners "
+            f"in {time.perf_counter() - started:.0f} s",
+            flush=True,
+        )
 
     def _insert(self, model, rows) -> None:
         import sqlalchemy as sa
@@ -146,8 +187,10 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="Print where the last tick spent its time.")
     args = parser.parse_args()
     database_url = os.environ.get("DATABASE_URL")
-    print(f"$ {command_line()} --rounds {args.rounds} --sizes {args.sizes[0]} {args.sizes[1]}"
-          f"   (database: {'PostgreSQL' if database_url else 'SQLite'})")  # fmt: skip
+    print(
+        f"$ {command_line()} --rounds {args.rounds} --sizes {args.sizes[0]} {args.sizes[1]}"
+        f"   (database: {'PostgreSQL' if database_url else 'SQLite'})"
+    )
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
         _env(root, "bench-tick")
@@ -167,8 +210,13 @@ def main() -> None:
         for _ in range(args.rounds):
             for setup in setups:
                 setup.reset(client)
-                deps = Deps(setup.settings, setup.db.sessions, BlobStore(setup.settings.blob_dir),
-                            redis_factory=lambda: client, sender_factory=lambda: Sender(broker))  # fmt: skip
+                deps = Deps(
+                    setup.settings,
+                    setup.db.sessions,
+                    BlobStore(setup.settings.blob_dir),
+                    redis_factory=lambda: client,
+                    sender_factory=lambda: Sender(broker),
+                )
                 scheduler = Scheduler(deps)
                 profiler = cProfile.Profile() if args.profile else None
                 started = time.perf_counter()

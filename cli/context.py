@@ -117,7 +117,7 @@ def json_option(value: str | None, field: str) -> Any:
     try:
         return orjson.loads(value)
     except orjson.JSONDecodeError as exc:
-        hint = "quote it, e.g. '{\"key\": \"value\"}'"
+        hint = 'quote it, e.g. \'{"key": "value"}\''
         raise InvalidField(field, f"is not valid JSON ({exc.msg}); {hint}") from exc
 
 

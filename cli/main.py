@@ -119,8 +119,13 @@ def load_command(name: str):
     return typer.main.get_command(single)
 
 
-app = typer.Typer(name="sightline", cls=LazyGroup, no_args_is_help=True, add_completion=False,
-                  pretty_exceptions_enable=False)  # fmt: skip
+app = typer.Typer(
+    name="sightline",
+    cls=LazyGroup,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
 
 
 @app.callback()

@@ -45,8 +45,12 @@ def scheduler_command(
     broker = broker_for(current)
     scheduler = Scheduler(process_deps(current))
     stop = _stop_on_signals()
-    log.info("scheduler_started", tick_s=current.scheduler_tick_s, who=scheduler.leadership.who,
-             redis=current.redis_url or embedded_redis_url())  # fmt: skip
+    log.info(
+        "scheduler_started",
+        tick_s=current.scheduler_tick_s,
+        who=scheduler.leadership.who,
+        redis=current.redis_url or embedded_redis_url(),
+    )
     if once:
         report = scheduler.tick()
         scheduler.leadership.step_down()
@@ -59,8 +63,10 @@ def scheduler_command(
 
 def _summary(report: dict) -> dict:
     return {key: value for key, value in report.items() if key != "swept"} | {
-        "swept": [f"{s['name']}: {s['enqueued']} enqueued of {s['examined']} examined {s['stopped']}".strip()
-                  for s in report.get("swept", [])]
+        "swept": [
+            f"{s['name']}: {s['enqueued']} enqueued of {s['examined']} examined {s['stopped']}".strip()
+            for s in report.get("swept", [])
+        ]
     }
 
 
@@ -99,7 +105,9 @@ def _wait_idle(deps, timeout: float) -> dict:
 def status_command(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object, for machines."),
     wait_idle: float = typer.Option(
-        None, "--wait-idle", metavar="SECONDS",
+        None,
+        "--wait-idle",
+        metavar="SECONDS",
         help="First wait (at most SECONDS) until every scanner is swept and no observation is pending "
         "or running; exit 1 if that does not happen in time.",
     ),
@@ -126,31 +134,49 @@ def status_command(
     counts = ", ".join(f"{count} {status}" for status, count in sorted(data["observations"].items()))
     out.print(f"Observations: {counts or 'none'}", highlight=False)
     reports = ", ".join(f"{count} {status}" for status, count in sorted(data["reports"].items()))
-    out.print(f"Signals: {data['signals']['ungrouped']} waiting to be grouped; reports: {reports or 'none'}",
-              highlight=False)  # fmt: skip
+    out.print(
+        f"Signals: {data['signals']['ungrouped']} waiting to be grouped; reports: {reports or 'none'}",
+        highlight=False,
+    )
     print_table(
         ("scanner", "enabled", "rate", "last sweep", "next sweep", "unswept", "est./month"),
-        [(s["name"], "yes" if s["enabled"] else "no", f"{s['sampling_rate']:g}", s["last_sweep_at"] or "-",
-          s["next_sweep_at"] or "-", str(s["unswept"]), str(s["estimated_monthly_observations"] or 0))
-         for s in data["scanners"]],
+        [
+            (
+                s["name"],
+                "yes" if s["enabled"] else "no",
+                f"{s['sampling_rate']:g}",
+                s["last_sweep_at"] or "-",
+                s["next_sweep_at"] or "-",
+                str(s["unswept"]),
+                str(s["estimated_monthly_observations"] or 0),
+            )
+            for s in data["scanners"]
+        ],
         title="Scanners",
     )
     if data["actions"]:
         print_table(
             ("action", "enabled", "next run", "last run"),
-            [(a["name"], "yes" if a["enabled"] else "no", a["next_run_at"] or "-", a["last_run_at"] or "-")
-             for a in data["actions"]],
+            [
+                (a["name"], "yes" if a["enabled"] else "no", a["next_run_at"] or "-", a["last_run_at"] or "-")
+                for a in data["actions"]
+            ],
             title="Actions",
         )
     print_table(
         ("queue", "ready", "delayed", "in flight", "dead"),
-        [(name, *(str(depth[k]) for k in ("ready", "delayed", "in_flight", "dead")))
-         for name, depth in data["queues"].items()],
+        [
+            (name, *(str(depth[k]) for k in ("ready", "delayed", "in_flight", "dead")))
+            for name, depth in data["queues"].items()
+        ],
         title="Queues",
     )
     alive = data["workers"]
-    out.print(f"Workers alive: {len(alive)}" + "".join(f"\n  {escape(w['who'])} ({w['threads']} threads)"
-                                                         for w in alive), highlight=False)  # fmt: skip
+    out.print(
+        f"Workers alive: {len(alive)}"
+        + "".join(f"\n  {escape(w['who'])} ({w['threads']} threads)" for w in alive),
+        highlight=False,
+    )
     failures = data["failures_last_hour"]
     out.print(
         "Failed jobs (last hour): " + (", ".join(f"{a} {n}" for a, n in failures.items()) or "none"),

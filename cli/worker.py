@@ -46,8 +46,12 @@ def serve(
         broker, worker_threads=threads, queues=set(queues) if queues else None, worker_timeout=1000
     )
     worker.start()
-    log.info("worker_started", threads=threads, queues=sorted(broker.get_declared_queues()),
-             redis=settings.redis_url or embedded_redis_url())  # fmt: skip
+    log.info(
+        "worker_started",
+        threads=threads,
+        queues=sorted(broker.get_declared_queues()),
+        redis=settings.redis_url or embedded_redis_url(),
+    )
     stop.wait()
     log.info("worker_stopping")
     worker.stop(timeout=STOP_TIMEOUT_MS)

@@ -63,8 +63,9 @@ def post_slack(token: str, channel: str, text: str, blocks: list[dict], settings
     )
     client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=3))
     try:
-        response = client.chat_postMessage(channel=channel, text=text, blocks=blocks, unfurl_links=False,
-                                           unfurl_media=False)  # fmt: skip
+        response = client.chat_postMessage(
+            channel=channel, text=text, blocks=blocks, unfurl_links=False, unfurl_media=False
+        )
     except SlackApiError as exc:
         status, code = exc.response.status_code, str(exc.response.get("error", "error"))[:64]
         if status == 429 or status >= 500:

@@ -102,8 +102,9 @@ def _others(server: redis.Redis, name: str) -> int:
 def _shutdown(socket_file: str) -> None:
     """SHUTDOWN SAVE on a connection of its own: the server closes it when it exits, which must end
     the call at once instead of being retried with backoff (redis-py's default)."""
-    client = redis.Redis(unix_socket_path=socket_file, retry=Retry(NoBackoff(), 0),
-                         socket_timeout=SHUTDOWN_TIMEOUT_S)  # fmt: skip
+    client = redis.Redis(
+        unix_socket_path=socket_file, retry=Retry(NoBackoff(), 0), socket_timeout=SHUTDOWN_TIMEOUT_S
+    )
     try:
         client.shutdown(save=True)
     finally:

@@ -23,8 +23,15 @@ import orjson
 POLL_INTERVAL_S = 0.02
 
 _ROUTE = re.compile(r"^/(?P<version>v[0-9a-z]+)/models/(?P<model>[^:/]+):(?P<method>[A-Za-z]+)$")
-_STATUS = {400: "INVALID_ARGUMENT", 403: "PERMISSION_DENIED", 404: "NOT_FOUND", 408: "DEADLINE_EXCEEDED",
-           429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE"}  # fmt: skip
+_STATUS = {
+    400: "INVALID_ARGUMENT",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    408: "DEADLINE_EXCEEDED",
+    429: "RESOURCE_EXHAUSTED",
+    500: "INTERNAL",
+    503: "UNAVAILABLE",
+}
 
 
 @dataclass
@@ -59,8 +66,12 @@ class FakeReply:
                 "status": _STATUS.get(self.status),
             }
             if self.retry_delay_s is not None:
-                error["details"] = [{"@type": "type.googleapis.com/google.rpc.RetryInfo",
-                                     "retryDelay": f"{self.retry_delay_s:g}s"}]  # fmt: skip
+                error["details"] = [
+                    {
+                        "@type": "type.googleapis.com/google.rpc.RetryInfo",
+                        "retryDelay": f"{self.retry_delay_s:g}s",
+                    }
+                ]
             return orjson.dumps({"error": error})
         parts = [{"text": self.text}] if self.text else []
         usage = {
@@ -181,8 +192,9 @@ def _handler(fake: FakeGemini) -> type[BaseHTTPRequestHandler]:
                 return
             if fake.latency_s:
                 time.sleep(fake.latency_s)
-            request = RecordedRequest(self.path, match["model"], match["method"], dict(self.headers), body,
-                                      time.monotonic())  # fmt: skip
+            request = RecordedRequest(
+                self.path, match["model"], match["method"], dict(self.headers), body, time.monotonic()
+            )
             self._send(*fake.answer(request))
 
         def _send(self, status: int, payload: bytes) -> None:

@@ -28,8 +28,9 @@ class Sender:
         try:
             actor = self.broker.get_actor(route.actor)
         except ActorNotFound:
-            message = dramatiq.Message(queue_name=route.queue, actor_name=route.actor, args=args, kwargs={},
-                                       options=dict(options))  # fmt: skip
+            message = dramatiq.Message(
+                queue_name=route.queue, actor_name=route.actor, args=args, kwargs={}, options=dict(options)
+            )
             self.broker.enqueue(message, delay=delay_ms)
             return
         actor.send_with_options(args=args, delay=delay_ms, **options)

@@ -26,8 +26,16 @@ POLL_S = 0.1
 
 
 class GeminiLimiter:
-    def __init__(self, client: redis.Redis, *, namespace: str, per_minute: int, concurrency: int,
-                 max_wait_s: float = 90.0, call_ttl_s: float = 900.0):  # fmt: skip
+    def __init__(
+        self,
+        client: redis.Redis,
+        *,
+        namespace: str,
+        per_minute: int,
+        concurrency: int,
+        max_wait_s: float = 90.0,
+        call_ttl_s: float = 900.0,
+    ):
         backend = RedisBackend(client=client)
         self.window = WindowRateLimiter(backend, gemini_rpm_key(namespace), limit=per_minute, window=WINDOW_S)
         self.concurrent = ConcurrentRateLimiter(

@@ -22,10 +22,18 @@ from models.vision import Observation, ObservationStatus, Scanner
 
 # What the sweep needs of a recording: the watermark key, settling, and the query/eligibility metadata.
 CANDIDATE_COLUMNS = (
-    Recording.session_id, Recording.end_time, Recording.last_ingested_at, Recording.duration_s,
-    Recording.active_s, Recording.event_count, Recording.urls, Recording.console_error_count,
-    Recording.device_type, Recording.distinct_id, Recording.custom_events,
-)  # fmt: skip
+    Recording.session_id,
+    Recording.end_time,
+    Recording.last_ingested_at,
+    Recording.duration_s,
+    Recording.active_s,
+    Recording.event_count,
+    Recording.urls,
+    Recording.console_error_count,
+    Recording.device_type,
+    Recording.distinct_id,
+    Recording.custom_events,
+)
 
 
 def enabled_scanners(session: Session) -> Sequence[Scanner]:
@@ -46,8 +54,9 @@ def claim_sweep(session: Session, scanner_id: UUID, slot: int, now: datetime) ->
     return session.exec(statement).rowcount == 1  # type: ignore[attr-defined]
 
 
-def advance_watermark(session: Session, scanner_id: UUID, old: tuple[datetime | None, str],
-                      new: tuple[datetime, str]) -> bool:  # fmt: skip
+def advance_watermark(
+    session: Session, scanner_id: UUID, old: tuple[datetime | None, str], new: tuple[datetime, str]
+) -> bool:
     """Move the watermark from `old` to `new`, only if nobody moved it meanwhile (a rewind, say)."""
     since, seen = old
     statement = (
@@ -62,8 +71,9 @@ def advance_watermark(session: Session, scanner_id: UUID, old: tuple[datetime | 
     return session.exec(statement).rowcount == 1  # type: ignore[attr-defined]
 
 
-def candidates_after(session: Session, team_id: int, after: tuple[datetime, str], cutoff: datetime,
-                     limit: int) -> list[Row]:  # fmt: skip
+def candidates_after(
+    session: Session, team_id: int, after: tuple[datetime, str], cutoff: datetime, limit: int
+) -> list[Row]:
     """Recordings ending after the watermark `after` and no later than `cutoff`, in watermark order.
 
     The range on `end_time` uses the (team_id, end_time, session_id) index; the tie on `end_time`
@@ -88,11 +98,15 @@ def unswept_count(session: Session, team_id: int, after: tuple[datetime, str], c
     """How many settled-by-time recordings lie after a watermark (before query and sampling)."""
     since, seen = after
     return session.exec(
-        select(func.count()).select_from(Recording).where(
-            Recording.team_id == team_id, Recording.end_time >= since, Recording.end_time <= cutoff,
+        select(func.count())
+        .select_from(Recording)
+        .where(
+            Recording.team_id == team_id,
+            Recording.end_time >= since,
+            Recording.end_time <= cutoff,
             or_(Recording.end_time > since, Recording.session_id > seen),
         )
-    ).one()  # fmt: skip
+    ).one()
 
 
 def insert_pending(session: Session, rows: list[dict[str, Any]]) -> list[UUID]:
@@ -138,25 +152,32 @@ def unscheduled_actions(session: Session) -> Sequence[VisionAction]:
     """Enabled schedule actions that have no next run yet (new, or re-enabled)."""
     return session.exec(
         select(VisionAction).where(
-            col(VisionAction.enabled).is_(True), VisionAction.trigger_type == TriggerType.SCHEDULE,
+            col(VisionAction.enabled).is_(True),
+            VisionAction.trigger_type == TriggerType.SCHEDULE,
             col(VisionAction.next_run_at).is_(None),
         )
-    ).all()  # fmt: skip
+    ).all()
 
 
 def due_actions(session: Session, now: datetime) -> Sequence[VisionAction]:
     return session.exec(
         select(VisionAction)
         .where(
-            col(VisionAction.enabled).is_(True), VisionAction.trigger_type == TriggerType.SCHEDULE,
+            col(VisionAction.enabled).is_(True),
+            VisionAction.trigger_type == TriggerType.SCHEDULE,
             VisionAction.next_run_at <= now,
         )
         .order_by(VisionAction.next_run_at)
-    ).all()  # fmt: skip
+    ).all()
 
 
-def set_next_run(session: Session, action_id: UUID, old: datetime | None, new: datetime | None,
-                 last_run_at: datetime | None = None) -> bool:  # fmt: skip
+def set_next_run(
+    session: Session,
+    action_id: UUID,
+    old: datetime | None,
+    new: datetime | None,
+    last_run_at: datetime | None = None,
+) -> bool:
     """Move `next_run_at` from `old` to `new` if nobody else did: the claim of one occurrence."""
     values: dict[str, Any] = {"next_run_at": new}
     if last_run_at is not None:
@@ -201,8 +222,14 @@ def mark_resent(session: Session, observation_id: UUID, send_count: int, now: da
     return _changed(session, Observation, observation_id, *conditions, **values)
 
 
-def orphan(session: Session, observation_id: UUID, source: ObservationStatus, reason: str,
-           now: datetime, **where: Any) -> bool:  # fmt: skip
+def orphan(
+    session: Session,
+    observation_id: UUID,
+    source: ObservationStatus,
+    reason: str,
+    now: datetime,
+    **where: Any,
+) -> bool:
     statement = update(Observation).where(col(Observation.id) == observation_id, Observation.status == source)
     for name, value in where.items():
         statement = statement.where(getattr(Observation, name) == value)
@@ -236,12 +263,13 @@ def teams_to_group(session: Session, now: datetime) -> list[int]:
         session.exec(
             select(Signal.team_id)
             .where(
-                col(Signal.grouped_at).is_(None), col(Signal.deleted).is_(False),
+                col(Signal.grouped_at).is_(None),
+                col(Signal.deleted).is_(False),
                 col(Signal.team_id).not_in(paused),
             )
             .distinct()
         )
-    )  # fmt: skip
+    )
 
 
 # --- estimates -----------------------------------------------------------------------------------
@@ -255,8 +283,9 @@ def data_span(session: Session, team_id: int) -> tuple[datetime | None, datetime
     return first, last
 
 
-def recordings_between(session: Session, team_id: int, since: datetime, until: datetime,
-                       where: Sequence[Any] = ()) -> Iterator[Row]:  # fmt: skip
+def recordings_between(
+    session: Session, team_id: int, since: datetime, until: datetime, where: Sequence[Any] = ()
+) -> Iterator[Row]:
     """Candidate columns of a team's recordings ending in [since, until], streamed, with extra filters."""
     statement = (
         select(*CANDIDATE_COLUMNS)
@@ -309,16 +338,25 @@ def stale_runs(session: Session, before: datetime, started_after: datetime, limi
     return list(
         session.exec(
             select(ActionRun.id, ActionRun.updated_at)
-            .where(ActionRun.status == ActionRunStatus.RUNNING, ActionRun.updated_at < before,
-                   ActionRun.started_at >= started_after)
+            .where(
+                ActionRun.status == ActionRunStatus.RUNNING,
+                ActionRun.updated_at < before,
+                ActionRun.started_at >= started_after,
+            )
             .limit(limit)
         )
-    )  # fmt: skip
+    )
 
 
 def touch_run(session: Session, run_id: UUID, seen: datetime, now: datetime) -> bool:
-    return _changed(session, ActionRun, run_id, ActionRun.status == ActionRunStatus.RUNNING,
-                    ActionRun.updated_at == seen, updated_at=now)  # fmt: skip
+    return _changed(
+        session,
+        ActionRun,
+        run_id,
+        ActionRun.status == ActionRunStatus.RUNNING,
+        ActionRun.updated_at == seen,
+        updated_at=now,
+    )
 
 
 def stale_deliveries(
@@ -328,20 +366,25 @@ def stale_deliveries(
     return list(
         session.exec(
             select(Delivery.id, Delivery.updated_at, Delivery.attempts)
-            .where(or_(
-                (Delivery.status == DeliveryStatus.PENDING) & (Delivery.updated_at < pending_before),
-                (Delivery.status == DeliveryStatus.SENDING) & (Delivery.updated_at < sending_before),
-            ))
+            .where(
+                or_(
+                    (Delivery.status == DeliveryStatus.PENDING) & (Delivery.updated_at < pending_before),
+                    (Delivery.status == DeliveryStatus.SENDING) & (Delivery.updated_at < sending_before),
+                )
+            )
             .limit(limit)
         )
-    )  # fmt: skip
+    )
 
 
 def touch_delivery(session: Session, delivery_id: UUID, seen: datetime, now: datetime, **values: Any) -> bool:
     statement = (
         update(Delivery)
-        .where(col(Delivery.id) == delivery_id, Delivery.updated_at == seen,
-               col(Delivery.status).in_([DeliveryStatus.PENDING, DeliveryStatus.SENDING]))
+        .where(
+            col(Delivery.id) == delivery_id,
+            Delivery.updated_at == seen,
+            col(Delivery.status).in_([DeliveryStatus.PENDING, DeliveryStatus.SENDING]),
+        )
         .values(updated_at=now, **values)
-    )  # fmt: skip
+    )
     return session.exec(statement).rowcount == 1  # type: ignore[attr-defined]

@@ -38,13 +38,16 @@ def pool_rows(session: Session, team_id: int, model: str, since: datetime) -> li
             select(Signal.embedding, Signal.report_id)
             .join(SignalReport, col(SignalReport.id) == Signal.report_id)
             .where(
-                Signal.team_id == team_id, Signal.embedding_model == model, col(Signal.deleted).is_(False),
-                col(Signal.grouped_at).is_not(None), Signal.created_at >= since,
+                Signal.team_id == team_id,
+                Signal.embedding_model == model,
+                col(Signal.deleted).is_(False),
+                col(Signal.grouped_at).is_not(None),
+                Signal.created_at >= since,
                 SignalReport.status != ReportStatus.DELETED,
             )
             .order_by(Signal.created_at)
         )
-    )  # fmt: skip
+    )
 
 
 def mark_grouped(session: Session, signal_id: UUID, **values: Any) -> bool:
@@ -86,13 +89,16 @@ def report_by_fingerprint(session: Session, team_id: int, fingerprint: str, sinc
         select(Signal.report_id)
         .join(SignalReport, col(SignalReport.id) == Signal.report_id)
         .where(
-            Signal.team_id == team_id, Signal.fingerprint == fingerprint, col(Signal.deleted).is_(False),
-            col(Signal.grouped_at).is_not(None), Signal.created_at >= since,
+            Signal.team_id == team_id,
+            Signal.fingerprint == fingerprint,
+            col(Signal.deleted).is_(False),
+            col(Signal.grouped_at).is_not(None),
+            Signal.created_at >= since,
             SignalReport.status != ReportStatus.DELETED,
         )
         .order_by(col(Signal.created_at).desc())
         .limit(1)
-    ).first()  # fmt: skip
+    ).first()
 
 
 def related_links(session: Session, report_id: UUID) -> Sequence[ReportArtefact]:

@@ -109,8 +109,12 @@ def validate_targets(targets: object) -> list[dict[str, Any]]:
         if not isinstance(target, Mapping) or target.get("type") not in TARGET_TYPES:
             raise InvalidField(f"{field}.type", f"give one of {', '.join(TARGET_TYPES)}")
         kind = target["type"]
-        allowed = {"slack": {"type", "integration_id", "channel"}, "slack_webhook": {"type", "url"},
-                   "webhook": {"type", "url", "secret"}, "log": {"type"}}[kind]  # fmt: skip
+        allowed = {
+            "slack": {"type", "integration_id", "channel"},
+            "slack_webhook": {"type", "url"},
+            "webhook": {"type", "url", "secret"},
+            "log": {"type"},
+        }[kind]
         unknown = sorted(set(target) - allowed)
         if unknown:
             raise InvalidField(field, f"unknown keys {', '.join(unknown)} for a {kind} target")
@@ -151,13 +155,15 @@ def validate_action(data: Mapping[str, Any], *, now: datetime, scanner_ids: Sequ
     if not isinstance(guide, str) or len(guide) > MAX_PROMPT_GUIDE:
         raise InvalidField("synthesis_config.prompt_guide", f"at most {MAX_PROMPT_GUIDE} characters")
     return {
-        "name": name, "mode": mode, "enabled": bool(data.get("enabled", True)),
+        "name": name,
+        "mode": mode,
+        "enabled": bool(data.get("enabled", True)),
         "trigger_config": {"rrule": rule.strip(), "timezone": timezone},
         "selection": validate_selection(data.get("selection"), scanner_ids),
         "synthesis_config": {"prompt_guide": guide} if guide else {},
         "delivery_config": validate_targets(data.get("delivery_config")),
         "alert_config": validate_alert(data.get("alert_config")) if mode == "alert" else None,
-    }  # fmt: skip
+    }
 
 
 def next_run(
@@ -216,14 +222,18 @@ def observation_text(row: Any) -> str:
 
 def lines(rows: Sequence[Any]) -> list[str]:
     """One line per observation, `[obs N]` being its index in `rows`."""
-    return [f"- [obs {index}] ({row.created_at:%Y-%m-%d}) {descriptor(row)}: {observation_text(row)}"
-            for index, row in enumerate(rows)]  # fmt: skip
+    return [
+        f"- [obs {index}] ({row.created_at:%Y-%m-%d}) {descriptor(row)}: {observation_text(row)}"
+        for index, row in enumerate(rows)
+    ]
 
 
 def extractive_digest(title: str, rows: Sequence[Any], total: int) -> str:
     """The digest without a model: counts by verdict, tag and score band, then examples."""
-    parts = [f"**{title}**: {total} observation{'s' if total != 1 else ''}"
-             + (f" (sampled {len(rows)})" if total > len(rows) else "")]  # fmt: skip
+    parts = [
+        f"**{title}**: {total} observation{'s' if total != 1 else ''}"
+        + (f" (sampled {len(rows)})" if total > len(rows) else "")
+    ]
     verdicts = Counter(row.result_verdict for row in rows if row.result_verdict)
     tags = Counter(tag for row in rows for tag in (row.result_tags or []))
     bands = Counter(f"{int(row.result_score)}" for row in rows if row.result_score is not None)
@@ -254,8 +264,9 @@ class AlertResult:
     reason: str  # fired | not_breached | still_breached | no_new_matches
 
 
-def evaluate_alert(config: Mapping[str, Any], rows: Sequence[Any], *, previously_breached: bool,
-                   new_rows: Sequence[Any] = ()) -> AlertResult:  # fmt: skip
+def evaluate_alert(
+    config: Mapping[str, Any], rows: Sequence[Any], *, previously_breached: bool, new_rows: Sequence[Any] = ()
+) -> AlertResult:
     """Deterministic: the metric over the window against the threshold."""
     if config["metric"] == "avg_score":
         scores = [row.result_score for row in rows if row.result_score is not None]

@@ -17,8 +17,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from pipeline.errors import InvalidField
 
-STATUS_TYPES = ("safety_judgment", "actionability_judgment", "priority_judgment", "repo_selection",
-                "suggested_reviewers")  # fmt: skip
+STATUS_TYPES = (
+    "safety_judgment",
+    "actionability_judgment",
+    "priority_judgment",
+    "repo_selection",
+    "suggested_reviewers",
+)
 PRIORITIES = ("P0", "P1", "P2", "P3", "P4")
 ACTIONABILITY = ("immediately_actionable", "requires_human_input", "not_actionable")
 _REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
@@ -108,10 +113,15 @@ class SignalFinding(_Content):
 
 
 WRITABLE: dict[str, type[_Content]] = {
-    "note": Note, "code_reference": CodeReference, "actionability_judgment": ActionabilityJudgment,
-    "priority_judgment": PriorityJudgment, "safety_judgment": SafetyJudgment, "repo_selection": RepoSelection,
-    "suggested_reviewers": SuggestedReviewers, "signal_finding": SignalFinding,
-}  # fmt: skip
+    "note": Note,
+    "code_reference": CodeReference,
+    "actionability_judgment": ActionabilityJudgment,
+    "priority_judgment": PriorityJudgment,
+    "safety_judgment": SafetyJudgment,
+    "repo_selection": RepoSelection,
+    "suggested_reviewers": SuggestedReviewers,
+    "signal_finding": SignalFinding,
+}
 SYSTEM_TYPES = ("dismissal", "related_to")
 
 

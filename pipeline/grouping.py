@@ -43,8 +43,9 @@ def thresholds_for(model: str, overrides: dict[str, tuple[float, float]] | None 
 class Pool:
     """The window's grouped signal vectors and their reports; signals of the batch are appended."""
 
-    def __init__(self, dimensions: int, vectors: np.ndarray | None = None,
-                 report_ids: list[Any] | None = None):  # fmt: skip
+    def __init__(
+        self, dimensions: int, vectors: np.ndarray | None = None, report_ids: list[Any] | None = None
+    ):
         count = 0 if vectors is None else len(vectors)
         self.vectors = np.zeros((max(1024, count * 2), dimensions), dtype=np.float32)
         if count:
@@ -101,7 +102,7 @@ class Pool:
 
 
 def decide(score: float | None, thresholds: Thresholds) -> str:
-    """"join", "new" or "ask" (the gray zone between the two thresholds)."""
+    """ "join", "new" or "ask" (the gray zone between the two thresholds)."""
     if score is None or score < thresholds.new:
         return "new"
     if score >= thresholds.match:

@@ -104,10 +104,14 @@ def _summary(config: dict, seen: dict, timeline: Any) -> dict[str, Any]:
     )
     keywords = _keywords(pages, clicks)
     return {
-        "title": title, "summary": summary, "intent": f"Reach {pages[-1]}", "outcome": outcome,
+        "title": title,
+        "summary": summary,
+        "intent": f"Reach {pages[-1]}",
+        "outcome": outcome,
         "friction_points": [pattern.text.lower() for pattern in timeline.patterns][:10],
-        "keywords": keywords, "confidence": 0.6,
-    }  # fmt: skip
+        "keywords": keywords,
+        "confidence": 0.6,
+    }
 
 
 def _keywords(pages: list[str], clicks: list[Any]) -> list[str]:
@@ -139,9 +143,16 @@ def heuristic_findings(timeline: Any) -> list[dict[str, Any]]:
             continue
         seen.add(description)
         headline = " ".join(description.split(" at ")[0].split()[:8])
-        findings.append({
-            "problem_type": problem_type, "start_time": round(pattern.t), "end_time": round(pattern.t) + 1,
-            "url": page_at(timeline, pattern.t), "headline": headline, "description": description,
-            "confidence": confidence, "fingerprint": f"{pattern.kind}:{_plain(pattern.target)}"[:255],
-        })  # fmt: skip
+        findings.append(
+            {
+                "problem_type": problem_type,
+                "start_time": round(pattern.t),
+                "end_time": round(pattern.t) + 1,
+                "url": page_at(timeline, pattern.t),
+                "headline": headline,
+                "description": description,
+                "confidence": confidence,
+                "fingerprint": f"{pattern.kind}:{_plain(pattern.target)}"[:255],
+            }
+        )
     return findings

@@ -36,14 +36,19 @@ def signal_rows(
         extra.update(
             scanner_type=snapshot["scanner_type"], observation_id=observation_id, session_id=session_id
         )
-        rows.append({
-            "source_product": SOURCE_PRODUCT, "source_type": SOURCE_TYPE,
-            "source_id": f"observation:{observation_id}:{index}", "description": finding["description"],
-            "weight": SIGNAL_WEIGHT, "extra": extra,
-            # Heuristic findings know exactly what they detected (pattern and element): grouping
-            # joins them by this key instead of by text similarity. Model findings have none.
-            "fingerprint": finding.get("fingerprint"),
-        })  # fmt: skip
+        rows.append(
+            {
+                "source_product": SOURCE_PRODUCT,
+                "source_type": SOURCE_TYPE,
+                "source_id": f"observation:{observation_id}:{index}",
+                "description": finding["description"],
+                "weight": SIGNAL_WEIGHT,
+                "extra": extra,
+                # Heuristic findings know exactly what they detected (pattern and element): grouping
+                # joins them by this key instead of by text similarity. Model findings have none.
+                "fingerprint": finding.get("fingerprint"),
+            }
+        )
     return rows
 
 
@@ -70,7 +75,7 @@ def build_outcome(
         "redaction": dict(timeline.manifest),
         "timeline_tokens": timeline.token_estimate,
         "notes": list(answer.notes),
-    }  # fmt: skip
+    }
     tags = output.get("tags")
     return Outcome(
         scanner_result=result,

@@ -47,19 +47,37 @@ def response_schema(scanner_type: str, config: dict) -> dict[str, Any]:
         scale = config["scale"]
         score = {"type": "number", "minimum": scale["min"], "maximum": scale["max"]}
         return _object({"reasoning": _TEXT, "score": score, "confidence": _CONFIDENCE})
-    return _object({
-        "title": _TEXT, "summary": _TEXT, "intent": _TEXT, "outcome": _TEXT,
-        "friction_points": _WORDS, "keywords": _WORDS, "confidence": _CONFIDENCE,
-    })  # fmt: skip
+    return _object(
+        {
+            "title": _TEXT,
+            "summary": _TEXT,
+            "intent": _TEXT,
+            "outcome": _TEXT,
+            "friction_points": _WORDS,
+            "keywords": _WORDS,
+            "confidence": _CONFIDENCE,
+        }
+    )
 
 
-FINDINGS_SCHEMA = _object({
-    "findings": {"type": "array", "items": _object({
-        "problem_type": {"type": "string", "enum": list(PROBLEM_TYPES)},
-        "start_time": {"type": "integer"}, "end_time": {"type": "integer"}, "url": _TEXT,
-        "headline": _TEXT, "description": _TEXT, "confidence": _CONFIDENCE,
-    })},
-})  # fmt: skip
+FINDINGS_SCHEMA = _object(
+    {
+        "findings": {
+            "type": "array",
+            "items": _object(
+                {
+                    "problem_type": {"type": "string", "enum": list(PROBLEM_TYPES)},
+                    "start_time": {"type": "integer"},
+                    "end_time": {"type": "integer"},
+                    "url": _TEXT,
+                    "headline": _TEXT,
+                    "description": _TEXT,
+                    "confidence": _CONFIDENCE,
+                }
+            ),
+        },
+    }
+)
 
 
 def _need(data: dict, key: str, kind: type | tuple[type, ...]) -> Any:
@@ -164,9 +182,15 @@ def check_findings(data: object) -> list[dict[str, Any]]:
         if len(headline.split()) > MAX_HEADLINE_WORDS:
             raise OutputInvalid(f"finding {index}: the headline has more than {MAX_HEADLINE_WORDS} words")
         description = re.sub(r"\s*\(t\s*\d+(?:\.\d+)?\s*s?\)", "", _text(finding, "description"))
-        findings.append({
-            "problem_type": finding["problem_type"], "start_time": start, "end_time": end,
-            "url": str(finding.get("url") or ""), "headline": headline, "description": description,
-            "confidence": _confidence(finding),
-        })  # fmt: skip
+        findings.append(
+            {
+                "problem_type": finding["problem_type"],
+                "start_time": start,
+                "end_time": end,
+                "url": str(finding.get("url") or ""),
+                "headline": headline,
+                "description": description,
+                "confidence": _confidence(finding),
+            }
+        )
     return findings

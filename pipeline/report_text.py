@@ -52,8 +52,10 @@ def fence(descriptions: Sequence[str]) -> str:
 
 
 def judge_call(model: str, new: str, title: str | None, members: Sequence[str]) -> ModelCall:
-    text = (f"Existing group{f' titled {title!r}' if title else ''}, its findings:\n{fence(members)}\n\n"
-            f"New finding:\n{fence([new])}\n\nSame root cause, one fix?")  # fmt: skip
+    text = (
+        f"Existing group{f' titled {title!r}' if title else ''}, its findings:\n{fence(members)}\n\n"
+        f"New finding:\n{fence([new])}\n\nSame root cause, one fix?"
+    )
     return ModelCall(model, JUDGE_SYSTEM, (Turn("user", text),), JUDGE_SCHEMA)
 
 
@@ -101,8 +103,11 @@ def extractive_summary(title: str | None, signals: Sequence[tuple[str, dict[str,
     parts = [f"{len(descriptions)} finding{'s' if len(descriptions) != 1 else ''}{where}."]
     if pages:
         parts.append("Pages: " + ", ".join(f"{page} ({n})" for page, n in pages.most_common(3)) + ".")
-    parts.append("Most common: " + "; ".join(f"{text} (×{n})" if n > 1 else text
-                                             for text, n in counts.most_common(3)) + ".")  # fmt: skip
+    parts.append(
+        "Most common: "
+        + "; ".join(f"{text} (×{n})" if n > 1 else text for text, n in counts.most_common(3))
+        + "."
+    )
     if scanners:
         parts.append("Found by: " + ", ".join(scanners) + ".")
     return best_title, " ".join(parts)

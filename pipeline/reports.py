@@ -27,9 +27,16 @@ MAX_REASON = 128
 RESEARCHED = (READY, PENDING_INPUT, RESOLVED, FAILED)
 VISIBLE = (READY, PENDING_INPUT)
 DISMISSAL_REASONS = (
-    "already_fixed", "report_unclear", "analysis_wrong", "wrong_repo", "wontfix_intentional",
-    "wontfix_irrelevant", "fixed_outside_posthog", "pr_merged", "other",
-)  # fmt: skip
+    "already_fixed",
+    "report_unclear",
+    "analysis_wrong",
+    "wrong_repo",
+    "wontfix_intentional",
+    "wontfix_irrelevant",
+    "fixed_outside_posthog",
+    "pr_merged",
+    "other",
+)
 USER_TARGETS = (SUPPRESSED, POTENTIAL, RESOLVED)
 
 _ALIVE = tuple(status for status in STATUSES if status != DELETED)
@@ -70,9 +77,18 @@ class _Args:
     increment: int | None
 
 
-def transition(report: Any, target: str, *, now: datetime, snooze_for: int | None = None,
-               reset_weight: bool = False, error: str | None = None, title: str | None = None,
-               summary: str | None = None, increment: int | None = None) -> dict[str, Any]:  # fmt: skip
+def transition(
+    report: Any,
+    target: str,
+    *,
+    now: datetime,
+    snooze_for: int | None = None,
+    reset_weight: bool = False,
+    error: str | None = None,
+    title: str | None = None,
+    summary: str | None = None,
+    increment: int | None = None,
+) -> dict[str, Any]:
     """The field changes of moving `report` to `target`; `InvalidTransition` when not allowed,
     `InvalidField` when a required argument is missing or out of range."""
     current = _status(report.status)
@@ -107,8 +123,11 @@ def _to_candidate(report: Any, args: _Args) -> dict[str, Any]:
 def _to_in_progress(report: Any, args: _Args) -> dict[str, Any]:
     if args.increment is None or args.increment < 0:
         raise InvalidField("increment", "starting a run needs the signals_at_run increment (3)")
-    return {"last_run_at": args.now, "signals_at_run": report.signal_count + args.increment,
-            "run_count": report.run_count + 1}  # fmt: skip
+    return {
+        "last_run_at": args.now,
+        "signals_at_run": report.signal_count + args.increment,
+        "run_count": report.run_count + 1,
+    }
 
 
 def _to_ready(report: Any, args: _Args) -> dict[str, Any]:
@@ -144,9 +163,15 @@ def _to_suppressed(report: Any, args: _Args) -> dict[str, Any]:
     return {"promoted_at": None}
 
 
-_EFFECTS = {CANDIDATE: _to_candidate, IN_PROGRESS: _to_in_progress, READY: _to_ready,
-            PENDING_INPUT: _to_pending_input, POTENTIAL: _to_potential, FAILED: _to_failed,
-            SUPPRESSED: _to_suppressed}  # fmt: skip
+_EFFECTS = {
+    CANDIDATE: _to_candidate,
+    IN_PROGRESS: _to_in_progress,
+    READY: _to_ready,
+    PENDING_INPUT: _to_pending_input,
+    POTENTIAL: _to_potential,
+    FAILED: _to_failed,
+    SUPPRESSED: _to_suppressed,
+}
 
 
 def _require(**values: str | None) -> None:
@@ -215,17 +240,23 @@ class Decision:
     detail: str | None = None
 
 
-def request_state(report: Any, request: StateRequest, *, now: datetime,
-                  latest_actionability: str | None = None) -> Decision:  # fmt: skip
+def request_state(
+    report: Any, request: StateRequest, *, now: datetime, latest_actionability: str | None = None
+) -> Decision:
     """Decide a person's state request (reference §5.1, without refunds)."""
     current = _status(report.status)
     target = request.target
     if current == SUPPRESSED and target == RESOLVED:
         before = _status(report.status_before_suppression)
         if before not in (READY, PENDING_INPUT, RESOLVED):
-            return Decision("skipped", current, detail=(
-                "only a report that was ready, pending_input or resolved before it was archived can be "
-                "resolved from the archive; restore it first"))  # fmt: skip
+            return Decision(
+                "skipped",
+                current,
+                detail=(
+                    "only a report that was ready, pending_input or resolved before it was archived can be "
+                    "resolved from the archive; restore it first"
+                ),
+            )
     if current == SUPPRESSED and target == POTENTIAL:
         if request.snooze_for is not None or request.reason == "already_fixed":
             return Decision("skipped", current, detail="this report is archived; restore it before snoozing")

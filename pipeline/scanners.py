@@ -37,9 +37,15 @@ _CONFIG_KEYS = {
     "summarizer": {"prompt", "length"},
 }
 _QUERY_KEYS = {
-    "urls", "url_contains", "min_duration_s", "min_active_s", "has_console_errors", "device_type",
-    "distinct_ids", "custom_events",
-}  # fmt: skip
+    "urls",
+    "url_contains",
+    "min_duration_s",
+    "min_active_s",
+    "has_console_errors",
+    "device_type",
+    "distinct_ids",
+    "custom_events",
+}
 
 
 def slugify(tag: str) -> str:
@@ -180,8 +186,19 @@ def validate_scanner(data: dict, *, default_model: str, prices: dict[str, int]) 
     """
     from pipeline.query import validate_query
 
-    allowed = {"name", "description", "scanner_type", "scanner_config", "query", "sampling_rate", "provider",
-               "model", "enabled", "emits_signals", "credit_limit"}  # fmt: skip
+    allowed = {
+        "name",
+        "description",
+        "scanner_type",
+        "scanner_config",
+        "query",
+        "sampling_rate",
+        "provider",
+        "model",
+        "enabled",
+        "emits_signals",
+        "credit_limit",
+    }
     unknown = sorted(set(data) - allowed)
     if unknown:
         raise InvalidField(

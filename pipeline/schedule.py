@@ -18,8 +18,12 @@ MAX_RULE_LENGTH = 1_000
 MIN_GAP = timedelta(minutes=1)
 _CHECKED_OCCURRENCES = 200
 # Fixed-length periods: a rule of these frequencies can be moved forward by whole periods.
-_PERIODS = {MINUTELY: timedelta(minutes=1), HOURLY: timedelta(hours=1), DAILY: timedelta(days=1),
-            WEEKLY: timedelta(weeks=1)}  # fmt: skip
+_PERIODS = {
+    MINUTELY: timedelta(minutes=1),
+    HOURLY: timedelta(hours=1),
+    DAILY: timedelta(days=1),
+    WEEKLY: timedelta(weeks=1),
+}
 _FIELD = "trigger_config.rrule"
 
 

@@ -83,9 +83,16 @@ def wanted(row: Any, query: Mapping[str, Any], scanner_id: str, rate: float) -> 
 
 
 def plan_sweep(
-    candidates: Iterable[Any], *, watermark: Watermark, cutoff: datetime, query: Mapping[str, Any],
-    scanner_id: str, rate: float, limit: int, max_examined: int = MAX_EXAMINED,
-) -> SweepPlan:  # fmt: skip
+    candidates: Iterable[Any],
+    *,
+    watermark: Watermark,
+    cutoff: datetime,
+    query: Mapping[str, Any],
+    scanner_id: str,
+    rate: float,
+    limit: int,
+    max_examined: int = MAX_EXAMINED,
+) -> SweepPlan:
     """Walk `candidates` (watermark order) and pick at most `limit` recordings to observe.
 
     At most `max_examined` recordings are walked, so a scanner far behind (a backfill over a big

@@ -19,9 +19,21 @@ _LINE_HEIGHT = 26
 _GAP = 16
 _COLUMN = 720
 _FIXED_HEIGHT = {
-    "h1": 48, "h2": 36, "h3": 28, "label": 22, "input": 44, "select": 44, "button": 44, "a": 24,
-    "li": 28, "textarea": 120, "img": 220, "span": 22, "small": 20, "strong": 22,
-}  # fmt: skip
+    "h1": 48,
+    "h2": 36,
+    "h3": 28,
+    "label": 22,
+    "input": 44,
+    "select": 44,
+    "button": 44,
+    "a": 24,
+    "li": 28,
+    "textarea": 120,
+    "img": 220,
+    "span": 22,
+    "small": 20,
+    "strong": 22,
+}
 _INLINE_PADDING = {"button": 48, "a": 4, "label": 0, "span": 0, "small": 0, "strong": 0}
 _FIELD_WIDTH = {"input": 420, "select": 420, "textarea": 560}
 _INVISIBLE = {"head", "script", "style", "title", "meta", "link", DOCTYPE, TEXT}

@@ -182,9 +182,18 @@ def play_mobile_scroll(b: SessionBuilder) -> None:
 
 # (seconds spent reading, then the next flick): mostly onwards, twice back up to re-read.
 _READING = (
-    (4.0, 640), (5.5, 700), (3.0, -260), (6.5, 760), (4.5, 820), (5.0, 600),
-    (2.5, -380), (6.0, 900), (5.5, 720), (4.0, 880), (7.0, 640),
-)  # fmt: skip
+    (4.0, 640),
+    (5.5, 700),
+    (3.0, -260),
+    (6.5, 760),
+    (4.5, 820),
+    (5.0, 600),
+    (2.5, -380),
+    (6.0, 900),
+    (5.5, 720),
+    (4.0, 880),
+    (7.0, 640),
+)
 
 
 def play_form_email(b: SessionBuilder) -> None:

@@ -96,9 +96,19 @@ class Namer:
             described = f"at ({x:g}, {y:g})" if x is not None and y is not None else UNKNOWN
             return Click(t, x, y, window, described, False, False, tap, node=raw)
         return Click(
-            t, x, y, window, self.name(window, node), is_interactive(node), is_disabled(node), tap,
-            is_form_field(node), raw, node.id, leaves_page(node, page),
-        )  # fmt: skip
+            t,
+            x,
+            y,
+            window,
+            self.name(window, node),
+            is_interactive(node),
+            is_disabled(node),
+            tap,
+            is_form_field(node),
+            raw,
+            node.id,
+            leaves_page(node, page),
+        )
 
 
 def leaves_page(node: Node | None, page_url: str | None) -> bool:

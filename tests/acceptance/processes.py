@@ -61,7 +61,9 @@ def wait_for_events(process: subprocess.Popen, wanted: dict[str, int], timeout: 
 
 def socket_alive(socket_file: str) -> bool:
     """Whether a Redis answers on `socket_file` (asked once: a dead socket is not retried)."""
-    client = redis.Redis(unix_socket_path=socket_file, socket_connect_timeout=0.5, retry=Retry(NoBackoff(), 0))
+    client = redis.Redis(
+        unix_socket_path=socket_file, socket_connect_timeout=0.5, retry=Retry(NoBackoff(), 0)
+    )
     try:
         return bool(client.ping())
     except (redis.ConnectionError, OSError):

@@ -61,11 +61,20 @@ class Arrivals:
         now = datetime.now(UTC) - timedelta(seconds=1)
         with session_scope(self.db.sessions) as session:
             for _ in range(count):
-                session.add(Recording(
-                    team_id=self.team_id, session_id=f"s-{self.recorded:04}", start_time=now - timedelta(minutes=1),
-                    end_time=now, duration_s=60, active_s=30, event_count=20, urls=["https://a.example/"],
-                    blob_ref="unused", last_ingested_at=now,
-                ))  # fmt: skip
+                session.add(
+                    Recording(
+                        team_id=self.team_id,
+                        session_id=f"s-{self.recorded:04}",
+                        start_time=now - timedelta(minutes=1),
+                        end_time=now,
+                        duration_s=60,
+                        active_s=30,
+                        event_count=20,
+                        urls=["https://a.example/"],
+                        blob_ref="unused",
+                        last_ingested_at=now,
+                    )
+                )
                 self.recorded += 1
 
     def until(self, condition, timeout: float, what: str) -> None:
@@ -83,8 +92,9 @@ class Arrivals:
 
 
 def start_scheduler(env: dict[str, str], name: str) -> LogReader:
-    process = subprocess.Popen([*CLI, "scheduler"], env=env, cwd=ROOT, stderr=subprocess.PIPE,
-                               stdout=subprocess.DEVNULL, text=True)  # fmt: skip
+    process = subprocess.Popen(
+        [*CLI, "scheduler"], env=env, cwd=ROOT, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True
+    )
     reader = LogReader(name, process)
     reader.start()
     return reader
@@ -95,9 +105,15 @@ def test_two_schedulers_one_leader_fast_handover_nothing_twice(tmp_path):
     redis_server = EmbeddedRedis(tmp_path / "redis")
     env = sightline_env(home)
     namespace = f"acc-{uuid.uuid4().hex[:6]}"
-    env.update(REDIS_URL=redis_server.url, SIGHTLINE_REDIS_NAMESPACE=namespace, SIGHTLINE_SETTLE_S="0",
-               SIGHTLINE_SCHEDULER_TICK_S=str(TICK_S), SIGHTLINE_LEADER_TTL_S=str(TTL_S),
-               SIGHTLINE_SWEEP_INTERVAL_S=str(SWEEP_INTERVAL_S), SIGHTLINE_LOG_LEVEL="INFO")  # fmt: skip
+    env.update(
+        REDIS_URL=redis_server.url,
+        SIGHTLINE_REDIS_NAMESPACE=namespace,
+        SIGHTLINE_SETTLE_S="0",
+        SIGHTLINE_SCHEDULER_TICK_S=str(TICK_S),
+        SIGHTLINE_LEADER_TTL_S=str(TTL_S),
+        SIGHTLINE_SWEEP_INTERVAL_S=str(SWEEP_INTERVAL_S),
+        SIGHTLINE_LOG_LEVEL="INFO",
+    )
     for args in (["init"], ["apply", "examples/heuristic-scanners.yaml"]):
         subprocess.run([*CLI, *args], env=env, cwd=ROOT, check=True, capture_output=True)
 
@@ -108,21 +124,31 @@ def test_two_schedulers_one_leader_fast_handover_nothing_twice(tmp_path):
     db = database(Settings(SIGHTLINE_HOME=home, DATABASE_URL=None))
     with session_scope(db.sessions) as session:
         scanners = list(session.exec(select(Scanner)))
-        session.add(VisionAction(team_id=scanners[0].team_id, scanner_id=scanners[0].id, name="every minute",
-                                 trigger_config={"rrule": "FREQ=MINUTELY", "timezone": "UTC"},
-                                 next_run_at=datetime.now(UTC) + timedelta(seconds=3)))  # fmt: skip
+        session.add(
+            VisionAction(
+                team_id=scanners[0].team_id,
+                scanner_id=scanners[0].id,
+                name="every minute",
+                trigger_config={"rrule": "FREQ=MINUTELY", "timezone": "UTC"},
+                next_run_at=datetime.now(UTC) + timedelta(seconds=3),
+            )
+        )
     arrivals = Arrivals(db, scanners[0].team_id)
 
     first = start_scheduler(env, "first")
     wait_until(lambda: first.times("scheduler_leading"), 30, "the first scheduler leading")
     second = start_scheduler(env, "second")
     try:
+
         def first_led_beside_the_second() -> bool:
             """A whole sweep interval of the first's ticks with the second up, a sweep and the action."""
             started = second.times("scheduler_started")
             ticks = [t for t in first.times("scheduler_tick") if started and t > started[0]]
-            return (len(ticks) >= SWEEP_INTERVAL_S / TICK_S and arrivals.count(Observation) > 0
-                    and arrivals.count(ActionRun) > 0)  # fmt: skip
+            return (
+                len(ticks) >= SWEEP_INTERVAL_S / TICK_S
+                and arrivals.count(Observation) > 0
+                and arrivals.count(ActionRun) > 0
+            )
 
         arrivals.until(first_led_beside_the_second, 30, "the first leading beside the second")
         first.process.send_signal(signal.SIGKILL)  # a crash: the lock is not released
@@ -130,9 +156,14 @@ def test_two_schedulers_one_leader_fast_handover_nothing_twice(tmp_path):
         first.process.wait(timeout=10)
         arrivals.until(lambda: second.times("scheduler_tick"), 30, "the second taking over")
         taken_over = arrivals.recorded
-        arrivals.until(lambda: arrivals.recorded - taken_over >= 4, 30, "sessions arriving after the handover")
-        wait_until(lambda: arrivals.count(Observation) >= arrivals.recorded * len(scanners), 30,
-                   "the survivor sweeping every session")  # fmt: skip
+        arrivals.until(
+            lambda: arrivals.recorded - taken_over >= 4, 30, "sessions arriving after the handover"
+        )
+        wait_until(
+            lambda: arrivals.count(Observation) >= arrivals.recorded * len(scanners),
+            30,
+            "the survivor sweeping every session",
+        )
     finally:
         for reader in (first, second):
             if reader.process.poll() is None:

@@ -40,12 +40,21 @@ def test_up_observes_backfilled_sessions_and_stops_cleanly(tmp_path, folder):
     run("import", str(tmp_path / "scenarios"))
     run("apply", str(ROOT / "examples" / "heuristic-scanners.yaml"))
     run("scanners", "backfill", "--all", "--since", "2000-01-01")
-    up = subprocess.Popen([*cli, "up", "--threads", "2"], env=env, cwd=cwd, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    up = subprocess.Popen(
+        [*cli, "up", "--threads", "2"],
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         observations = observation_counter(home)
-        wait_until(lambda: observations().get("succeeded") == 8 or up.poll() is not None, 90,
-                   "8 succeeded observations")  # fmt: skip
+        wait_until(
+            lambda: observations().get("succeeded") == 8 or up.poll() is not None,
+            90,
+            "8 succeeded observations",
+        )
         assert up.poll() is None, f"up stopped early:\n{up.communicate()[0]}"
         status = json.loads(run("status", "--json").stdout)
         assert status["observations"] == {"succeeded": 8}, status["observations"]

@@ -10,7 +10,18 @@ from typer.testing import CliRunner
 from cli.main import app
 
 pytestmark = pytest.mark.db
-RAGE = ["scanners", "create", "--name", "Rage", "--type", "monitor", "--provider", "heuristic", "--prompt", "Rage?"]
+RAGE = [
+    "scanners",
+    "create",
+    "--name",
+    "Rage",
+    "--type",
+    "monitor",
+    "--provider",
+    "heuristic",
+    "--prompt",
+    "Rage?",
+]
 
 
 def test_a_new_scanner_gets_a_daily_digest_and_actions_can_be_managed(sightline):
@@ -18,15 +29,37 @@ def test_a_new_scanner_gets_a_daily_digest_and_actions_can_be_managed(sightline)
     assert created.exit_code == 0, created.output
     listing = sightline("actions", "list")
     assert "Featured digest: Rage\tgroup_summary\tyes\tFREQ=DAILY;BYHOUR=8;BYMINUTE=0\tUTC" in listing.output
-    made = sightline("actions", "create", "--name", "Rage alert", "--scanner", "Rage", "--mode", "alert",
-                     "--alert", "{metric: count, threshold: 5, window_days: 1}", "--rrule", "FREQ=HOURLY")  # fmt: skip
+    made = sightline(
+        "actions",
+        "create",
+        "--name",
+        "Rage alert",
+        "--scanner",
+        "Rage",
+        "--mode",
+        "alert",
+        "--alert",
+        "{metric: count, threshold: 5, window_days: 1}",
+        "--rrule",
+        "FREQ=HOURLY",
+    )
     assert made.exit_code == 0 and "next run" in made.output, made.output
     bad = sightline("actions", "create", "--name", "Bad", "--scanner", "Rage", "--rrule", "FREQ=SECONDLY")
     assert bad.exit_code == 2 and "trigger_config.rrule" in bad.output
-    unknown = sightline("actions", "create", "--name", "Bad", "--scanner", "Rage", "--selection", "{colour: red}")
+    unknown = sightline(
+        "actions", "create", "--name", "Bad", "--scanner", "Rage", "--selection", "{colour: red}"
+    )
     assert unknown.exit_code == 2 and "unknown keys colour" in unknown.output
-    slack = sightline("actions", "create", "--name", "S", "--scanner", "Rage", "--target",
-                      "{type: slack, integration_id: 00000000-0000-0000-0000-000000000000, channel: C1}")  # fmt: skip
+    slack = sightline(
+        "actions",
+        "create",
+        "--name",
+        "S",
+        "--scanner",
+        "Rage",
+        "--target",
+        "{type: slack, integration_id: 00000000-0000-0000-0000-000000000000, channel: C1}",
+    )
     assert slack.exit_code == 2 and "integration_id" in slack.output
     assert "changed enabled" in sightline("actions", "update", "Rage alert", "--set", "enabled=false").output
     assert "\tno\t" in sightline("actions", "list").output
@@ -36,8 +69,16 @@ def test_a_new_scanner_gets_a_daily_digest_and_actions_can_be_managed(sightline)
 
 
 def test_integrations_never_print_the_token(sightline):
-    added = sightline("integrations", "add-slack", "--token", "xoxb-very-secret", "--name", "acme",
-                      "--report-channel", "CREP")  # fmt: skip
+    added = sightline(
+        "integrations",
+        "add-slack",
+        "--token",
+        "xoxb-very-secret",
+        "--name",
+        "acme",
+        "--report-channel",
+        "CREP",
+    )
     assert added.exit_code == 0 and "xoxb" not in added.output
     listed = sightline("integrations", "list", "--json")
     assert "xoxb" not in listed.output and json.loads(listed.output)[0]["report_channel"] == "CREP"
@@ -70,11 +111,18 @@ actions:
 
 
 def test_run_now_waits_for_the_worker_and_prints_the_digest(world):
-    world.scanner(name="Rage", scanner_type="monitor", provider="heuristic",
-                  scanner_config={"prompt": "Rage?", "rule": "rage_click"})  # fmt: skip
+    world.scanner(
+        name="Rage",
+        scanner_type="monitor",
+        provider="heuristic",
+        scanner_config={"prompt": "Rage?", "rule": "rage_click"},
+    )
     world.observe(_scanner(world), world.scenarios["checkout-js-error"].session_id)
-    result = CliRunner().invoke(app, ["actions", "run-now", "Featured digest: Rage", "--wait", "--timeout", "60"],
-                                catch_exceptions=False)  # fmt: skip
+    result = CliRunner().invoke(
+        app,
+        ["actions", "run-now", "Featured digest: Rage", "--wait", "--timeout", "60"],
+        catch_exceptions=False,
+    )
     assert result.exit_code == 0, result.output
     assert "run completed" in result.output and "log: delivered" in result.output
     assert "**Summary for Rage**" in result.output

@@ -42,7 +42,9 @@ def real_broker(sightline_home, database_url, monkeypatch):
 
 def answers(socket_file: str) -> bool:
     """Whether a server answers on `socket_file` (asked once: a dead socket is not retried)."""
-    client = redis.Redis(unix_socket_path=socket_file, socket_connect_timeout=0.5, retry=Retry(NoBackoff(), 0))
+    client = redis.Redis(
+        unix_socket_path=socket_file, socket_connect_timeout=0.5, retry=Retry(NoBackoff(), 0)
+    )
     try:
         return bool(client.ping())
     except (redis.ConnectionError, OSError):

@@ -68,13 +68,21 @@ def test_a_digest_a_judge_and_an_observation_share_one_limit(world, monkeypatch)
 def run_digest(world, deps) -> None:
     """A Gemini digest of a heuristic scanner's observation."""
     now = datetime.now(UTC)
-    observed = world.scanner(name="Rage", scanner_type="monitor", provider="heuristic",
-                             scanner_config={"prompt": "Rage?", "rule": "rage_click"})  # fmt: skip
+    observed = world.scanner(
+        name="Rage",
+        scanner_type="monitor",
+        provider="heuristic",
+        scanner_config={"prompt": "Rage?", "rule": "rage_click"},
+    )
     world.observe(observed, world.scenarios["checkout-js-error"].session_id)
     with session_scope(world.db.sessions) as session:
-        action = VisionAction(team_id=world.team_id, scanner_id=observed.id, name=f"d-{uuid.uuid4().hex[:6]}",
-                              trigger_config={"rrule": "FREQ=DAILY", "timezone": "UTC"},
-                              delivery_config=[{"type": "log"}])  # fmt: skip
+        action = VisionAction(
+            team_id=world.team_id,
+            scanner_id=observed.id,
+            name=f"d-{uuid.uuid4().hex[:6]}",
+            trigger_config={"rrule": "FREQ=DAILY", "timezone": "UTC"},
+            delivery_config=[{"type": "log"}],
+        )
         session.add(action)
         session.flush()
         run = ActionRun(action_id=action.id, scheduled_at=now + timedelta(minutes=1))
@@ -88,7 +96,15 @@ def run_digest(world, deps) -> None:
 def emit(world, *descriptions: str) -> None:
     with session_scope(world.db.sessions) as session:
         for index, description in enumerate(descriptions):
-            session.add(Signal(team_id=world.team_id, source_product="replay_vision", source_type="scanner_finding",
-                               source_id=f"test:{uuid.uuid4().hex}", description=description, weight=0.5,
-                               extra={"session_id": f"s{index}"},
-                               created_at=datetime.now(UTC) + timedelta(milliseconds=index)))  # fmt: skip
+            session.add(
+                Signal(
+                    team_id=world.team_id,
+                    source_product="replay_vision",
+                    source_type="scanner_finding",
+                    source_id=f"test:{uuid.uuid4().hex}",
+                    description=description,
+                    weight=0.5,
+                    extra={"session_id": f"s{index}"},
+                    created_at=datetime.now(UTC) + timedelta(milliseconds=index),
+                )
+            )

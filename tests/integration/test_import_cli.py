@@ -258,13 +258,18 @@ def test_init_outside_make_uses_dot_sightline_and_ignores_unprefixed_names(tmp_p
     folder.mkdir()
     home.mkdir()
     environment = {
-        key: value for key, value in os.environ.items() if not key.startswith("SIGHTLINE_")
-        and key not in ("DATABASE_URL", "REDIS_URL")
-    }  # fmt: skip
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("SIGHTLINE_") and key not in ("DATABASE_URL", "REDIS_URL")
+    }
     environment.update(HOME=str(home), LOG_LEVEL="DEBUG", SITE_URL="http://elsewhere", EMBEDDINGS="gemini")
     done = subprocess.run(
-        [sys.executable, "-m", "cli.main", "init"], cwd=folder, env=environment, capture_output=True, text=True,
-    )  # fmt: skip
+        [sys.executable, "-m", "cli.main", "init"],
+        cwd=folder,
+        env=environment,
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr
     assert (folder / ".sightline" / "sightline.db").is_file()
     assert not (home / "sightline.db").exists() and not (home / "blobs").exists()

@@ -101,7 +101,9 @@ def zeros_gzip(path: Path, size: int) -> None:
             out.write(member)
 
 
-def test_a_gzip_bomb_file_is_refused_with_bounded_memory_and_nothing_written(sightline, sightline_home, tmp_path):
+def test_a_gzip_bomb_file_is_refused_with_bounded_memory_and_nothing_written(
+    sightline, sightline_home, tmp_path
+):
     bomb = tmp_path / "bomb.json.gz"
     zeros_gzip(bomb, 1024 * MB)  # 1 GB inflated, about 1 MB on disk
     assert bomb.stat().st_size < 5 * MB
@@ -109,7 +111,10 @@ def test_a_gzip_bomb_file_is_refused_with_bounded_memory_and_nothing_written(sig
     status, output, peak_mb = run_import(bomb, sightline_home, SIGHTLINE_MAX_RECORDING_BYTES=str(48 * MB))
 
     assert status == 1
-    assert "the .gz file inflates past the 48 MB limit (SIGHTLINE_MAX_RECORDING_BYTES); nothing was stored" in output
+    assert (
+        "the .gz file inflates past the 48 MB limit (SIGHTLINE_MAX_RECORDING_BYTES); nothing was stored"
+        in output
+    )
     assert peak_mb < 400, f"peak RSS {peak_mb:.0f} MB while refusing a 1 GB bomb"
     assert count(Recording) == 0
     assert [path for path in get_settings().home.rglob("*") if path.is_file() and "blobs" in path.parts] == []
@@ -121,7 +126,12 @@ def test_a_compressed_event_bomb_is_skipped_with_bounded_memory(sightline, sight
     chunk = b"0" * MB
     inflated = b"".join([packer.compress(b'{"x": "'), *(packer.compress(chunk) for _ in range(512))])
     inflated += packer.compress(b'"}') + packer.flush()
-    bomb = {"type": 2, "timestamp": events[2]["timestamp"] + 1, "cv": "2024-10", "data": inflated.decode("latin-1")}
+    bomb = {
+        "type": 2,
+        "timestamp": events[2]["timestamp"] + 1,
+        "cv": "2024-10",
+        "data": inflated.decode("latin-1"),
+    }
     path = tmp_path / "cv-bomb.json"
     path.write_bytes(orjson.dumps([*events[:3], bomb, *events[3:]]))
     del inflated
@@ -141,7 +151,9 @@ def test_a_file_over_the_recording_limit_is_refused_before_it_is_read(sightline,
     get_settings.cache_clear()
     result = sightline("import", str(path))
     assert result.exit_code == 1
-    assert "big.json: the file is 1.2 MB, over the 1 MB limit (SIGHTLINE_MAX_RECORDING_BYTES)" in result.output
+    assert (
+        "big.json: the file is 1.2 MB, over the 1 MB limit (SIGHTLINE_MAX_RECORDING_BYTES)" in result.output
+    )
 
 
 @pytest.fixture
@@ -186,7 +198,9 @@ def test_a_streamed_file_cut_short_keeps_what_came_before(import_file, tmp_path)
     path.write_bytes(raw[: len(raw) // 2])
     result = import_file(path)
     assert result.status == "imported", result.message
-    assert "the file breaks after event" in result.detail and "the events before it were kept" in result.detail
+    assert (
+        "the file breaks after event" in result.detail and "the events before it were kept" in result.detail
+    )
     assert 1000 < stored("cut").event_count < 1500
 
 

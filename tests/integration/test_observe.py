@@ -21,29 +21,54 @@ def reply(**fields) -> FakeReply:
 @pytest.mark.parametrize(
     ("spec", "answer", "columns"),
     [
-        (MONITOR, {"reasoning": "Pay threw (t 25).", "verdict": "yes", "confidence": 0.8}, ("yes", None, None)),
         (
-            {"scanner_type": "classifier",
-             "scanner_config": {"prompt": "What went wrong?", "tags": ["Payment error", "Slow page"],
-                                "allow_freeform_tags": True}},
-            {"reasoning": "Errors on pay (t 25).", "tags": ["payment_error"], "tags_freeform": ["Rage Clicks"],
-             "confidence": 0.7},
+            MONITOR,
+            {"reasoning": "Pay threw (t 25).", "verdict": "yes", "confidence": 0.8},
+            ("yes", None, None),
+        ),
+        (
+            {
+                "scanner_type": "classifier",
+                "scanner_config": {
+                    "prompt": "What went wrong?",
+                    "tags": ["Payment error", "Slow page"],
+                    "allow_freeform_tags": True,
+                },
+            },
+            {
+                "reasoning": "Errors on pay (t 25).",
+                "tags": ["payment_error"],
+                "tags_freeform": ["Rage Clicks"],
+                "confidence": 0.7,
+            },
             (None, None, ["payment_error", "rage_clicks"]),
         ),
         (
-            {"scanner_type": "scorer",
-             "scanner_config": {"prompt": "How frustrated?", "scale": {"min": 1, "max": 10, "label": "pain"}}},
+            {
+                "scanner_type": "scorer",
+                "scanner_config": {
+                    "prompt": "How frustrated?",
+                    "scale": {"min": 1, "max": 10, "label": "pain"},
+                },
+            },
             {"reasoning": "Many clicks (t 27).", "score": 8, "confidence": 0.6},
             (None, 8.0, None),
         ),
         (
             {"scanner_type": "summarizer", "scanner_config": {"prompt": "Shop checkout", "length": "short"}},
-            {"title": "Checkout fails on Pay", "summary": "Pay threw an error (t 25).", "intent": "Buy",
-             "outcome": "Gave up", "friction_points": ["Pay Error"], "keywords": ["Checkout"], "confidence": 0.7},
+            {
+                "title": "Checkout fails on Pay",
+                "summary": "Pay threw an error (t 25).",
+                "intent": "Buy",
+                "outcome": "Gave up",
+                "friction_points": ["Pay Error"],
+                "keywords": ["Checkout"],
+                "confidence": 0.7,
+            },
             (None, None, None),
         ),
     ],
-)  # fmt: skip
+)
 def test_each_scanner_type_stores_its_answer_with_denormalised_columns(world, spec, answer, columns):
     world.fake.script(reply(**answer))
     [observation] = world.observe(world.scanner(**spec), CHECKOUT)
@@ -52,16 +77,22 @@ def test_each_scanner_type_stores_its_answer_with_denormalised_columns(world, sp
     assert (observation.result_verdict, observation.result_score, observation.result_tags) == columns
     assert {key for key in answer if key != "tags_freeform"} <= set(output)
     assert output["evidence"]["supported"] == output["evidence"]["citations"] != []
-    assert observation.scanner_result["usage"] == {"input_tokens": 1200, "output_tokens": 40, "credits": 5,
-                                                   "model_calls": 1}  # fmt: skip
+    assert observation.scanner_result["usage"] == {
+        "input_tokens": 1200,
+        "output_tokens": 40,
+        "credits": 5,
+        "model_calls": 1,
+    }
     assert observation.scanner_snapshot["scanner_version"] == 1
     [receipt] = world.receipts()
     assert (receipt.credits, receipt.input_tokens, receipt.model) == (5, 1200, "gemini-3-flash-preview")
 
 
 def test_an_invalid_reply_is_reprompted_once_with_the_error(world):
-    world.fake.script(reply(reasoning="x (t 25)", verdict="maybe", confidence=0.5),
-                      reply(reasoning="Pay threw (t 25).", verdict="yes", confidence=0.8))  # fmt: skip
+    world.fake.script(
+        reply(reasoning="x (t 25)", verdict="maybe", confidence=0.5),
+        reply(reasoning="Pay threw (t 25).", verdict="yes", confidence=0.8),
+    )
     [observation] = world.observe(world.scanner(**MONITOR), CHECKOUT)
     assert observation.status == "succeeded"
     first, second = world.fake.generate_requests()
@@ -78,23 +109,29 @@ def test_two_invalid_replies_fail_validation(world):
 
 
 def test_a_429_then_success_succeeds(world):
-    world.fake.script(FakeReply.error(429, "quota exceeded for key sk-secret", retry_delay_s=0.1),
-                      reply(reasoning="Pay threw (t 25).", verdict="yes", confidence=0.8))  # fmt: skip
+    world.fake.script(
+        FakeReply.error(429, "quota exceeded for key sk-secret", retry_delay_s=0.1),
+        reply(reasoning="Pay threw (t 25).", verdict="yes", confidence=0.8),
+    )
     [observation] = world.observe(world.scanner(**MONITOR), CHECKOUT)
     assert observation.status == "succeeded"
     assert len(world.fake.generate_requests()) == 2
 
 
 def test_every_attempt_leaves_exactly_one_job_run_the_success_written_with_the_result(world):
-    world.fake.script(FakeReply.error(429, "quota exceeded", retry_delay_s=0.1),
-                      reply(reasoning="Pay threw (t 25).", verdict="yes", confidence=0.8))  # fmt: skip
+    world.fake.script(
+        FakeReply.error(429, "quota exceeded", retry_delay_s=0.1),
+        reply(reasoning="Pay threw (t 25).", verdict="yes", confidence=0.8),
+    )
     [observation] = world.observe(world.scanner(**MONITOR), CHECKOUT)
     world.broker.get_actor("observe_session").send(str(observation.id))
     world.drain()
     runs = sorted(world.rows(JobRun), key=lambda run: run.started_at)
     assert [(run.actor, run.attempt, run.status) for run in runs] == [
-        ("observe_session", 1, "failed"), ("observe_session", 2, "succeeded"), ("observe_session", 1, "succeeded"),
-    ]  # fmt: skip
+        ("observe_session", 1, "failed"),
+        ("observe_session", 2, "succeeded"),
+        ("observe_session", 1, "succeeded"),
+    ]
     assert runs[0].message_id == runs[1].message_id != runs[2].message_id
     assert runs[1].duration_ms > 0
 
@@ -152,13 +189,29 @@ def test_the_request_fences_the_timeline_and_carries_no_personal_data(world):
 def test_findings_become_signals_and_a_redelivery_changes_nothing(world):
     spec = {**MONITOR, "emits_signals": True}
     findings = [
-        {"problem_type": "bug", "start_time": 25, "end_time": 28, "url": "/checkout", "headline": "Pay throws",
-         "description": "Pay button throws a TypeError (t 25)", "confidence": 0.9},
-        {"problem_type": "ux_friction", "start_time": 30, "end_time": 31, "url": "/checkout",
-         "headline": "Vague", "description": "Something felt slow", "confidence": 0.3},
-    ]  # fmt: skip
-    world.fake.script(reply(reasoning="Pay threw (t 25).", verdict="yes", confidence=0.8),
-                      FakeReply.json({"findings": findings}))  # fmt: skip
+        {
+            "problem_type": "bug",
+            "start_time": 25,
+            "end_time": 28,
+            "url": "/checkout",
+            "headline": "Pay throws",
+            "description": "Pay button throws a TypeError (t 25)",
+            "confidence": 0.9,
+        },
+        {
+            "problem_type": "ux_friction",
+            "start_time": 30,
+            "end_time": 31,
+            "url": "/checkout",
+            "headline": "Vague",
+            "description": "Something felt slow",
+            "confidence": 0.3,
+        },
+    ]
+    world.fake.script(
+        reply(reasoning="Pay threw (t 25).", verdict="yes", confidence=0.8),
+        FakeReply.json({"findings": findings}),
+    )
     [observation] = world.observe(world.scanner(**spec), CHECKOUT)
     [signal] = world.signals()
     assert signal.source_id == f"observation:{observation.id}:0"
@@ -185,7 +238,11 @@ def test_a_twelve_second_recording_is_ineligible_without_a_model_call(world, rec
 
 @pytest.mark.parametrize(
     "glitch",
-    [FakeReply(text="", finish_reason="MAX_TOKENS"), FakeReply(raw=b'{"candidates": [', status=200), FakeReply.error(500)],
+    [
+        FakeReply(text="", finish_reason="MAX_TOKENS"),
+        FakeReply(raw=b'{"candidates": [', status=200),
+        FakeReply.error(500),
+    ],
     ids=["empty-max-tokens", "unreadable-body", "http-500"],
 )
 def test_transient_glitches_are_retried_then_succeed(world, glitch):

@@ -17,8 +17,14 @@ pytestmark = pytest.mark.db
 
 
 def add_report(team_id: int = 1, **fields) -> str:
-    values = {"title": "Pay throws", "summary": "s", "status": ReportStatus.READY, "total_weight": 1.5,
-              "signal_count": 3, **fields}  # fmt: skip
+    values = {
+        "title": "Pay throws",
+        "summary": "s",
+        "status": ReportStatus.READY,
+        "total_weight": 1.5,
+        "signal_count": 3,
+        **fields,
+    }
     with session_scope(database(get_settings()).sessions) as session:
         report = SignalReport(team_id=team_id, **values)
         session.add(report)
@@ -31,8 +37,11 @@ def fetch(report_id: str) -> SignalReport:
 
 
 def test_bulk_state_dedupes_keeps_order_and_reports_each_outcome(sightline):
-    ready, candidate, suppressed = add_report(), add_report(status=ReportStatus.CANDIDATE), add_report(
-        status=ReportStatus.SUPPRESSED, status_before_suppression=ReportStatus.READY)  # fmt: skip
+    ready, candidate, suppressed = (
+        add_report(),
+        add_report(status=ReportStatus.CANDIDATE),
+        add_report(status=ReportStatus.SUPPRESSED, status_before_suppression=ReportStatus.READY),
+    )
     with session_scope(database(get_settings()).sessions) as session:
         other_team = Team(organization_id=session.get(Team, 1).organization_id, name="Other")
         session.add(other_team)
@@ -40,16 +49,33 @@ def test_bulk_state_dedupes_keeps_order_and_reports_each_outcome(sightline):
         other_id = other_team.id
     foreign = add_report(team_id=other_id)
     ids = [ready, candidate, ready, foreign, suppressed, "not-a-uuid", candidate]
-    result = sightline("reports", "bulk-state", "--to", "suppressed", "--reason", "report_unclear",
-                       "--note", "cannot reproduce", "--json", *ids)  # fmt: skip
+    result = sightline(
+        "reports",
+        "bulk-state",
+        "--to",
+        "suppressed",
+        "--reason",
+        "report_unclear",
+        "--note",
+        "cannot reproduce",
+        "--json",
+        *ids,
+    )
     assert result.exit_code == 0, result.output
     body = json.loads(result.output)
     assert [r["id"] for r in body["results"]] == [ready, candidate, foreign, suppressed, "not-a-uuid"]
     outcomes = {r["id"]: r["outcome"] for r in body["results"]}
-    assert outcomes == {ready: "transitioned", candidate: "transitioned", foreign: "not_found",
-                        suppressed: "transitioned", "not-a-uuid": "not_found"}  # fmt: skip
+    assert outcomes == {
+        ready: "transitioned",
+        candidate: "transitioned",
+        foreign: "not_found",
+        suppressed: "transitioned",
+        "not-a-uuid": "not_found",
+    }
     assert (body["transitioned_count"], body["not_found_count"]) == (3, 2)
-    assert fetch(ready).status == ReportStatus.SUPPRESSED and fetch(ready).status_before_suppression == "ready"
+    assert (
+        fetch(ready).status == ReportStatus.SUPPRESSED and fetch(ready).status_before_suppression == "ready"
+    )
     assert fetch(foreign).status == ReportStatus.READY  # another team's report is untouched
     with database(get_settings()).sessions() as session:
         dismissals = list(session.exec(select(ReportArtefact).where(ReportArtefact.type == "dismissal")))
@@ -76,22 +102,56 @@ def test_state_restore_snooze_and_resolve(sightline):
 
 def test_artefacts_are_latest_wins_and_deleting_the_newest_reverts(sightline):
     report = add_report()
-    first = sightline("reports", "artefacts", "add", report, "--type", "priority_judgment",
-                      "--content", '{"priority": "P3", "explanation": "rare"}')  # fmt: skip
+    first = sightline(
+        "reports",
+        "artefacts",
+        "add",
+        report,
+        "--type",
+        "priority_judgment",
+        "--content",
+        '{"priority": "P3", "explanation": "rare"}',
+    )
     assert first.exit_code == 0, first.output
-    second = sightline("reports", "artefacts", "add", report, "--type", "priority_judgment",
-                       "--content", '{"priority": "P1", "explanation": "checkout"}')  # fmt: skip
+    second = sightline(
+        "reports",
+        "artefacts",
+        "add",
+        report,
+        "--type",
+        "priority_judgment",
+        "--content",
+        '{"priority": "P1", "explanation": "checkout"}',
+    )
     newest = second.output.split()[-1]
     listing = sightline("reports", "list", "--ordering", "priority")
     assert f"{report}\tready\tP1" in listing.output
     assert sightline("reports", "artefacts", "delete", newest).exit_code == 0
     assert f"{report}\tready\tP3" in sightline("reports", "list").output
-    bad = sightline("reports", "artefacts", "add", report, "--type", "priority_judgment", "--content", '{"priority": "P9"}')
+    bad = sightline(
+        "reports",
+        "artefacts",
+        "add",
+        report,
+        "--type",
+        "priority_judgment",
+        "--content",
+        '{"priority": "P9"}',
+    )
     assert bad.exit_code == 2 and "content." in bad.output
     refused = sightline("reports", "artefacts", "add", report, "--type", "dismissal", "--content", "{}")
     assert refused.exit_code == 2 and "cannot be written" in refused.output
-    assert sightline("reports", "artefacts", "edit", first.output.split()[-1], "--content",
-                     '{"priority": "P2", "explanation": "edited"}').exit_code == 0  # fmt: skip
+    assert (
+        sightline(
+            "reports",
+            "artefacts",
+            "edit",
+            first.output.split()[-1],
+            "--content",
+            '{"priority": "P2", "explanation": "edited"}',
+        ).exit_code
+        == 0
+    )
     shown = sightline("reports", "show", report)
     assert "priority P2" in shown.output and "Pay throws" in shown.output
 

@@ -10,12 +10,20 @@ pytestmark = pytest.mark.db
 
 SCANNERS = {
     "scanners": [
-        {"name": "Payment failed", "scanner_type": "monitor", "scanner_config": {"prompt": "Did payment fail?"},
-         "query": {"url_contains": "/checkout"}},
-        {"name": "Friction", "scanner_type": "classifier", "provider": "heuristic",
-         "scanner_config": {"prompt": "Which friction?", "tags": ["rage_click", "no_friction"]}},
+        {
+            "name": "Payment failed",
+            "scanner_type": "monitor",
+            "scanner_config": {"prompt": "Did payment fail?"},
+            "query": {"url_contains": "/checkout"},
+        },
+        {
+            "name": "Friction",
+            "scanner_type": "classifier",
+            "provider": "heuristic",
+            "scanner_config": {"prompt": "Which friction?", "tags": ["rage_click", "no_friction"]},
+        },
     ]
-}  # fmt: skip
+}
 
 
 def write(tmp_path, document) -> str:
@@ -55,16 +63,31 @@ def test_changing_only_the_description_keeps_the_version(sightline, tmp_path):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--type", "monitor", "--config", '{"prompt": "x", "threshold": 3}'], "scanner_config: unknown keys threshold"),
-        (["--type", "monitor", "--prompt", "x", "--sampling-rate", "0.00005"], "below the 0.0001 minimum; use 0 to pause"),
+        (
+            ["--type", "monitor", "--config", '{"prompt": "x", "threshold": 3}'],
+            "scanner_config: unknown keys threshold",
+        ),
+        (
+            ["--type", "monitor", "--prompt", "x", "--sampling-rate", "0.00005"],
+            "below the 0.0001 minimum; use 0 to pause",
+        ),
         (["--type", "monitor"], "scanner_config.prompt: is required"),
-        (["--type", "scorer", "--prompt", "x", "--scale-min", "5", "--scale-max", "1"], "scanner_config.scale: min 5.0 must be a number below max 1.0"),
-        (["--type", "classifier", "--prompt", "x", "--tag", "Slow page", "--tag", "slow_page"], "repeats 'slow_page' once slugified"),
-        (["--type", "monitor", "--prompt", "x", "--query", '{"country": "FR"}'], "query: unknown keys country"),
+        (
+            ["--type", "scorer", "--prompt", "x", "--scale-min", "5", "--scale-max", "1"],
+            "scanner_config.scale: min 5.0 must be a number below max 1.0",
+        ),
+        (
+            ["--type", "classifier", "--prompt", "x", "--tag", "Slow page", "--tag", "slow_page"],
+            "repeats 'slow_page' once slugified",
+        ),
+        (
+            ["--type", "monitor", "--prompt", "x", "--query", '{"country": "FR"}'],
+            "query: unknown keys country",
+        ),
         (["--type", "monitor", "--prompt", "x", "--model", "gpt-9"], "model: 'gpt-9' has no price"),
         (["--type", "poll", "--prompt", "x"], "scanner_type: 'poll' is not one of"),
     ],
-)  # fmt: skip
+)
 def test_bad_scanner_definitions_name_the_field_and_the_fix(sightline, args, message):
     result = sightline("scanners", "create", "--name", "bad", *args)
     assert result.exit_code == 2

@@ -36,16 +36,23 @@ from settings import get_settings
 
 pytestmark = pytest.mark.db
 SETTLE = timedelta(minutes=35)
-MONITOR = {"scanner_type": "monitor", "provider": "heuristic",
-           "scanner_config": {"prompt": "Rage?", "rule": "rage_click"}}  # fmt: skip
+MONITOR = {
+    "scanner_type": "monitor",
+    "provider": "heuristic",
+    "scanner_config": {"prompt": "Rage?", "rule": "rage_click"},
+}
 
 
 class Harness:
     """A migrated database, the embedded Redis and a scheduler, with no worker: messages stay queued."""
 
     def __init__(self, monkeypatch, database_url: str, **env: str):
-        variables = {"DATABASE_URL": database_url, "SIGHTLINE_REDIS_NAMESPACE": f"test-{uuid.uuid4().hex[:8]}",
-                     "GEMINI_API_KEY": "test-key", **env}  # fmt: skip
+        variables = {
+            "DATABASE_URL": database_url,
+            "SIGHTLINE_REDIS_NAMESPACE": f"test-{uuid.uuid4().hex[:8]}",
+            "GEMINI_API_KEY": "test-key",
+            **env,
+        }
         for key, value in variables.items():
             monkeypatch.setenv(key, value)
         get_settings.cache_clear()
@@ -72,11 +79,20 @@ class Harness:
 
     def record(self, session_id: str, end: datetime, ingested: datetime | None = None) -> None:
         with session_scope(self.db.sessions) as session:
-            session.add(Recording(
-                team_id=self.team_id, session_id=session_id, start_time=end - timedelta(minutes=2), end_time=end,
-                duration_s=120, active_s=60, event_count=50, urls=["https://shop.example/"], blob_ref="unused",
-                last_ingested_at=ingested or end,
-            ))  # fmt: skip
+            session.add(
+                Recording(
+                    team_id=self.team_id,
+                    session_id=session_id,
+                    start_time=end - timedelta(minutes=2),
+                    end_time=end,
+                    duration_s=120,
+                    active_s=60,
+                    event_count=50,
+                    urls=["https://shop.example/"],
+                    blob_ref="unused",
+                    last_ingested_at=ingested or end,
+                )
+            )
 
     def tick(self, now: datetime):
         return self.scheduler.tick(now)
@@ -202,8 +218,12 @@ def test_headroom_stops_a_sweep_without_passing_what_was_not_enqueued(
 
 def test_the_quota_stops_a_sweep_without_passing_what_was_not_enqueued(harness):
     price = harness.settings.model_prices["gemini-3-flash-preview"]
-    scanner = harness.scanner(provider="google", model="gemini-3-flash-preview", credit_limit=price * 2,
-                              scanner_config={"prompt": "Did the payment fail?"})  # fmt: skip
+    scanner = harness.scanner(
+        provider="google",
+        model="gemini-3-flash-preview",
+        credit_limit=price * 2,
+        scanner_config={"prompt": "Did the payment fail?"},
+    )
     now = datetime.now(UTC)
     for index in range(4):
         harness.record(f"q{index}", now - SETTLE + timedelta(minutes=1, seconds=index))
@@ -232,9 +252,14 @@ def test_a_google_scanner_without_a_key_is_not_swept(sightline_home, database_ur
 
 def _action(harness: Harness, scanner: Scanner, rule: str, created: datetime, **fields) -> VisionAction:
     with session_scope(harness.db.sessions) as session:
-        action = VisionAction(team_id=harness.team_id, scanner_id=scanner.id, name=f"a-{uuid.uuid4().hex[:6]}",
-                              trigger_config={"rrule": rule, "timezone": "Europe/Prague"}, created_at=created,
-                              **fields)  # fmt: skip
+        action = VisionAction(
+            team_id=harness.team_id,
+            scanner_id=scanner.id,
+            name=f"a-{uuid.uuid4().hex[:6]}",
+            trigger_config={"rrule": rule, "timezone": "Europe/Prague"},
+            created_at=created,
+            **fields,
+        )
         session.add(action)
         return action
 
@@ -264,8 +289,13 @@ def test_two_schedulers_racing_for_one_occurrence_claim_it_once(harness):
     """The lock is not a fencing token: a stale leader's claim must lose in the database."""
     scanner = harness.scanner()
     due_at = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
-    action = _action(harness, scanner, "FREQ=DAILY;BYHOUR=9;BYMINUTE=0", datetime(2026, 1, 1, tzinfo=UTC),
-                     next_run_at=due_at)  # fmt: skip
+    action = _action(
+        harness,
+        scanner,
+        "FREQ=DAILY;BYHOUR=9;BYMINUTE=0",
+        datetime(2026, 1, 1, tzinfo=UTC),
+        next_run_at=due_at,
+    )
     upcoming = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
     now = due_at + timedelta(seconds=5)
     first = claim_occurrence(harness.deps, action.id, due_at, upcoming, now=now)
@@ -277,8 +307,13 @@ def test_two_schedulers_racing_for_one_occurrence_claim_it_once(harness):
 
 def _observation(harness: Harness, scanner: Scanner, session_id: str, **fields) -> Observation:
     with session_scope(harness.db.sessions) as session:
-        row = Observation(team_id=harness.team_id, scanner_id=scanner.id, session_id=session_id,
-                          workflow_id=f"observe-{scanner.id}-{session_id}", **fields)  # fmt: skip
+        row = Observation(
+            team_id=harness.team_id,
+            scanner_id=scanner.id,
+            session_id=session_id,
+            workflow_id=f"observe-{scanner.id}-{session_id}",
+            **fields,
+        )
         session.add(row)
         return row
 
@@ -306,10 +341,12 @@ def test_a_queued_pending_row_is_left_alone_and_a_lost_one_is_resent_then_orphan
 def test_a_crashed_running_row_is_orphaned_after_the_cutoff(harness):
     scanner = harness.scanner(enabled=False)
     now = datetime.now(UTC)
-    crashed = _observation(harness, scanner, "crashed", status=ObservationStatus.RUNNING,
-                           started_at=now - timedelta(minutes=41))  # fmt: skip
-    busy = _observation(harness, scanner, "busy", status=ObservationStatus.RUNNING,
-                        started_at=now - timedelta(minutes=9))  # fmt: skip
+    crashed = _observation(
+        harness, scanner, "crashed", status=ObservationStatus.RUNNING, started_at=now - timedelta(minutes=41)
+    )
+    busy = _observation(
+        harness, scanner, "busy", status=ObservationStatus.RUNNING, started_at=now - timedelta(minutes=9)
+    )
     assert harness.tick(now).reaped["orphaned_running"] == 1
     row = harness.fresh(Observation, crashed.id)
     assert row.status == ObservationStatus.FAILED and row.error_reason.startswith("orphaned:")
@@ -322,8 +359,12 @@ def test_a_run_stuck_for_two_hours_fails_and_a_recent_one_stays_running(harness)
     action = _action(harness, scanner, "FREQ=DAILY", datetime(2026, 1, 1, tzinfo=UTC))
     now = datetime.now(UTC)
     with session_scope(harness.db.sessions) as session:
-        stuck = ActionRun(action_id=action.id, scheduled_at=now - timedelta(hours=3), started_at=now - timedelta(hours=3))
-        recent = ActionRun(action_id=action.id, scheduled_at=now - timedelta(hours=1), started_at=now - timedelta(hours=1))
+        stuck = ActionRun(
+            action_id=action.id, scheduled_at=now - timedelta(hours=3), started_at=now - timedelta(hours=3)
+        )
+        recent = ActionRun(
+            action_id=action.id, scheduled_at=now - timedelta(hours=1), started_at=now - timedelta(hours=1)
+        )
         session.add_all([stuck, recent])
     assert harness.tick(now).reaped["failed_runs"] == 1
     assert harness.fresh(ActionRun, stuck.id).status == ActionRunStatus.FAILED
@@ -333,14 +374,24 @@ def test_a_run_stuck_for_two_hours_fails_and_a_recent_one_stays_running(harness)
 def test_teams_with_ungrouped_signals_are_kicked_at_most_every_15_s_unless_paused(harness):
     now = datetime.now(UTC)
     with session_scope(harness.db.sessions) as session:
-        session.add(Signal(team_id=harness.team_id, source_product="replay_vision", source_type="scanner_finding",
-                           source_id="observation:x:0", description="Rage clicks on Pay", weight=0.5))  # fmt: skip
+        session.add(
+            Signal(
+                team_id=harness.team_id,
+                source_product="replay_vision",
+                source_type="scanner_finding",
+                source_id="observation:x:0",
+                description="Rage clicks on Pay",
+                weight=0.5,
+            )
+        )
     assert harness.tick(now).reaped["kicked"] == 1
     assert harness.tick(now + timedelta(seconds=10)).reaped["kicked"] == 0
     assert harness.queued("signals") == 1
     with session_scope(harness.db.sessions) as session:
         session.add(ProcessingState(team_id=harness.team_id, paused_until=now + timedelta(days=1)))
-    harness.client.delete(f"{harness.settings.redis_namespace}:sightline:kick:group_signals:{harness.team_id}")
+    harness.client.delete(
+        f"{harness.settings.redis_namespace}:sightline:kick:group_signals:{harness.team_id}"
+    )
     assert harness.tick(now + timedelta(seconds=20)).reaped["kicked"] == 0
 
 
@@ -369,8 +420,9 @@ def test_a_pending_row_whose_message_was_lost_is_resent_and_completes(world):
     session_id = world.scenarios["checkout-js-error"].session_id
     with session_scope(world.db.sessions) as session:
         fresh = session.get(Scanner, scanner.id)
-        (outcome,) = request_observations(session, fresh, [session_id], settings=world.settings,
-                                          now=datetime.now(UTC))  # fmt: skip
+        (outcome,) = request_observations(
+            session, fresh, [session_id], settings=world.settings, now=datetime.now(UTC)
+        )
         row = session.get(Observation, outcome.observation_id)
         row.created_at = row.last_sent_at = datetime.now(UTC) - timedelta(minutes=11)
     scheduler = Scheduler(world.deps)
@@ -405,8 +457,12 @@ def test_a_stranded_in_progress_report_is_failed(harness):
 
     now = datetime.now(UTC)
     with session_scope(harness.db.sessions) as session:
-        stranded = SignalReport(team_id=harness.team_id, status="in_progress", last_run_at=now - timedelta(hours=2))
-        running = SignalReport(team_id=harness.team_id, status="in_progress", last_run_at=now - timedelta(minutes=5))
+        stranded = SignalReport(
+            team_id=harness.team_id, status="in_progress", last_run_at=now - timedelta(hours=2)
+        )
+        running = SignalReport(
+            team_id=harness.team_id, status="in_progress", last_run_at=now - timedelta(minutes=5)
+        )
         session.add_all([stranded, running])
     assert harness.tick(now).reaped["stranded_reports"] == 1
     failed = harness.fresh(SignalReport, stranded.id)

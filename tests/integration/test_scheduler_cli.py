@@ -10,8 +10,12 @@ from typer.testing import CliRunner
 from cli.main import app
 
 pytestmark = pytest.mark.db
-RAGE = {"name": "Rage", "scanner_type": "monitor", "provider": "heuristic",
-        "scanner_config": {"prompt": "Rage?", "rule": "rage_click"}}  # fmt: skip
+RAGE = {
+    "name": "Rage",
+    "scanner_type": "monitor",
+    "provider": "heuristic",
+    "scanner_config": {"prompt": "Rage?", "rule": "rage_click"},
+}
 
 
 def run(*args: str):
@@ -28,7 +32,10 @@ def test_a_backfilled_scanner_is_swept_by_one_tick_and_status_shows_it(world, mo
     (rage,) = before["scanners"]
     assert rage["unswept"] == 0  # a new scanner starts at now − settle: the old scenarios are not its
     assert rage["estimated_monthly_observations"] > 0
-    assert "1 scanner(s) sweep from 2000-01-01" in run("scanners", "backfill", "Rage", "--since", "2000-01-01").output
+    assert (
+        "1 scanner(s) sweep from 2000-01-01"
+        in run("scanners", "backfill", "Rage", "--since", "2000-01-01").output
+    )
     assert json.loads(run("status", "--json").output)["scanners"][0]["unswept"] == len(world.scenarios)
     tick = run("scheduler", "--once")
     assert tick.exit_code == 0, tick.output

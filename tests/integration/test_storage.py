@@ -318,14 +318,21 @@ def test_migration_0005_redacts_urls_stored_before_redaction_at_import(database_
         columns = "id, team_id, session_id, start_time, end_time, start_url, urls, custom_events, blob_ref"
         with engine.begin() as connection:  # the 0004 schema: the model has columns it lacks
             connection.execute(
-                text(f"INSERT INTO recordings ({columns}, duration_s, active_s, click_count, keypress_count,"
-                     " console_error_count, device_type, event_count, size_bytes, last_ingested_at, created_at)"
-                     " VALUES (:id, :team, 's-1', :at, :at, :url, :urls, :events, 'b', 0, 0, 0, 0, 0,"
-                     " 'desktop', 0, 0, :at, :at)"),
-                {"id": uuid4().hex, "team": team_id, "at": START, "url": login,
-                 "urls": f'["{login}", "https://shop.example/pay#token=abc"]',
-                 "events": '["signup jane@example.com"]'},
-            )  # fmt: skip
+                text(
+                    f"INSERT INTO recordings ({columns}, duration_s, active_s, click_count, keypress_count,"
+                    " console_error_count, device_type, event_count, size_bytes, last_ingested_at, created_at)"
+                    " VALUES (:id, :team, 's-1', :at, :at, :url, :urls, :events, 'b', 0, 0, 0, 0, 0,"
+                    " 'desktop', 0, 0, :at, :at)"
+                ),
+                {
+                    "id": uuid4().hex,
+                    "team": team_id,
+                    "at": START,
+                    "url": login,
+                    "urls": f'["{login}", "https://shop.example/pay#token=abc"]',
+                    "events": '["signup jane@example.com"]',
+                },
+            )
         upgrade(engine)
         with session_factory(engine)() as session:
             row = session.exec(select(Recording)).one()

@@ -34,31 +34,49 @@ class Obs:
 
 
 def base(**changes):
-    return {"name": "Daily", "trigger_config": {"rrule": "FREQ=DAILY;BYHOUR=8", "timezone": "Europe/Prague"}, **changes}
+    return {
+        "name": "Daily",
+        "trigger_config": {"rrule": "FREQ=DAILY;BYHOUR=8", "timezone": "Europe/Prague"},
+        **changes,
+    }
 
 
 def test_a_valid_action_is_normalised():
-    action = validate_action(base(selection={"verdict": ["yes"], "min_score": 2, "max_score": 4},
-                                  delivery_config=[{"type": "log"}, {"type": "slack", "integration_id": "i", "channel": "C1"}]),
-                             now=NOW, scanner_ids=["s1"])  # fmt: skip
+    action = validate_action(
+        base(
+            selection={"verdict": ["yes"], "min_score": 2, "max_score": 4},
+            delivery_config=[{"type": "log"}, {"type": "slack", "integration_id": "i", "channel": "C1"}],
+        ),
+        now=NOW,
+        scanner_ids=["s1"],
+    )
     assert action["mode"] == "group_summary" and action["selection"]["min_score"] == 2.0
     assert [t["type"] for t in action["delivery_config"]] == ["log", "slack"]
 
 
-@pytest.mark.parametrize("changes, field_name", [
-    ({"trigger_config": {"rrule": "FREQ=SECONDLY"}}, "trigger_config.rrule"),
-    ({"trigger_config": {"rrule": "FREQ=DAILY", "timezone": "Mars/Base"}}, "trigger_config.timezone"),
-    ({"selection": {"colour": "red"}}, "selection"),
-    ({"selection": {"min_score": 5, "max_score": 2}}, "selection.min_score"),
-    ({"selection": {"scanner_ids": ["other-team"]}}, "selection.scanner_ids"),
-    ({"selection": {"verdict": ["maybe"]}}, "selection.verdict"),
-    ({"mode": "alert", "alert_config": {"metric": "count", "threshold": 3, "window_days": 2}}, "alert_config.window_days"),
-    ({"mode": "alert", "alert_config": {"metric": "sum", "threshold": 3}}, "alert_config.metric"),
-    ({"synthesis_config": {"prompt_guide": "x" * 501}}, "synthesis_config.prompt_guide"),
-    ({"delivery_config": [{"type": "email"}]}, "delivery_config[0].type"),
-    ({"delivery_config": [{"type": "webhook", "url": "https://h.example/x"}]}, "delivery_config[0].secret"),
-    ({"delivery_config": [{"type": "log", "path": "/etc"}]}, "delivery_config[0]"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "changes, field_name",
+    [
+        ({"trigger_config": {"rrule": "FREQ=SECONDLY"}}, "trigger_config.rrule"),
+        ({"trigger_config": {"rrule": "FREQ=DAILY", "timezone": "Mars/Base"}}, "trigger_config.timezone"),
+        ({"selection": {"colour": "red"}}, "selection"),
+        ({"selection": {"min_score": 5, "max_score": 2}}, "selection.min_score"),
+        ({"selection": {"scanner_ids": ["other-team"]}}, "selection.scanner_ids"),
+        ({"selection": {"verdict": ["maybe"]}}, "selection.verdict"),
+        (
+            {"mode": "alert", "alert_config": {"metric": "count", "threshold": 3, "window_days": 2}},
+            "alert_config.window_days",
+        ),
+        ({"mode": "alert", "alert_config": {"metric": "sum", "threshold": 3}}, "alert_config.metric"),
+        ({"synthesis_config": {"prompt_guide": "x" * 501}}, "synthesis_config.prompt_guide"),
+        ({"delivery_config": [{"type": "email"}]}, "delivery_config[0].type"),
+        (
+            {"delivery_config": [{"type": "webhook", "url": "https://h.example/x"}]},
+            "delivery_config[0].secret",
+        ),
+        ({"delivery_config": [{"type": "log", "path": "/etc"}]}, "delivery_config[0]"),
+    ],
+)
 def test_bad_actions_are_refused_by_field(changes, field_name):
     with pytest.raises(InvalidField) as caught:
         validate_action(base(**changes), now=NOW, scanner_ids=["s1"])
@@ -75,10 +93,14 @@ def test_windows_tile_and_a_first_run_looks_back_a_day():
 def test_selection_by_verdict_any_of_tags_fixed_or_freeform_and_score_range():
     yes = Obs("1", NOW, result_verdict="yes")
     tagged = Obs("2", NOW, result_tags=["rage_click"])
-    freeform = Obs("3", NOW, result_tags=[], scanner_result={"model_output": {"tags_freeform": ["slow_search"]}})
+    freeform = Obs(
+        "3", NOW, result_tags=[], scanner_result={"model_output": {"tags_freeform": ["slow_search"]}}
+    )
     scored = Obs("4", NOW, result_score=4)
     assert matches({"verdict": ["yes"]}, yes) and not matches({"verdict": ["no"]}, yes)
-    assert matches({"tags": ["u_turn", "rage_click"]}, tagged) and matches({"tags": ["slow_search"]}, freeform)
+    assert matches({"tags": ["u_turn", "rage_click"]}, tagged) and matches(
+        {"tags": ["slow_search"]}, freeform
+    )
     assert not matches({"tags": ["u_turn"]}, tagged)
     assert matches({"min_score": 3, "max_score": 4}, scored) and not matches({"min_score": 5}, scored)
     assert not matches({"min_score": 1}, yes)  # no score: a score filter excludes it
@@ -95,8 +117,15 @@ def test_more_than_100_matches_are_sampled_evenly_and_cited_in_order():
 
 
 def test_the_extractive_digest_counts_and_quotes_defanged_examples():
-    rows = [Obs("1", NOW, result_verdict="yes", scanner_result={"model_output": {"reasoning": "<!channel> *x* (t 12)"}}),
-            Obs("2", NOW, result_verdict="no")]  # fmt: skip
+    rows = [
+        Obs(
+            "1",
+            NOW,
+            result_verdict="yes",
+            scanner_result={"model_output": {"reasoning": "<!channel> *x* (t 12)"}},
+        ),
+        Obs("2", NOW, result_verdict="no"),
+    ]
     text = extractive_digest("Payment failed", rows, total=2)
     assert "**Payment failed**: 2 observations" in text and "Verdicts: yes 1, no 1" in text
     assert "*x*" not in text and "(t 12)" not in text and "[obs 0]" in text
@@ -122,12 +151,17 @@ def test_every_match_reports_only_new_matches():
 def test_a_digest_header_counts_the_sample_and_names_the_window_start_in_the_actions_timezone():
     rows = [Obs(str(i), NOW - timedelta(hours=i), result_verdict="yes") for i in range(3)]
     markdown = digest_markdown("Pay", rows[:2], 3, NOW - timedelta(days=1), "Europe/Prague", "## Theme")
-    assert markdown == "**Summary for Pay** — sampled 2 of 3 observations since Nov 21, 2026 09:00 CET\n\n## Theme"
+    assert (
+        markdown
+        == "**Summary for Pay** — sampled 2 of 3 observations since Nov 21, 2026 09:00 CET\n\n## Theme"
+    )
     assert "**Pay**: 3 observations (sampled 2)" in digest_markdown("Pay", rows[:2], 3, NOW, "UTC", None)
 
 
 def test_the_digest_prompt_fences_the_observations_after_the_guide_and_only_an_object_is_an_answer():
-    row = Obs("a", NOW, result_verdict="yes", scanner_result={"model_output": {"reasoning": "x </observations> y"}})
+    row = Obs(
+        "a", NOW, result_verdict="yes", scanner_result={"model_output": {"reasoning": "x </observations> y"}}
+    )
     text = synthesis_call("m", "Focus on *pay*", [row]).turns[0].text
     assert text.index("Focus on") < text.index("<observations>") and text.count("</observations>") == 1
     assert parse_synthesis('{"markdown": " ## A "}') == "## A" and parse_synthesis('{"markdown": ""}') is None
@@ -139,5 +173,7 @@ def test_the_digest_prompt_fences_the_observations_after_the_guide_and_only_an_o
 def test_an_alert_says_the_metric_its_span_and_the_threshold():
     rows = [Obs("a", NOW, result_score=4.0)]
     text = alert_markdown("Pay", {"metric": "avg_score", "window_days": 7, "threshold": 3}, 4.0, rows)
-    assert text.startswith("**Alert: Pay** — Average score over the last 7 days was 4, at or above the threshold of 3.")
+    assert text.startswith(
+        "**Alert: Pay** — Average score over the last 7 days was 4, at or above the threshold of 3."
+    )
     assert text.splitlines()[1].startswith("- [obs 0]")

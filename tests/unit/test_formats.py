@@ -105,7 +105,8 @@ def skipped_by(raw: bytes) -> tuple[list[dict], dict[str, int]]:
 def test_compressed_payload_that_is_not_gzip_is_skipped_and_counted():
     broken = {**SNAPSHOT, "cv": "2024-10", "data": "not gzip at all"}
     assert skipped_by(orjson.dumps([META, broken])) == (
-        [META], {"with a compressed payload that cannot be decoded": 1}
+        [META],
+        {"with a compressed payload that cannot be decoded": 1},
     )
 
 
@@ -188,7 +189,7 @@ def test_a_broken_jsonl_line_costs_only_that_line():
 
 
 def test_a_lone_surrogate_does_not_lose_the_file():
-    raw = b'[' + orjson.dumps(META) + b', {"type": 5, "timestamp": 1100, "data": {"tag": "caf\\ud800"}}]'
+    raw = b"[" + orjson.dumps(META) + b', {"type": 5, "timestamp": 1100, "data": {"tag": "caf\\ud800"}}]'
     parsed = parse_recording(raw)
     intake = Intake()
     events = [intake.check(*pair) for pair in parsed.pairs]

@@ -24,7 +24,9 @@ def test_hashing_vectors_are_deterministic_and_normalised():
 
 
 def test_paraphrases_are_closer_than_unrelated_findings():
-    same = cosine("Rage clicks on the Pay button at /checkout", "User rage-clicked the Pay button on checkout")
+    same = cosine(
+        "Rage clicks on the Pay button at /checkout", "User rage-clicked the Pay button on checkout"
+    )
     other = cosine("Rage clicks on the Pay button at /checkout", "Search results page shows a blank list")
     assert same > other + 0.2
 

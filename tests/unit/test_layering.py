@@ -70,7 +70,9 @@ def imported_modules(path: Path) -> list[tuple[str, int]]:
         found += [
             (node.value, node.lineno)
             for node in ast.walk(tree)
-            if isinstance(node, ast.Constant) and isinstance(node.value, str) and MODULE_NAME.fullmatch(node.value)
+            if isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and MODULE_NAME.fullmatch(node.value)
         ]
     return found
 
@@ -171,8 +173,14 @@ def test_only_settings_reads_the_environment():
 
 
 # Wall-clock reads. Durations (`time.monotonic`, `perf_counter`) are not the time of day.
-CLOCK_READS = {("datetime", "now"), ("datetime", "utcnow"), ("datetime", "today"), ("date", "today"),
-               ("time", "time"), ("time", "time_ns")}  # fmt: skip
+CLOCK_READS = {
+    ("datetime", "now"),
+    ("datetime", "utcnow"),
+    ("datetime", "today"),
+    ("date", "today"),
+    ("time", "time"),
+    ("time", "time_ns"),
+}
 THE_CLOCK = ROOT / "models" / "base.py"
 
 
@@ -185,7 +193,11 @@ def test_one_clock_outside_the_pipeline():
                 continue
             for node in ast.walk(ast.parse(path.read_text())):
                 func = node.func if isinstance(node, ast.Call) else None
-                name = (func.value.id, func.attr) if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) else None
+                name = (
+                    (func.value.id, func.attr)
+                    if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)
+                    else None
+                )
                 if name in CLOCK_READS:
                     wrong.append(f"{path.relative_to(ROOT)}:{node.lineno} calls {'.'.join(name)}()")
     assert not wrong, "\n".join(wrong)
@@ -193,7 +205,9 @@ def test_one_clock_outside_the_pipeline():
 
 def test_the_scheduler_only_sends_to_actors():
     """The scheduler reaches workers through the queue (`integrations.queues`), never actor code."""
-    wrong = imports_where("scheduler", lambda module: module.startswith("actors") and module != "actors.broker")
+    wrong = imports_where(
+        "scheduler", lambda module: module.startswith("actors") and module != "actors.broker"
+    )
     assert not wrong, "\n".join(wrong)
 
 
@@ -214,4 +228,7 @@ def test_the_checks_see_dynamic_imports_environment_and_clock_reads(tmp_path):
     )
     modules = {module for module, _ in imported_modules(bad)}
     assert {"actors.observe", "cli.main"} <= modules
-    assert [line.split(" ", 1)[1] for line in environment_reads(bad)] == ["imports os.environ", "reads getenv"]
+    assert [line.split(" ", 1)[1] for line in environment_reads(bad)] == [
+        "imports os.environ",
+        "reads getenv",
+    ]

@@ -24,19 +24,32 @@ EARLIER = datetime(2026, 11, 1, tzinfo=UTC)
 
 # The reference's table (posthog-signals.md §2.1), written out pair by pair.
 ALLOWED_PAIRS = {
-    ("potential", "candidate"), ("ready", "candidate"),
+    ("potential", "candidate"),
+    ("ready", "candidate"),
     ("candidate", "in_progress"),
-    ("in_progress", "candidate"), ("in_progress", "ready"), ("in_progress", "pending_input"),
-    *{(source, "potential") for source in ("in_progress", "pending_input", "suppressed", "ready", "resolved", "failed")},
+    ("in_progress", "candidate"),
+    ("in_progress", "ready"),
+    ("in_progress", "pending_input"),
+    *{
+        (source, "potential")
+        for source in ("in_progress", "pending_input", "suppressed", "ready", "resolved", "failed")
+    },
     *{("suppressed", target) for target in ("pending_input", "ready", "resolved", "failed")},
-    *{(source, "failed") for source in ("potential", "candidate", "in_progress", "pending_input", "ready", "resolved")},
+    *{
+        (source, "failed")
+        for source in ("potential", "candidate", "in_progress", "pending_input", "ready", "resolved")
+    },
     *{(source, "suppressed") for source in STATUSES if source not in ("deleted", "suppressed")},
     *{(source, "deleted") for source in STATUSES if source != "deleted"},
-    ("pending_input", "resolved"), ("ready", "resolved"),
-}  # fmt: skip
-ARGS = {"in_progress": {"increment": 3}, "ready": {"title": "T", "summary": "S"},
-        "pending_input": {"title": "T", "summary": "S", "error": "needs a repository"},
-        "failed": {"error": "research failed"}}  # fmt: skip
+    ("pending_input", "resolved"),
+    ("ready", "resolved"),
+}
+ARGS = {
+    "in_progress": {"increment": 3},
+    "ready": {"title": "T", "summary": "S"},
+    "pending_input": {"title": "T", "summary": "S", "error": "needs a repository"},
+    "failed": {"error": "research failed"},
+}
 
 
 @dataclass
@@ -69,7 +82,9 @@ def test_every_pair_is_allowed_or_refused_as_the_table_says(source, target):
     if target == "candidate":
         assert changes["promoted_at"] == NOW
     if target == "in_progress":
-        assert changes["signals_at_run"] == 4 + 3 and changes["run_count"] == 2 and changes["last_run_at"] == NOW
+        assert (
+            changes["signals_at_run"] == 4 + 3 and changes["run_count"] == 2 and changes["last_run_at"] == NOW
+        )
     if target == "ready" and not restoring:
         assert changes["title"] == "T" and changes["summary"] == "S" and changes["error"] is None
     if target == "pending_input" and not restoring:
@@ -91,9 +106,15 @@ def test_first_visible_at_is_set_once():
     assert "first_visible_at" not in transition(report, "ready", now=NOW, title="T", summary="S")
 
 
-@pytest.mark.parametrize("target, missing", [
-    ("in_progress", "increment"), ("ready", "title"), ("pending_input", "error"), ("failed", "error"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "target, missing",
+    [
+        ("in_progress", "increment"),
+        ("ready", "title"),
+        ("pending_input", "error"),
+        ("failed", "error"),
+    ],
+)
 def test_moves_that_need_arguments_name_what_is_missing(target, missing):
     source = {"in_progress": "candidate"}.get(target, "in_progress")
     args = {k: v for k, v in ARGS[target].items() if k != missing}
@@ -135,16 +156,24 @@ def test_restore_returns_to_the_researched_status_held_before(before):
     assert restore_target(Report("suppressed", status_before_suppression=before), None) == before
 
 
-@pytest.mark.parametrize("actionability, expected", [
-    ("immediately_actionable", "ready"), ("requires_human_input", "pending_input"), (None, "pending_input"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "actionability, expected",
+    [
+        ("immediately_actionable", "ready"),
+        ("requires_human_input", "pending_input"),
+        (None, "pending_input"),
+    ],
+)
 def test_a_born_suppressed_report_with_a_title_restores_by_its_latest_actionability(actionability, expected):
     report = Report("suppressed", status_before_suppression=None, first_visible_at=None)
     assert restore_target(report, actionability) == expected
 
 
 def test_otherwise_restore_goes_to_potential():
-    assert restore_target(Report("suppressed", status_before_suppression="candidate", title=None), None) == "potential"
+    assert (
+        restore_target(Report("suppressed", status_before_suppression="candidate", title=None), None)
+        == "potential"
+    )
     untitled = Report("suppressed", status_before_suppression=None, title=None)
     assert restore_target(untitled, "immediately_actionable") == "potential"
     seen = Report("suppressed", status_before_suppression="potential", first_visible_at=EARLIER)
@@ -158,8 +187,11 @@ def test_a_request_to_restore_goes_to_the_restore_target():
 
 
 def test_a_held_verdict_records_feedback_and_counts_as_transitioned():
-    decision = request_state(Report("suppressed", status_before_suppression="ready"),
-                             StateRequest("suppressed", reason="report_unclear", note="again"), now=NOW)  # fmt: skip
+    decision = request_state(
+        Report("suppressed", status_before_suppression="ready"),
+        StateRequest("suppressed", reason="report_unclear", note="again"),
+        now=NOW,
+    )
     assert decision.outcome == "transitioned" and decision.changes == {}
     assert decision.feedback == {"reason": "report_unclear", "note": "again"}
 
@@ -168,7 +200,10 @@ def test_archive_guards():
     archived_early = Report("suppressed", status_before_suppression="potential")
     assert request_state(archived_early, StateRequest("resolved"), now=NOW).outcome == "skipped"
     snooze = StateRequest("potential", snooze_for=3)
-    assert request_state(Report("suppressed", status_before_suppression="ready"), snooze, now=NOW).outcome == "skipped"
+    assert (
+        request_state(Report("suppressed", status_before_suppression="ready"), snooze, now=NOW).outcome
+        == "skipped"
+    )
     assert request_state(Report("candidate"), StateRequest("resolved"), now=NOW).outcome == "skipped"
 
 
@@ -181,7 +216,9 @@ def test_bad_requests_are_refused_by_field():
         StateRequest("suppressed", snooze_for=3)
     with pytest.raises(InvalidField, match="note"):
         StateRequest("suppressed", note="x" * 4001)
-    assert request_state(Report("ready"), StateRequest("potential", snooze_for=0), now=NOW).outcome == "failed"
+    assert (
+        request_state(Report("ready"), StateRequest("potential", snooze_for=0), now=NOW).outcome == "failed"
+    )
 
 
 def test_bulk_ids_collapse_duplicates_keeping_first_positions():

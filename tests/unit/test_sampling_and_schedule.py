@@ -34,10 +34,18 @@ def test_rate_zero_keeps_nothing_and_one_keeps_everything_and_tiny_rates_are_ref
 
 def test_the_decision_is_the_same_in_another_process():
     here = [keeps(session, SCANNER, 0.3) for session in SESSIONS[:200]]
-    code = ("from pipeline.sampling import keeps; "
-            f"print(''.join('1' if keeps(f'session-{{i}}', {SCANNER!r}, 0.3) else '0' for i in range(200)))")  # fmt: skip
-    there = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                           env={"PYTHONHASHSEED": "123", "PATH": ""}, cwd=".").stdout.strip()  # fmt: skip
+    code = (
+        "from pipeline.sampling import keeps; "
+        f"print(''.join('1' if keeps(f'session-{{i}}', {SCANNER!r}, 0.3) else '0' for i in range(200)))"
+    )
+    there = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PYTHONHASHSEED": "123", "PATH": ""},
+        cwd=".",
+    ).stdout.strip()
     assert there == "".join("1" if kept else "0" for kept in here)
 
 
@@ -79,10 +87,18 @@ def test_a_daily_nine_oclock_rule_stays_at_nine_across_dst(timezone, start, expe
 
 
 def test_the_utc_instant_moves_with_dst():
-    before = next_occurrence("FREQ=DAILY;BYHOUR=9;BYMINUTE=0", "Europe/Prague",
-                             created_at=datetime(2026, 3, 1, tzinfo=UTC), after=datetime(2026, 3, 28, 12, tzinfo=UTC))  # fmt: skip
-    after = next_occurrence("FREQ=DAILY;BYHOUR=9;BYMINUTE=0", "Europe/Prague",
-                            created_at=datetime(2026, 3, 1, tzinfo=UTC), after=before)  # fmt: skip
+    before = next_occurrence(
+        "FREQ=DAILY;BYHOUR=9;BYMINUTE=0",
+        "Europe/Prague",
+        created_at=datetime(2026, 3, 1, tzinfo=UTC),
+        after=datetime(2026, 3, 28, 12, tzinfo=UTC),
+    )
+    after = next_occurrence(
+        "FREQ=DAILY;BYHOUR=9;BYMINUTE=0",
+        "Europe/Prague",
+        created_at=datetime(2026, 3, 1, tzinfo=UTC),
+        after=before,
+    )
     assert (before.hour, after.hour) == (7, 7)  # 09:00 CEST is 07:00 UTC on both days after the change
 
 

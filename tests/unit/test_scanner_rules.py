@@ -44,11 +44,30 @@ def test_only_type_defining_changes_bump_the_version():
 
 
 def test_query_matching_covers_every_supported_key():
-    recording = {"urls": ["https://shop.example/checkout/"], "duration_s": 60, "active_s": 20,
-                 "console_error_count": 2, "device_type": "mobile", "distinct_id": "u1", "custom_events": ["signup"]}  # fmt: skip
-    assert matches(validate_query({"url_contains": "/checkout", "min_duration_s": 30, "has_console_errors": True,
-                                   "device_type": "mobile", "distinct_ids": ["u1"], "custom_events": ["signup"],
-                                   "urls": ["https://shop.example/checkout"], "min_active_s": 20}), recording)  # fmt: skip
+    recording = {
+        "urls": ["https://shop.example/checkout/"],
+        "duration_s": 60,
+        "active_s": 20,
+        "console_error_count": 2,
+        "device_type": "mobile",
+        "distinct_id": "u1",
+        "custom_events": ["signup"],
+    }
+    assert matches(
+        validate_query(
+            {
+                "url_contains": "/checkout",
+                "min_duration_s": 30,
+                "has_console_errors": True,
+                "device_type": "mobile",
+                "distinct_ids": ["u1"],
+                "custom_events": ["signup"],
+                "urls": ["https://shop.example/checkout"],
+                "min_active_s": 20,
+            }
+        ),
+        recording,
+    )
     assert not matches({"device_type": "desktop"}, recording)
     assert not matches({"min_active_s": 21}, recording)
     assert not matches({"custom_events": ["purchase"]}, recording)
@@ -77,12 +96,30 @@ def test_scores_outside_the_scale_and_bad_confidence_are_refused():
 
 
 def test_findings_lose_their_timestamps_and_low_confidence_ones_emit_no_signal():
-    findings = check_findings({"findings": [
-        {"problem_type": "bug", "start_time": 3, "end_time": 4, "url": "/", "headline": "Broken pay",
-         "description": "Pay fails (t 3) every time", "confidence": 0.9},
-        {"problem_type": "ux_friction", "start_time": 5, "end_time": 6, "url": "/", "headline": "Meh",
-         "description": "Slightly slow", "confidence": 0.39},
-    ]})  # fmt: skip
+    findings = check_findings(
+        {
+            "findings": [
+                {
+                    "problem_type": "bug",
+                    "start_time": 3,
+                    "end_time": 4,
+                    "url": "/",
+                    "headline": "Broken pay",
+                    "description": "Pay fails (t 3) every time",
+                    "confidence": 0.9,
+                },
+                {
+                    "problem_type": "ux_friction",
+                    "start_time": 5,
+                    "end_time": 6,
+                    "url": "/",
+                    "headline": "Meh",
+                    "description": "Slightly slow",
+                    "confidence": 0.39,
+                },
+            ]
+        }
+    )
     assert findings[0]["description"] == "Pay fails every time"
     rows = signal_rows("obs-1", "s1", {"scanner_type": "monitor"}, findings)
     assert [row["source_id"] for row in rows] == ["observation:obs-1:0"]
@@ -118,8 +155,14 @@ def test_the_fence_cannot_be_closed_from_inside_the_data():
 
 
 def test_a_conversation_reprompts_once_and_a_failed_findings_step_is_skipped():
-    replies = iter(['{"verdict": "yes"}', '{"reasoning": "r (t 1)", "verdict": "yes", "confidence": 0.6}',
-                    "nope", "still nope"])  # fmt: skip
+    replies = iter(
+        [
+            '{"verdict": "yes"}',
+            '{"reasoning": "r (t 1)", "verdict": "yes", "confidence": 0.6}',
+            "nope",
+            "still nope",
+        ]
+    )
     calls = []
 
     def generate(call):

@@ -8,13 +8,22 @@ from settings import Settings
 
 
 def test_unprefixed_names_that_happen_to_match_a_field_are_ignored(monkeypatch):
-    for name, value in {"HOME": "/tmp/x", "LOG_LEVEL": "DEBUG", "SITE_URL": "http://x", "EMBEDDINGS": "gemini"}.items():
+    for name, value in {
+        "HOME": "/tmp/x",
+        "LOG_LEVEL": "DEBUG",
+        "SITE_URL": "http://x",
+        "EMBEDDINGS": "gemini",
+    }.items():
         monkeypatch.setenv(name, value)
     for name in ("SIGHTLINE_HOME", "SIGHTLINE_LOG_LEVEL", "SIGHTLINE_SITE_URL", "SIGHTLINE_EMBEDDINGS"):
         monkeypatch.delenv(name, raising=False)
     current = Settings()
     assert current.home == Path(".sightline")
-    assert (current.log_level, current.site_url, current.embeddings) == ("INFO", "http://localhost:8000", "hashing")
+    assert (current.log_level, current.site_url, current.embeddings) == (
+        "INFO",
+        "http://localhost:8000",
+        "hashing",
+    )
 
 
 def test_documented_names_are_read(monkeypatch):

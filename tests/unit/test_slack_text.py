@@ -17,7 +17,9 @@ URLS = ["https://sightline.example/o/0", "https://sightline.example/o/1"]
 
 
 def test_untrusted_text_posts_no_mention_no_foreign_link_and_no_formatting():
-    hostile = "Hi <!channel> see <https://evil.example|click> *bold* _it_ ~x~ `c` &amp; https://evil.example/a"
+    hostile = (
+        "Hi <!channel> see <https://evil.example|click> *bold* _it_ ~x~ `c` &amp; https://evil.example/a"
+    )
     digest = f"## Themes\n- **Checkout**: {defang(hostile)} [obs 1]"
     text = to_mrkdwn(digest, URLS)
     assert "<!channel>" not in text and "&lt;!channel&gt;" in text

@@ -23,8 +23,9 @@ def candidate(session_id: str, end: datetime, *, ingested: datetime | None = Non
 
 
 def plan(rows, *, limit=100, query=None, rate=1.0):
-    return plan_sweep(rows, watermark=START, cutoff=CUTOFF, query=query or {}, scanner_id="s1", rate=rate,
-                      limit=limit)  # fmt: skip
+    return plan_sweep(
+        rows, watermark=START, cutoff=CUTOFF, query=query or {}, scanner_id="s1", rate=rate, limit=limit
+    )
 
 
 def test_a_full_batch_stops_the_watermark_before_the_first_recording_not_taken():
@@ -101,6 +102,14 @@ def test_since_takes_dates_and_durations():
 def test_a_long_walk_stops_after_max_examined_and_resumes_from_there():
     end = CUTOFF - timedelta(minutes=5)
     rows = [candidate(f"s{i:03}", end) for i in range(50)]
-    first = plan_sweep(rows, watermark=START, cutoff=CUTOFF, query={}, scanner_id="s1", rate=0.0001, limit=10,
-                       max_examined=20)  # fmt: skip
+    first = plan_sweep(
+        rows,
+        watermark=START,
+        cutoff=CUTOFF,
+        query={},
+        scanner_id="s1",
+        rate=0.0001,
+        limit=10,
+        max_examined=20,
+    )
     assert first.examined == 20 and first.stopped == "walked" and first.watermark == (end, "s019")

@@ -69,10 +69,20 @@ def test_suggestions_echoing_typed_text_are_not_page_feedback():
     search = element(10, "input", {"type": "search", "placeholder": "Search"})
     results = element(20, "ul", {"class": "results"})
     events = [
-        *page(search, results), click(1, 10),
+        *page(search, results),
+        click(1, 10),
         at(1.5, {"source": 5, "id": 10, "text": "hiv test clinic"}),
-        mutation(2, adds=[{"parentId": 20, "nextId": None, "node": element(21, "li", {}, [text(22, 'Search for "hiv test clinic"')])}]),
-    ]  # fmt: skip
+        mutation(
+            2,
+            adds=[
+                {
+                    "parentId": 20,
+                    "nextId": None,
+                    "node": element(21, "li", {}, [text(22, 'Search for "hiv test clinic"')]),
+                }
+            ],
+        ),
+    ]
     assert "hiv" not in render_timeline(events).text
 
 

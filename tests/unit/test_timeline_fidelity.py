@@ -49,13 +49,18 @@ def lines(events):
 
 TOGGLE_PAGE = (
     element(10, "a", {"href": "/about"}, [text(11, "About")]),
-    element(20, "span", {"class": "toggle-switch"}, [
-        element(21, "input", {"type": "checkbox", "id": "toggleSwitch", "name": "toggleSwitch"}),
-        element(22, "span", {"class": "slider"}),
-    ]),
+    element(
+        20,
+        "span",
+        {"class": "toggle-switch"},
+        [
+            element(21, "input", {"type": "checkbox", "id": "toggleSwitch", "name": "toggleSwitch"}),
+            element(22, "span", {"class": "slider"}),
+        ],
+    ),
     element(30, "label", {"for": "terms"}, [text(31, "I accept the terms")]),
     element(32, "input", {"type": "checkbox", "id": "terms"}),
-)  # fmt: skip
+)
 
 
 def test_a_checkbox_the_page_resets_after_a_click_elsewhere_is_not_the_persons():
@@ -132,8 +137,10 @@ def test_reloading_the_page_shown_is_a_reload_line_each_time():
     timeline = render_timeline(events)
     reloads = [moment for moment in timeline.moments if moment.kind == "reload"]
     assert [(round(m.t), m.text, m.priority) for m in reloads] == [
-        (5, "reload /cart", ESSENTIAL), (10, "reload /cart", ESSENTIAL), (15, "reload /cart", ESSENTIAL),
-    ]  # fmt: skip
+        (5, "reload /cart", ESSENTIAL),
+        (10, "reload /cart", ESSENTIAL),
+        (15, "reload /cart", ESSENTIAL),
+    ]
 
 
 def test_a_checkout_snapshot_of_the_same_page_is_not_a_reload():
@@ -183,9 +190,11 @@ def test_a_collapsed_run_never_spans_more_than_ten_seconds():
 
 def test_a_collapsed_pair_never_crosses_a_navigation():
     moments = [
-        Moment(1.0, "click", 'click a "Next"', ACTION), Moment(1.5, "navigate", "navigate to /step", ESSENTIAL),
-        Moment(2.0, "click", 'click a "Next"', ACTION), Moment(2.5, "navigate", "navigate to /step", ESSENTIAL),
-    ]  # fmt: skip
+        Moment(1.0, "click", 'click a "Next"', ACTION),
+        Moment(1.5, "navigate", "navigate to /step", ESSENTIAL),
+        Moment(2.0, "click", 'click a "Next"', ACTION),
+        Moment(2.5, "navigate", "navigate to /step", ESSENTIAL),
+    ]
     assert [moment.count for moment in collapse(moments)] == [1, 1, 1, 1]
 
 

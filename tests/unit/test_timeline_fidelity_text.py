@@ -36,17 +36,41 @@ def svg_icon(first_id, **attributes):
 @pytest.mark.parametrize(
     ("clicked", "tree", "shown"),
     [
-        (12, element(10, "a", {"href": "https://shop.example/pricing"}, [svg_icon(11)]), 'click a "/pricing"'),
-        (12, element(10, "a", {"href": "/account?email=jane@x.com"}, [svg_icon(11)]), 'click a "/account?email=[email]"'),
+        (
+            12,
+            element(10, "a", {"href": "https://shop.example/pricing"}, [svg_icon(11)]),
+            'click a "/pricing"',
+        ),
+        (
+            12,
+            element(10, "a", {"href": "/account?email=jane@x.com"}, [svg_icon(11)]),
+            'click a "/account?email=[email]"',
+        ),
         (12, element(10, "div", {"aria-label": "Close dialog"}, [svg_icon(11)]), 'click svg "Close dialog"'),
-        (11, element(10, "button", {"title": "Settings"}, [element(11, "img", {"src": "gear.png"})]), 'click button "Settings"'),
-        (11, element(10, "button", {}, [element(11, "i", {"aria-label": "icon: menu"})]), 'click button "icon: menu"'),
-        (11, element(10, "a", {"href": "/"}, [element(11, "img", {"alt": "Shop logo"})]), 'click a "Shop logo"'),
+        (
+            11,
+            element(10, "button", {"title": "Settings"}, [element(11, "img", {"src": "gear.png"})]),
+            'click button "Settings"',
+        ),
+        (
+            11,
+            element(10, "button", {}, [element(11, "i", {"aria-label": "icon: menu"})]),
+            'click button "icon: menu"',
+        ),
+        (
+            11,
+            element(10, "a", {"href": "/"}, [element(11, "img", {"alt": "Shop logo"})]),
+            'click a "Shop logo"',
+        ),
         (10, element(10, "button", {"name": "subscribe"}), 'click button "subscribe"'),
-        (10, element(10, "input", {"type": "submit", "value": "Sign up"}), 'click input[type=submit] "Sign up"'),
+        (
+            10,
+            element(10, "input", {"type": "submit", "value": "Sign up"}),
+            'click input[type=submit] "Sign up"',
+        ),
         (11, element(10, "label", {"for": "x"}, [text(11, "Remember me")]), 'click label "Remember me"'),
     ],
-)  # fmt: skip
+)
 def test_clicks_are_named_from_the_element_a_labelled_ancestor_or_where_a_link_goes(clicked, tree, shown):
     assert f"[t=1] {shown}" in lines([*page(tree), click(1, clicked)])
 
@@ -161,19 +185,41 @@ def test_the_same_error_is_said_once_until_the_person_acts_again():
 
 @pytest.mark.parametrize(
     "message",
-    ["Invalid date", "Total: NaN", "Hello undefined", "Something went wrong", "Error: timeout", "Payment failed",
-     "Email is required", "Invalid card number", "Page not found", "Please try again", "Could not save",
-     "We couldn't load this", "Unable to connect", "An error occurred"],
-)  # fmt: skip
+    [
+        "Invalid date",
+        "Total: NaN",
+        "Hello undefined",
+        "Something went wrong",
+        "Error: timeout",
+        "Payment failed",
+        "Email is required",
+        "Invalid card number",
+        "Page not found",
+        "Please try again",
+        "Could not save",
+        "We couldn't load this",
+        "Unable to connect",
+        "An error occurred",
+    ],
+)
 def test_error_phrases_are_recognised(message):
     assert ERROR_TEXT.search(message)
 
 
 @pytest.mark.parametrize(
     "message",
-    ["Saved", "Error handling guide", "Invalidation", "nan bread", "Nothing found? Browse all", "Required fields",
-     "Undefined behaviour in C", "Terrors of the deep", "Unfailing support"],
-)  # fmt: skip
+    [
+        "Saved",
+        "Error handling guide",
+        "Invalidation",
+        "nan bread",
+        "Nothing found? Browse all",
+        "Required fields",
+        "Undefined behaviour in C",
+        "Terrors of the deep",
+        "Unfailing support",
+    ],
+)
 def test_ordinary_text_is_not_an_error(message):
     assert not ERROR_TEXT.search(message)
 
@@ -204,7 +250,14 @@ def custom(seconds, tag, payload):
 
 
 def test_a_custom_event_shows_three_scalar_properties_with_secrets_hidden():
-    payload = {"$lib": "web", "plan": "pro", "card": "4111 1111 1111 1111", "user": {"email": "jane@x.com"}, "seats": 3, "coupon": "SPRING"}  # fmt: skip
+    payload = {
+        "$lib": "web",
+        "plan": "pro",
+        "card": "4111 1111 1111 1111",
+        "user": {"email": "jane@x.com"},
+        "seats": 3,
+        "coupon": "SPRING",
+    }
     shown = "\n".join(lines([*page(), custom(1, "checkout_started", payload)]))
     assert "[t=1] event 'checkout_started' (plan: pro, card: [secret], seats: 3)" in shown
     assert "4111" not in shown and "jane" not in shown and "$lib" not in shown

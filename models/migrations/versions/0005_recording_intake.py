@@ -35,7 +35,7 @@ def _redact_display_columns() -> None:
     recordings = sa.table(
         "recordings", sa.column("id"), sa.column("start_url", sa.Text), sa.column("urls", JSON_TYPE),
         sa.column("custom_events", JSON_TYPE),
-    )  # fmt: skip
+    )
     connection, redactor = op.get_bind(), Redactor()
     rows = connection.execute(sa.select(recordings)).all()
     for row in rows:
