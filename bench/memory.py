@@ -20,7 +20,7 @@ from pathlib import Path
 import orjson
 
 from bench.common import ROOT, command_line, recordings
-from pipeline.scenarios import build_all
+from scenarios import build_all
 
 MB = 2**20
 

@@ -27,7 +27,7 @@ from dramatiq import Worker
 
 from bench.common import command_line
 from integrations.fake_gemini import FakeGemini, FakeReply
-from pipeline.scenarios import build
+from scenarios import build
 
 REPLY = FakeReply.json({"reasoning": "Pay threw (t 25).", "verdict": "yes", "confidence": 0.8})
 MONITOR = {"scanner_type": "monitor", "scanner_config": {"prompt": "Did the payment fail?"}}

@@ -13,8 +13,8 @@ from bench.common import command_line, recordings
 from pipeline.formats import parse_recording
 from pipeline.intake import prepare_events
 from pipeline.metadata import compute_metadata
-from pipeline.scenarios import build_all
 from pipeline.timeline import render_timeline
+from scenarios import build_all
 
 FIVE_MINUTES_S = 300
 TOKEN_TARGET = 2500

@@ -7,8 +7,8 @@ from pathlib import Path
 import orjson
 import typer
 
+import scenarios
 from cli.context import friendly_errors, out
-from pipeline import scenarios
 from pipeline.errors import RecordingError
 
 app = typer.Typer(help="Synthetic recordings built by name.", no_args_is_help=True)

@@ -16,7 +16,7 @@ from models import Observation, Signal, UsageReceipt
 from models.db import session_scope
 from models.migrate import upgrade
 from models.queries import ensure_defaults
-from pipeline.scenarios import build_all
+from scenarios import build_all
 from services import recordings
 from services.context import Deps
 from services.observations import Requested, observe_sessions

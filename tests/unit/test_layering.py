@@ -9,10 +9,23 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-OURS = {"models", "pipeline", "integrations", "services", "actors", "scheduler", "api", "cli", "settings"}
+OURS = {
+    "models",
+    "pipeline",
+    "scenarios",
+    "integrations",
+    "services",
+    "actors",
+    "scheduler",
+    "api",
+    "cli",
+    "settings",
+}
 ALLOWED = {
     "models": {"models"},
     "pipeline": {"models", "pipeline"},
+    # Synthetic sessions for the demo, tests and benchmarks: pure data built from pipeline's vocabulary.
+    "scenarios": {"pipeline", "scenarios"},
     "integrations": {"pipeline", "models", "integrations", "settings"},
     "services": {"pipeline", "models", "integrations", "services", "settings"},
     "actors": {"pipeline", "models", "integrations", "services", "actors", "settings"},

@@ -14,8 +14,8 @@ from pipeline.outputs import check_findings, check_output
 from pipeline.prompts import fence
 from pipeline.query import matches, validate_query
 from pipeline.scanners import bumps_version, slugify, validate_sampling_rate
-from pipeline.scenarios import build
 from pipeline.timeline import render_timeline
+from scenarios import build
 
 PRICES = {"gemini-3.5-flash-lite": 2, "gemini-3-flash-preview": 5, "gemini-3.6-flash": 15}
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.scenarios import DEFAULT_START_MS, Scenario, build, build_all, names
-from pipeline.scenarios.builder import SessionBuilder
-from pipeline.scenarios.pages import contact
+from scenarios import DEFAULT_START_MS, Scenario, build, build_all, names
+from scenarios.builder import SessionBuilder
+from scenarios.pages import contact
 
 META, FULL_SNAPSHOT, INCREMENTAL, PLUGIN = 4, 2, 3, 6
 MUTATION, MOUSE_MOVE, INTERACTION, SCROLL, RESIZE, INPUT, TOUCH_MOVE, SELECTION = 0, 1, 2, 3, 4, 5, 6, 14
@@ -351,7 +351,7 @@ def test_the_package_imports_only_the_standard_library_and_no_io_or_clock():
             else:
                 continue
             for module in modules:
-                if module.startswith("pipeline.scenarios"):
+                if module.startswith("scenarios"):
                     continue  # its own modules
                 top = module.split(".")[0]
                 assert top in sys.stdlib_module_names and top not in forbidden, (path.name, module)

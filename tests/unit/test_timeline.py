@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.scenarios import build, names
 from pipeline.timeline import render_timeline
 from pipeline.timeline.detect import detect_patterns
 from pipeline.timeline.model import Click, Facts
+from scenarios import build, names
 
 SCENARIOS = names()
 

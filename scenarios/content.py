@@ -6,8 +6,8 @@ shows personal data except `welcome`, which echoes the address the user signed u
 
 from __future__ import annotations
 
-from pipeline.scenarios.dom import Node, el
-from pipeline.scenarios.pages import shell
+from scenarios.dom import Node, el
+from scenarios.pages import shell
 
 
 def welcome(email: str) -> Node:

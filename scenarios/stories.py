@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from pipeline.scenarios import content, pages
-from pipeline.scenarios.builder import SessionBuilder
-from pipeline.scenarios.dom import el
+from scenarios import content, pages
+from scenarios.builder import SessionBuilder
+from scenarios.dom import el
 
 JANE_EMAIL, JANE_CARD = "jane.doe@example.com", "4242 4242 4242 4242"
 SHOP_PHONE, SHOP_EMAIL = "+1 (415) 555-0132", "support@shop.example"

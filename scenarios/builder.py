@@ -13,9 +13,9 @@ import json
 import random
 from collections.abc import Iterable
 
-from pipeline.scenarios import rrweb
-from pipeline.scenarios.dom import Box, Node, Snapshot
-from pipeline.scenarios.motion import batches, flush_moves_before, keystroke_delay, pointer_path, scroll_steps
+from scenarios import rrweb
+from scenarios.dom import Box, Node, Snapshot
+from scenarios.motion import batches, flush_moves_before, keystroke_delay, pointer_path, scroll_steps
 
 _FIELDS = ("input", "textarea", "select")
 

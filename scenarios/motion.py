@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import random
 
-from pipeline.scenarios.rrweb import INCREMENTAL, MOUSE_MOVE, TOUCH_MOVE
+from scenarios.rrweb import INCREMENTAL, MOUSE_MOVE, TOUCH_MOVE
 
 Sample = tuple[int, int, int]  # (timestamp ms, client x, client y)
 

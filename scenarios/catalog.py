@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pipeline.scenarios.builder import SessionBuilder
-from pipeline.scenarios.stories import RECIPES
+from scenarios.builder import SessionBuilder
+from scenarios.stories import RECIPES
 
 DEFAULT_START_MS = 1_767_607_200_000  # 2026-01-05T10:00:00Z
 

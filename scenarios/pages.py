@@ -8,7 +8,7 @@ shown here must also be listed in the owning scenario's `pii`.
 
 from __future__ import annotations
 
-from pipeline.scenarios.dom import Node, document, el, style
+from scenarios.dom import Node, document, el, style
 
 _CSS = (
     "body { margin: 0; font-family: system-ui, sans-serif; color: #1f2328; }"

@@ -5,6 +5,6 @@ moves, clicks, typing, scrolls, touch, console errors) plus the times of its key
 and the personal data it contains (`pii`). Pure stdlib, no I/O.
 """
 
-from pipeline.scenarios.catalog import DEFAULT_START_MS, Scenario, build, build_all, names
+from scenarios.catalog import DEFAULT_START_MS, Scenario, build, build_all, names
 
 __all__ = ["DEFAULT_START_MS", "Scenario", "build", "build_all", "names"]
