@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli.context import friendly_errors, out, settings
+from cli.context import deps, friendly_errors, out
 
 
 @friendly_errors
@@ -17,27 +17,10 @@ def init_command(
 
     Running it again changes nothing (and upgrades an older database).
     """
-    from integrations.storage import database
-    from models.db import session_scope
-    from models.migrate import upgrade
-    from models.queries import ensure_defaults
-    from models.revisions import current_revision
+    from services.setup import initialise
 
-    current = settings()
-    current.home.mkdir(parents=True, exist_ok=True)
-    current.blob_dir.mkdir(parents=True, exist_ok=True)
-    db = database(current)
-    upgrade(db.engine)
-    with session_scope(db.sessions) as session:
-        organization, team, user = ensure_defaults(session, timezone=timezone or current.default_timezone)
-        names = organization.name, team.id, team.name, user.email
-    out.print(f"Data folder: {current.home.resolve()}")
-    out.print(f"Database:    {_safe_url(db.url)} (migration {current_revision(db.engine)})")
-    out.print(f"Default:     organisation {names[0]!r}, team {names[1]} ({names[2]}), user {names[3]}")
-
-
-def _safe_url(url: str) -> str:
-    """The URL without its password, for printing."""
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)
+    done = initialise(deps(), timezone)
+    out.print(f"Data folder: {done.home}")
+    out.print(f"Database:    {done.database} (migration {done.revision})")
+    team = f"team {done.team_id} ({done.team})"
+    out.print(f"Default:     organisation {done.organization!r}, {team}, user {done.user}")

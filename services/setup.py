@@ -1,0 +1,46 @@
+"""Setting up a data folder: the folders, the migrated database, the default organisation, team and user."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from integrations.storage import database
+from models.migrate import upgrade
+from models.queries import ensure_defaults
+from models.revisions import current_revision
+from services.context import Deps
+
+
+@dataclass(frozen=True)
+class Initialised:
+    home: str
+    database: str  # the URL without its password
+    revision: str | None
+    organization: str
+    team_id: int
+    team: str
+    user: str
+
+
+def initialise(deps: Deps, timezone: str | None = None) -> Initialised:
+    """Create what is missing and migrate the database; running it again changes nothing.
+
+    `timezone` applies to a default team created now (default SIGHTLINE_TIMEZONE).
+    """
+    settings = deps.settings
+    settings.home.mkdir(parents=True, exist_ok=True)
+    settings.blob_dir.mkdir(parents=True, exist_ok=True)
+    db = database(settings)
+    upgrade(db.engine)
+    with deps.transaction() as session:
+        organization, team, user = ensure_defaults(session, timezone=timezone or settings.default_timezone)
+        assert team.id is not None  # flushed by ensure_defaults
+        names = (organization.name, team.id, team.name, user.email)
+    return Initialised(str(settings.home.resolve()), _safe_url(db.url), current_revision(db.engine), *names)
+
+
+def _safe_url(url: str) -> str:
+    """The URL without its password, for printing."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
