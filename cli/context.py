@@ -56,13 +56,6 @@ def team_deps(team_id: int | None) -> tuple[Deps, int]:
     return current, resolve_team(db, team_id)
 
 
-def open_team(team_id: int | None) -> tuple[Settings, Database, int]:
-    """The common start of a command: settings, the migrated database, and the team it acts on."""
-    current = settings()
-    db = migrated_database(current)
-    return current, db, resolve_team(db, team_id)
-
-
 def resolve_team(db: Database, team_id: int | None) -> int:
     """The team named by `--team`, or the first team; `NotFoundError` when there is none."""
     from sqlmodel import select

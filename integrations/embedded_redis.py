@@ -66,10 +66,6 @@ class EmbeddedRedis:
         except (redis.RedisError, OSError):
             return False
 
-    def others_connected(self) -> int:
-        """Connections from other processes."""
-        return _others(self.server, self.name) if self.server is not None else 0
-
     def stop(self) -> None:
         """Save and shut the server down unless another process still uses it (idempotent)."""
         server, self.server = self.server, None
