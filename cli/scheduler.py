@@ -123,6 +123,16 @@ def status_command(
     if as_json:
         out.file.write(json.dumps(data, indent=2) + "\n")
         return
+    _print_summary(data)
+    _print_tables(data)
+    alive = data["workers"]
+    workers = "".join(f"\n  {escape(w['who'])} ({w['threads']} threads)" for w in alive)
+    out.print(f"Workers alive: {len(alive)}{workers}", highlight=False)
+    failures = ", ".join(f"{actor} {count}" for actor, count in data["failures_last_hour"].items())
+    out.print(f"Failed jobs (last hour): {failures or 'none'}", highlight=False)
+
+
+def _print_summary(data: dict) -> None:
     leader, tick = data["scheduler"]["leader"], data["scheduler"]["last_tick"]
     out.print(f"Scheduler: {'leader ' + leader['who'] if leader else 'no leader running'}", highlight=False)
     if tick:
@@ -134,54 +144,36 @@ def status_command(
     counts = ", ".join(f"{count} {status}" for status, count in sorted(data["observations"].items()))
     out.print(f"Observations: {counts or 'none'}", highlight=False)
     reports = ", ".join(f"{count} {status}" for status, count in sorted(data["reports"].items()))
-    out.print(
-        f"Signals: {data['signals']['ungrouped']} waiting to be grouped; reports: {reports or 'none'}",
-        highlight=False,
-    )
-    print_table(
-        ("scanner", "enabled", "rate", "last sweep", "next sweep", "unswept", "est./month"),
-        [
-            (
-                s["name"],
-                "yes" if s["enabled"] else "no",
-                f"{s['sampling_rate']:g}",
-                s["last_sweep_at"] or "-",
-                s["next_sweep_at"] or "-",
-                str(s["unswept"]),
-                str(s["estimated_monthly_observations"] or 0),
-            )
-            for s in data["scanners"]
-        ],
-        title="Scanners",
-    )
-    if data["actions"]:
-        print_table(
-            ("action", "enabled", "next run", "last run"),
-            [
-                (a["name"], "yes" if a["enabled"] else "no", a["next_run_at"] or "-", a["last_run_at"] or "-")
-                for a in data["actions"]
-            ],
-            title="Actions",
+    ungrouped = data["signals"]["ungrouped"]
+    out.print(f"Signals: {ungrouped} waiting to be grouped; reports: {reports or 'none'}", highlight=False)
+
+
+def _print_tables(data: dict) -> None:
+    scanners = [
+        (
+            s["name"],
+            "yes" if s["enabled"] else "no",
+            f"{s['sampling_rate']:g}",
+            s["last_sweep_at"] or "-",
+            s["next_sweep_at"] or "-",
+            str(s["unswept"]),
+            str(s["estimated_monthly_observations"] or 0),
         )
-    print_table(
-        ("queue", "ready", "delayed", "in flight", "dead"),
-        [
-            (name, *(str(depth[k]) for k in ("ready", "delayed", "in_flight", "dead")))
-            for name, depth in data["queues"].items()
-        ],
-        title="Queues",
-    )
-    alive = data["workers"]
-    out.print(
-        f"Workers alive: {len(alive)}"
-        + "".join(f"\n  {escape(w['who'])} ({w['threads']} threads)" for w in alive),
-        highlight=False,
-    )
-    failures = data["failures_last_hour"]
-    out.print(
-        "Failed jobs (last hour): " + (", ".join(f"{a} {n}" for a, n in failures.items()) or "none"),
-        highlight=False,
-    )
+        for s in data["scanners"]
+    ]
+    columns = ("scanner", "enabled", "rate", "last sweep", "next sweep", "unswept", "est./month")
+    print_table(columns, scanners, title="Scanners")
+    if data["actions"]:
+        actions = [
+            (a["name"], "yes" if a["enabled"] else "no", a["next_run_at"] or "-", a["last_run_at"] or "-")
+            for a in data["actions"]
+        ]
+        print_table(("action", "enabled", "next run", "last run"), actions, title="Actions")
+    queues = [
+        (name, *(str(depth[key]) for key in ("ready", "delayed", "in_flight", "dead")))
+        for name, depth in data["queues"].items()
+    ]
+    print_table(("queue", "ready", "delayed", "in flight", "dead"), queues, title="Queues")
 
 
 @friendly_errors
