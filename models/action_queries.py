@@ -47,8 +47,8 @@ def completed_between(
     statement = select(Observation).where(
         col(Observation.scanner_id).in_(scanner_ids),
         Observation.status == ObservationStatus.SUCCEEDED,
-        Observation.completed_at >= start,
-        Observation.completed_at < end,
+        col(Observation.completed_at) >= start,
+        col(Observation.completed_at) < end,
     )
     return session.exec(statement).all()
 
@@ -111,7 +111,7 @@ def move_delivery(
         .where(col(Delivery.id) == delivery_id, col(Delivery.status).in_(list(source)))
         .values(updated_at=now, **values)
     )
-    return session.exec(statement).rowcount == 1  # type: ignore[attr-defined]
+    return session.exec(statement).rowcount == 1
 
 
 def claim_delivery(session: Session, delivery_id: UUID, now: datetime, lease_s: int) -> bool:
@@ -123,11 +123,11 @@ def claim_delivery(session: Session, delivery_id: UUID, now: datetime, lease_s: 
         .where(col(Delivery.id) == delivery_id, or_(Delivery.status == DeliveryStatus.PENDING, expired))
         .values(status=DeliveryStatus.SENDING, attempts=Delivery.attempts + 1, updated_at=now)
     )
-    return session.exec(statement).rowcount == 1  # type: ignore[attr-defined]
+    return session.exec(statement).rowcount == 1
 
 
 def team_integrations(session: Session, team_id: int) -> Sequence[Integration]:
     """A team's integrations, oldest first."""
     return session.exec(
-        select(Integration).where(Integration.team_id == team_id).order_by(Integration.created_at)
+        select(Integration).where(Integration.team_id == team_id).order_by(col(Integration.created_at))
     ).all()

@@ -61,3 +61,15 @@ def str_enum(enum_class: type[StrEnum], length: int = 32) -> sa.Enum:
         validate_strings=True,
         values_callable=lambda members: [member.value for member in members],
     )
+
+
+def table_of(model: type[SQLModel]) -> sa.Table:
+    """The Core `Table` of a `table=True` model: its `__table__`, which SQLModel sets but does not type.
+
+    Raises `sqlalchemy.exc.NoInspectionAvailable` for a model that is not mapped, `TypeError` for
+    one mapped to something other than a table.
+    """
+    table = sa.inspect(model).local_table
+    if not isinstance(table, sa.Table):
+        raise TypeError(f"{model.__name__} is mapped to {table!r}, not to a table")
+    return table

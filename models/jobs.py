@@ -7,7 +7,7 @@ from uuid import UUID, uuid4
 import sqlalchemy as sa
 from sqlmodel import Field, Session, SQLModel
 
-from models.base import MAX_ERROR_LENGTH, UTCDateTime, str_enum, utcnow
+from models.base import MAX_ERROR_LENGTH, UTCDateTime, str_enum, table_of, utcnow
 
 
 class JobStatus(StrEnum):
@@ -39,7 +39,7 @@ class JobRun(SQLModel, table=True):
     tokens: int | None = None
 
 
-_INSERT = sa.insert(JobRun.__table__)
+_INSERT = sa.insert(table_of(JobRun))
 
 
 def insert_job_run(session: Session, **values: object) -> None:

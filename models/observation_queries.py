@@ -6,10 +6,11 @@ from functools import lru_cache
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import Insert, Update, bindparam, insert
+import sqlalchemy as sa
+from sqlalchemy import BindParameter, Insert, Update, bindparam, insert
 from sqlmodel import Session, col, func, select, update
 
-from models.base import utcnow
+from models.base import table_of, utcnow
 from models.signals import Signal
 from models.tenancy import Team
 from models.vision import IN_FLIGHT_STATUSES, Observation, ObservationStatus, Scanner, UsageReceipt
@@ -26,8 +27,12 @@ def in_flight(session: Session, *, scanner_id: UUID | None = None, team_id: int 
     return session.exec(statement).one()
 
 
-def _in_flight_snapshots(session: Session, team_ids: list[int] | None, scanner_id: UUID | None) -> list[dict]:
-    statement = select(Observation.scanner_snapshot).where(col(Observation.status).in_(IN_FLIGHT_STATUSES))
+def _in_flight_snapshots(
+    session: Session, team_ids: Sequence[int | None] | None, scanner_id: UUID | None
+) -> list[dict[str, Any]]:
+    statement = select(col(Observation.scanner_snapshot)).where(
+        col(Observation.status).in_(IN_FLIGHT_STATUSES)
+    )
     if team_ids is not None:
         statement = statement.where(col(Observation.team_id).in_(team_ids))
     if scanner_id is not None:
@@ -126,7 +131,7 @@ def add_new_signals(session: Session, team_id: int, rows: list[dict[str, Any]]) 
     session.add_all(Signal(team_id=team_id, **row) for row in rows if row["source_id"] not in existing)
 
 
-_OBSERVATIONS = Observation.__table__
+_OBSERVATIONS = table_of(Observation)
 
 
 @lru_cache(maxsize=32)
@@ -137,7 +142,7 @@ def _status_update(columns: tuple[str, ...], returning: bool) -> Update:
     bookkeeping cost several times what SQLite takes to run it, on every observation.
     """
     table = _OBSERVATIONS
-    statuses = bindparam("where_status", expanding=True)
+    statuses: BindParameter[list[str]] = bindparam("where_status", expanding=True)
     statement = (
         update(table)
         .where(table.c.id == bindparam("where_id"), table.c.status.in_(statuses))
@@ -177,10 +182,10 @@ def move_status(
 
 def _receipt_insert() -> Insert:
     """INSERT … SELECT: the organisation comes from the team in the same statement, not a lookup first."""
-    receipts, teams = UsageReceipt.__table__, Team.__table__
+    receipts, teams = table_of(UsageReceipt), table_of(Team)
     columns = [column.name for column in receipts.c if column.name != "organization_id"]
     values = [bindparam(name, type_=receipts.c[name].type) for name in columns]
-    source = select(*values, teams.c.organization_id).where(teams.c.id == bindparam("team_id"))
+    source = sa.select(*values, teams.c.organization_id).where(teams.c.id == bindparam("team_id"))
     # RETURNING tells whether a row went in: psycopg reports rowcount -1 for INSERT … SELECT.
     return insert(receipts).from_select([*columns, "organization_id"], source).returning(receipts.c.id)
 

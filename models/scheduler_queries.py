@@ -12,16 +12,19 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from sqlalchemy import Insert
 from sqlalchemy.engine import Row
 from sqlmodel import Session, col, func, or_, select, update
 
 from models.actions import ActionRun, ActionRunStatus, Delivery, DeliveryStatus, TriggerType, VisionAction
+from models.base import table_of
 from models.recordings import Recording
 from models.signals import ProcessingState, Signal
 from models.vision import Observation, ObservationStatus, Scanner
 
 # What the sweep needs of a recording: the watermark key, settling, and the query/eligibility metadata.
-CANDIDATE_COLUMNS = (
+# More columns than sqlmodel's `select()` types (four), so statements over them are untyped: rows are `Row`s.
+CANDIDATE_COLUMNS: tuple[Any, ...] = (
     Recording.session_id,
     Recording.end_time,
     Recording.last_ingested_at,
@@ -38,7 +41,9 @@ CANDIDATE_COLUMNS = (
 
 def enabled_scanners(session: Session) -> Sequence[Scanner]:
     return session.exec(
-        select(Scanner).where(col(Scanner.enabled).is_(True), Scanner.sampling_rate > 0).order_by(Scanner.id)
+        select(Scanner)
+        .where(col(Scanner.enabled).is_(True), Scanner.sampling_rate > 0)
+        .order_by(col(Scanner.id))
     ).all()
 
 
@@ -47,11 +52,12 @@ def claim_sweep(session: Session, scanner_id: UUID, slot: int, now: datetime) ->
     statement = (
         update(Scanner)
         .where(
-            col(Scanner.id) == scanner_id, or_(col(Scanner.sweep_slot).is_(None), Scanner.sweep_slot < slot)
+            col(Scanner.id) == scanner_id,
+            or_(col(Scanner.sweep_slot).is_(None), col(Scanner.sweep_slot) < slot),
         )
         .values(sweep_slot=slot, last_sweep_at=now)
     )
-    return session.exec(statement).rowcount == 1  # type: ignore[attr-defined]
+    return session.exec(statement).rowcount == 1
 
 
 def advance_watermark(
@@ -63,12 +69,12 @@ def advance_watermark(
         update(Scanner)
         .where(
             col(Scanner.id) == scanner_id,
-            col(Scanner.last_swept_at).is_(None) if since is None else Scanner.last_swept_at == since,
-            Scanner.last_seen_session_id == seen,
+            col(Scanner.last_swept_at).is_(None) if since is None else col(Scanner.last_swept_at) == since,
+            col(Scanner.last_seen_session_id) == seen,
         )
         .values(last_swept_at=new[0], last_seen_session_id=new[1])
     )
-    return session.exec(statement).rowcount == 1  # type: ignore[attr-defined]
+    return session.exec(statement).rowcount == 1
 
 
 def candidates_after(
@@ -118,19 +124,25 @@ def insert_pending(session: Session, rows: list[dict[str, Any]]) -> list[UUID]:
     """
     if not rows:
         return []
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    else:  # pragma: no cover - we support the two above
-        raise RuntimeError(f"no ON CONFLICT insert for {dialect}")
-    table = Observation.__table__  # type: ignore[attr-defined]
-    statement = insert(table).on_conflict_do_nothing(index_elements=["scanner_id", "session_id"])
+    statement = _insert_skipping_conflicts(session.get_bind().dialect.name)
     session.connection().execute(statement, rows)
     ids = [values["id"] for values in rows]
     landed = set(session.exec(select(Observation.id).where(col(Observation.id).in_(ids))))
     return [observation_id for observation_id in ids if observation_id in landed]
+
+
+def _insert_skipping_conflicts(dialect: str) -> Insert:
+    """INSERT INTO observations … ON CONFLICT (scanner_id, session_id) DO NOTHING, in `dialect`."""
+    key = ["scanner_id", "session_id"]
+    if dialect == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.insert(table_of(Observation)).on_conflict_do_nothing(index_elements=key)
+    if dialect == "sqlite":
+        from sqlalchemy.dialects import sqlite
+
+        return sqlite.insert(table_of(Observation)).on_conflict_do_nothing(index_elements=key)
+    raise RuntimeError(f"no ON CONFLICT insert for {dialect}")  # pragma: no cover - we support the two above
 
 
 def existing_sessions(session: Session, scanner_id: UUID, session_ids: list[str]) -> set[str]:
@@ -165,9 +177,9 @@ def due_actions(session: Session, now: datetime) -> Sequence[VisionAction]:
         .where(
             col(VisionAction.enabled).is_(True),
             VisionAction.trigger_type == TriggerType.SCHEDULE,
-            VisionAction.next_run_at <= now,
+            col(VisionAction.next_run_at) <= now,
         )
-        .order_by(VisionAction.next_run_at)
+        .order_by(col(VisionAction.next_run_at))
     ).all()
 
 
@@ -186,11 +198,11 @@ def set_next_run(
         update(VisionAction)
         .where(
             col(VisionAction.id) == action_id,
-            col(VisionAction.next_run_at).is_(None) if old is None else VisionAction.next_run_at == old,
+            col(VisionAction.next_run_at).is_(None) if old is None else col(VisionAction.next_run_at) == old,
         )
         .values(**values)
     )
-    return session.exec(statement).rowcount == 1  # type: ignore[attr-defined]
+    return session.exec(statement).rowcount == 1
 
 
 # --- reapers -------------------------------------------------------------------------------------
@@ -198,13 +210,13 @@ def set_next_run(
 _PROGRESS = func.coalesce(Observation.started_at, Observation.last_sent_at, Observation.created_at)
 
 
-def stale_pending(session: Session, before: datetime, limit: int) -> list[Row]:
+def stale_pending(session: Session, before: datetime, limit: int) -> list[tuple[UUID, int]]:
     """Pending observations with no progress (claim, send or creation) since `before`."""
     return list(
         session.exec(
             select(Observation.id, Observation.send_count)
             .where(Observation.status == ObservationStatus.PENDING, before > _PROGRESS)
-            .order_by(Observation.created_at)
+            .order_by(col(Observation.created_at))
             .limit(limit)
         )
     )
@@ -213,7 +225,7 @@ def stale_pending(session: Session, before: datetime, limit: int) -> list[Row]:
 def _changed(session: Session, model: Any, key: UUID, *conditions: Any, **values: Any) -> bool:
     """One conditional UPDATE of one row; True when it matched."""
     statement = update(model).where(col(model.id) == key, *conditions).values(**values)
-    return session.exec(statement).rowcount == 1  # type: ignore[attr-defined]
+    return session.exec(statement).rowcount == 1
 
 
 def mark_resent(session: Session, observation_id: UUID, send_count: int, now: datetime) -> bool:
@@ -230,18 +242,20 @@ def orphan(
     now: datetime,
     **where: Any,
 ) -> bool:
-    statement = update(Observation).where(col(Observation.id) == observation_id, Observation.status == source)
+    statement = update(Observation).where(
+        col(Observation.id) == observation_id, col(Observation.status) == source
+    )
     for name, value in where.items():
         statement = statement.where(getattr(Observation, name) == value)
     statement = statement.values(status=ObservationStatus.FAILED, error_reason=reason, completed_at=now)
-    return session.exec(statement).rowcount == 1  # type: ignore[attr-defined]
+    return session.exec(statement).rowcount == 1
 
 
 def stale_running(session: Session, before: datetime, limit: int) -> list[UUID]:
     return list(
         session.exec(
             select(Observation.id)
-            .where(Observation.status == ObservationStatus.RUNNING, Observation.started_at < before)
+            .where(Observation.status == ObservationStatus.RUNNING, col(Observation.started_at) < before)
             .limit(limit)
         )
     )
@@ -250,15 +264,15 @@ def stale_running(session: Session, before: datetime, limit: int) -> list[UUID]:
 def fail_stuck_runs(session: Session, before: datetime, error: str, now: datetime) -> int:
     statement = (
         update(ActionRun)
-        .where(ActionRun.status == ActionRunStatus.RUNNING, ActionRun.started_at < before)
+        .where(col(ActionRun.status) == ActionRunStatus.RUNNING, col(ActionRun.started_at) < before)
         .values(status=ActionRunStatus.FAILED, error=error, completed_at=now, updated_at=now)
     )
-    return session.exec(statement).rowcount  # type: ignore[attr-defined]
+    return session.exec(statement).rowcount
 
 
 def teams_to_group(session: Session, now: datetime) -> list[int]:
     """Teams with ungrouped, undeleted signals whose processing is not paused."""
-    paused = select(ProcessingState.team_id).where(ProcessingState.paused_until > now)
+    paused = select(ProcessingState.team_id).where(col(ProcessingState.paused_until) > now)
     return list(
         session.exec(
             select(Signal.team_id)
@@ -323,7 +337,7 @@ def stale_estimates(session: Session, before: datetime, limit: int) -> Sequence[
         select(Scanner)
         .where(
             col(Scanner.enabled).is_(True),
-            or_(col(Scanner.estimated_at).is_(None), Scanner.estimated_at < before),
+            or_(col(Scanner.estimated_at).is_(None), col(Scanner.estimated_at) < before),
         )
         .order_by(col(Scanner.estimated_at).nulls_first())
         .limit(limit)
@@ -333,7 +347,9 @@ def stale_estimates(session: Session, before: datetime, limit: int) -> Sequence[
 # --- lost runs and deliveries ---------------------------------------------------------------------
 
 
-def stale_runs(session: Session, before: datetime, started_after: datetime, limit: int) -> list[Row]:
+def stale_runs(
+    session: Session, before: datetime, started_after: datetime, limit: int
+) -> list[tuple[UUID, datetime]]:
     """Action runs still `running` with no progress since `before` (their message may be lost)."""
     return list(
         session.exec(
@@ -361,7 +377,7 @@ def touch_run(session: Session, run_id: UUID, seen: datetime, now: datetime) -> 
 
 def stale_deliveries(
     session: Session, pending_before: datetime, sending_before: datetime, limit: int
-) -> list[Row]:
+) -> list[tuple[UUID, datetime, int]]:
     """Deliveries waiting with no progress: pending for a while, or sending past the lease."""
     return list(
         session.exec(
@@ -382,9 +398,9 @@ def touch_delivery(session: Session, delivery_id: UUID, seen: datetime, now: dat
         update(Delivery)
         .where(
             col(Delivery.id) == delivery_id,
-            Delivery.updated_at == seen,
+            col(Delivery.updated_at) == seen,
             col(Delivery.status).in_([DeliveryStatus.PENDING, DeliveryStatus.SENDING]),
         )
         .values(updated_at=now, **values)
     )
-    return session.exec(statement).rowcount == 1  # type: ignore[attr-defined]
+    return session.exec(statement).rowcount == 1

@@ -26,7 +26,7 @@ def ungrouped(session: Session, team_id: int, limit: int) -> Sequence[Signal]:
     return session.exec(
         select(Signal)
         .where(Signal.team_id == team_id, col(Signal.grouped_at).is_(None), col(Signal.deleted).is_(False))
-        .order_by(Signal.created_at, Signal.id)
+        .order_by(col(Signal.created_at), col(Signal.id))
         .limit(limit)
     ).all()
 
@@ -45,7 +45,7 @@ def pool_rows(session: Session, team_id: int, model: str, since: datetime) -> li
                 Signal.created_at >= since,
                 SignalReport.status != ReportStatus.DELETED,
             )
-            .order_by(Signal.created_at)
+            .order_by(col(Signal.created_at))
         )
     )
 
@@ -55,7 +55,7 @@ def mark_grouped(session: Session, signal_id: UUID, **values: Any) -> bool:
     statement = (
         update(Signal).where(col(Signal.id) == signal_id, col(Signal.grouped_at).is_(None)).values(**values)
     )
-    return session.exec(statement).rowcount == 1  # type: ignore[attr-defined]
+    return session.exec(statement).rowcount == 1
 
 
 def report_signals(session: Session, report_id: UUID, limit: int) -> Sequence[Signal]:
@@ -72,13 +72,13 @@ def artefacts_of(session: Session, report_id: UUID, kind: str | None = None) -> 
     statement = select(ReportArtefact).where(ReportArtefact.report_id == report_id)
     if kind is not None:
         statement = statement.where(ReportArtefact.type == kind)
-    return session.exec(statement.order_by(ReportArtefact.created_at)).all()
+    return session.exec(statement.order_by(col(ReportArtefact.created_at))).all()
 
 
 def stranded_reports(session: Session, before: datetime) -> Sequence[SignalReport]:
     return session.exec(
         select(SignalReport).where(
-            SignalReport.status == ReportStatus.IN_PROGRESS, SignalReport.last_run_at < before
+            SignalReport.status == ReportStatus.IN_PROGRESS, col(SignalReport.last_run_at) < before
         )
     ).all()
 
@@ -116,7 +116,7 @@ def claim_notice(session: Session, report_id: UUID, now: datetime) -> bool:
         .where(col(SignalReport.id) == report_id, col(SignalReport.notified_at).is_(None))
         .values(notified_at=now)
     )
-    return session.exec(statement).rowcount == 1  # type: ignore[attr-defined]
+    return session.exec(statement).rowcount == 1
 
 
 def team_reports(
@@ -140,7 +140,7 @@ def artefacts_by_report(session: Session, report_ids: Sequence[UUID]) -> dict[UU
         statement = (
             select(ReportArtefact)
             .where(col(ReportArtefact.report_id).in_(list(report_ids)))
-            .order_by(ReportArtefact.created_at)
+            .order_by(col(ReportArtefact.created_at))
         )
         for row in session.exec(statement):
             found.setdefault(row.report_id, []).append(row)
@@ -153,9 +153,9 @@ def fail_stranded_report(session: Session, report: SignalReport, changes: dict[s
         update(SignalReport)
         .where(
             col(SignalReport.id) == report.id,
-            SignalReport.status == "in_progress",
-            SignalReport.last_run_at == report.last_run_at,
+            col(SignalReport.status) == "in_progress",
+            col(SignalReport.last_run_at) == report.last_run_at,
         )
         .values(**changes)
     )
-    return session.exec(statement).rowcount == 1  # type: ignore[attr-defined]
+    return session.exec(statement).rowcount == 1

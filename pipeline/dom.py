@@ -26,7 +26,7 @@ class Node:
 
     __slots__ = ("attrs", "id", "parent", "tag", "text")
 
-    def __init__(self, node_id: int, tag: str | None, attrs: dict, text: str | None, parent: int | None):
+    def __init__(self, node_id: object, tag: str | None, attrs: dict, text: object, parent: object):
         self.id, self.tag, self.attrs, self.text, self.parent = node_id, tag, attrs, text, parent
 
 
@@ -49,11 +49,13 @@ class DomMirror:
         self._reset()
 
     def _reset(self) -> None:
-        self.nodes: dict[int, dict] = {}
-        self.texts: dict[int, object] = {}  # text nodes whose text a mutation changed
-        self.changed: dict[int, dict] = {}  # elements whose attributes a mutation changed (copies)
-        self.parents: dict[int, int | None] = {}
-        self.children: dict[int, list[int]] = {}
+        # Keyed by the ids as the recording wrote them: ints when it is well formed, anything when
+        # not (such an id is kept and looked up like any other). A root's parent is None.
+        self.nodes: dict[object, dict] = {}
+        self.texts: dict[object, object] = {}  # text nodes whose text a mutation changed
+        self.changed: dict[object, dict] = {}  # elements whose attributes a mutation changed (copies)
+        self.parents: dict[object, object] = {}
+        self.children: dict[object, list[object]] = {}
 
     def load(self, root: dict) -> None:
         self.loaded = True
@@ -153,14 +155,14 @@ class DomMirror:
                 if kid.get("childNodes"):
                     stack.append(kid)
 
-    def _forget(self, node_id: int) -> None:
+    def _forget(self, node_id: object) -> None:
         parent = self.parents.get(node_id)
         if parent is not None:
             self._remove(parent, node_id)
         self.texts.pop(node_id, None)
         self.changed.pop(node_id, None)
 
-    def _remove(self, parent_id: int | None, node_id: int | None) -> None:
+    def _remove(self, parent_id: object, node_id: object) -> None:
         # Detach only: rrweb never reuses an id within a snapshot, so the removed subtree's
         # entries are unreachable from the page yet still describe a late event aimed at them.
         siblings = self.children.get(parent_id)
@@ -170,7 +172,7 @@ class DomMirror:
         if node_id in self.parents:
             self.parents[node_id] = None
 
-    def _set_attributes(self, node_id: int, changes: dict) -> None:
+    def _set_attributes(self, node_id: object, changes: dict) -> None:
         # Copy on write: the attributes dict is the recording's own, which must stay untouched.
         updated = dict(self.attributes(node_id))
         for name, value in changes.items():
@@ -244,10 +246,11 @@ class DomMirror:
                 stack.extend(reversed(children.get(current, ())))
         return shorten_words(" ".join(parts), limit)
 
-    def ancestors(self, node_id: object, hops: int) -> list[int]:
+    def ancestors(self, node_id: object, hops: int) -> list[object]:
         """The node's id and those of up to `hops` ancestors above it, nearest first."""
         self.sync()
-        chain, parents = [], self.parents
+        chain: list[object] = []
+        parents = self.parents
         current = node_id
         while current is not None and current in parents and len(chain) <= hops:
             chain.append(current)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from collections import Counter
+from collections import defaultdict
 from itertools import pairwise
 from typing import Protocol
 
@@ -45,9 +45,9 @@ def _stem(word: str) -> str:
     return word
 
 
-def features(text: str) -> Counter[str]:
+def features(text: str) -> dict[str, float]:
     words = [_stem(word) for word in _WORD.findall(_QUOTED.sub(" ", text.lower())) if word not in _STOPWORDS]
-    found: Counter[str] = Counter()
+    found: defaultdict[str, float] = defaultdict(float)
     for word in words:
         found[f"w:{word}"] += 1.0
         padded = f"<{word}>"

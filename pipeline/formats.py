@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import chain
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 import ijson
 import orjson
@@ -34,6 +34,12 @@ _ARRAY_START = re.compile(r'\s*(?:\{\s*"(result|events)"\s*:\s*)?\[')
 _BETWEEN_ITEMS = re.compile(r"\s*,?\s*")
 
 Pair = tuple[str | None, object]
+
+
+class Readable(Protocol):
+    """Where a streamed reading gets its bytes: a binary file, or a wrapper that bounds one."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
 
 
 @dataclass
@@ -67,7 +73,7 @@ def parse_recording(raw: bytes) -> ParsedRecording:
     return _parse_document(document)
 
 
-def stream_recording(stream: BinaryIO, head: bytes) -> ParsedRecording | None:
+def stream_recording(stream: Readable, head: bytes) -> ParsedRecording | None:
     """A streamed reading of a large file whose first bytes are `head` (already read from `stream`).
 
     Events are parsed one at a time as `pairs` is iterated, so a file far larger than memory
@@ -131,7 +137,9 @@ def _salvage(raw: bytes, exc: orjson.JSONDecodeError) -> ParsedRecording | None:
         return None
     decoder, position, pairs = json.JSONDecoder(), start.end(), []
     while True:
-        position = _BETWEEN_ITEMS.match(text, position).end()
+        between = _BETWEEN_ITEMS.match(text, position)
+        assert between is not None  # the pattern matches anywhere, if only the empty string
+        position = between.end()
         try:
             event, position = decoder.raw_decode(text, position)
         except json.JSONDecodeError:
@@ -226,7 +234,7 @@ def _parse_export(document: dict) -> ParsedRecording:
     distinct_id = distinct_ids[0] if distinct_ids and isinstance(distinct_ids[0], str) else None
     distinct_id = distinct_id.replace("\x00", "")[:MAX_DISTINCT_ID] if distinct_id else None
     if version == "2022-12-02" and isinstance(data.get("snapshotsByWindowId"), dict):
-        pairs = [
+        pairs: list[Pair] = [
             (str(window), event)
             for window, events in data["snapshotsByWindowId"].items()
             if isinstance(events, list)
@@ -264,7 +272,7 @@ def _lines(stream: BinaryIO) -> Iterator[bytes]:
 class _Chained(io.RawIOBase):
     """`head` followed by the rest of `stream`: a stream whose first bytes were already read."""
 
-    def __init__(self, head: bytes, stream: BinaryIO):
+    def __init__(self, head: bytes, stream: Readable):
         self._head, self._stream = memoryview(head), stream
 
     def readable(self) -> bool:

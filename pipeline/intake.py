@@ -18,6 +18,7 @@ from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import overload
 
 import orjson
 
@@ -181,6 +182,10 @@ def _gunzip_json(value: str, budget: list[int]) -> object:
     return orjson.loads(b"".join(pieces))
 
 
+@overload
+def _mended(value: dict) -> dict: ...
+@overload
+def _mended(value: object) -> object: ...
 def _mended(value: object) -> object:
     """`value` with every lone surrogate replaced by U+FFFD (orjson cannot encode them)."""
     if isinstance(value, str):

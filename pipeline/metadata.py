@@ -7,6 +7,7 @@ from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import pairwise
+from typing import TypeGuard
 
 from pipeline.redact import Redactor
 from pipeline.rrweb import CONSOLE_PLUGIN, USER_SOURCES, EventType, Interaction, Source
@@ -159,7 +160,7 @@ def _first(seen: dict[str, tuple[float, int]]) -> list[str]:
     return [text for text, _ in sorted(seen.items(), key=lambda item: item[1])[:MAX_LISTED]]
 
 
-def _is_number(value: object) -> bool:
+def _is_number(value: object) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 

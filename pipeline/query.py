@@ -54,7 +54,7 @@ def validate_query(query: object) -> dict[str, Any]:
     return normalised
 
 
-def matches(query: Mapping[str, Any], recording: Mapping[str, Any]) -> bool:
+def matches(query: Mapping[str, Any], recording: Mapping[Any, Any]) -> bool:
     """Does a recording (its metadata as a mapping: urls, duration_s, …) pass the filter?"""
     urls = [url.rstrip("/") for url in recording.get("urls") or ()]
     checks = (

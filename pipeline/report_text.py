@@ -96,7 +96,7 @@ def extractive_summary(title: str | None, signals: Sequence[tuple[str, dict[str,
     counts = Counter(" ".join(text.split()) for text in descriptions)
     sessions = {extra.get("session_id") for extra in extras if extra.get("session_id")}
     pages = Counter(extra.get("url") for extra in extras if extra.get("url"))
-    scanners = sorted({extra.get("scanner_name") for extra in extras if extra.get("scanner_name")})
+    scanners = sorted({name for extra in extras if (name := extra.get("scanner_name"))})
     headline = Counter(extra.get("headline") for extra in extras if extra.get("headline")).most_common(1)
     best_title = title or title_for(counts.most_common(1)[0][0], headline[0][0] if headline else None)
     where = f" in {len(sessions)} session{'s' if len(sessions) != 1 else ''}" if sessions else ""

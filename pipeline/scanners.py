@@ -128,9 +128,9 @@ def _scale(config: dict) -> dict:
     return {"min": low, "max": high, **({"label": label} if label else {})}
 
 
-def validate_config(scanner_type: str, config: object, provider: str) -> dict[str, Any]:
+def validate_config(scanner_type: object, config: object, provider: str) -> dict[str, Any]:
     """The normalised config of a scanner of `scanner_type`; unknown keys are refused."""
-    if scanner_type not in SCANNER_TYPES:
+    if not isinstance(scanner_type, str) or scanner_type not in SCANNER_TYPES:
         raise InvalidField("scanner_type", f"{scanner_type!r} is not one of {', '.join(SCANNER_TYPES)}")
     if not isinstance(config, dict):
         raise InvalidField("scanner_config", "must be an object with at least a prompt")

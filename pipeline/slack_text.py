@@ -101,7 +101,7 @@ def fallback(mrkdwn: str) -> str:
 
 
 def report_card(
-    title: str | None, summary: str | None, weight: float, signal_count: int, scanners: Sequence[str]
+    title: str | None, summary: str | None, weight: float, signal_count: int, scanners: Sequence[str | None]
 ) -> str:
     """A ready report's Slack card: the title, its weight and sources, the summary's first line."""
     first_line = summary.splitlines()[0] if summary else ""

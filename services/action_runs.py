@@ -80,6 +80,7 @@ def claim_due_actions(deps: Deps, *, now: datetime | None = None) -> ActionOutco
     with deps.read() as session:
         due = list(due_actions(session, now))
     for action in due:
+        assert action.next_run_at is not None  # due_actions compares it with now, which NULL never passes
         scheduled_at = as_utc(action.next_run_at)
         try:
             upcoming = rules.next_run(action.trigger_config, as_utc(action.created_at), now)
@@ -116,8 +117,9 @@ def claim_occurrence(
         with deps.transaction() as session:
             if not set_next_run(session, action_id, scheduled_at, upcoming, last_run_at=scheduled_at):
                 return None
-            times = {"started_at": now, "created_at": now, "updated_at": now}
-            run = ActionRun(action_id=action_id, scheduled_at=scheduled_at, **times)
+            run = ActionRun(
+                action_id=action_id, scheduled_at=scheduled_at, started_at=now, created_at=now, updated_at=now
+            )
             session.add(run)
             session.flush()
             return run.id

@@ -90,7 +90,7 @@ def create_action(
             raise NotFoundError(f"no scanner {scanner_ref!r} in team {team_id}")
         trigger = dict(data.get("trigger_config") or {})
         if not trigger.get("timezone"):
-            trigger["timezone"] = session.get(Team, team_id).timezone
+            trigger["timezone"] = session.get_one(Team, team_id).timezone
         return _create(session, team_id, scanner, {**data, "trigger_config": trigger}, now, user_id)
 
 
@@ -184,7 +184,7 @@ def find_action(session: Session, team_id: int, ref: str) -> VisionAction:
 
 def default_digest(session: Session, scanner: Scanner, now: datetime) -> VisionAction:
     """Every new scanner gets a daily 08:00 digest in the team's timezone, delivered to the log."""
-    team = session.get(Team, scanner.team_id)
+    team = session.get_one(Team, scanner.team_id)
     base = f"Featured digest: {scanner.name}"[:240]
     name, number = base, 1
     while action_named(session, scanner.team_id, name) is not None:

@@ -37,8 +37,8 @@ def require_provider(scanner: Scanner, settings: Settings) -> None:
 
 def quotas(session: Session, scanner: Scanner, settings: Settings, now: datetime) -> tuple[Quota, Quota]:
     """(organisation quota, scanner quota) for this calendar month, in-flight reservations included."""
-    team = session.get(Team, scanner.team_id)
-    organization = session.get(Organization, team.organization_id)
+    team = session.get_one(Team, scanner.team_id)
+    organization = session.get_one(Organization, team.organization_id)
     since = month_start(now)
 
     def price(snapshot: dict) -> int:

@@ -86,8 +86,10 @@ def card_for_ready_report(session: Session, report: SignalReport, now: datetime)
     """One card per report, ever: `notified_at` is set once (conditionally), then one Delivery row to
     the report channel of the team's first Slack integration. None when there is nothing to send."""
     integrations = team_integrations(session, report.team_id)
-    integration = integrations[0] if integrations else None
-    channel = (integration.config or {}).get("report_channel") if integration else None
+    if not integrations:
+        return None
+    integration = integrations[0]
+    channel = (integration.config or {}).get("report_channel")
     if not channel or not claim_notice(session, report.id, now):  # no channel, or carded before
         return None
     target = f"slack:{integration.id}:{channel}"
@@ -167,8 +169,8 @@ def _message(session: Session, delivery: Delivery) -> tuple[dict[str, Any], dict
 
 
 def _run_message(session: Session, delivery: Delivery) -> tuple[dict[str, Any], dict[str, Any]]:
-    run = session.get(ActionRun, delivery.action_run_id)
-    action = session.get(VisionAction, run.action_id)
+    run = session.get_one(ActionRun, delivery.action_run_id)
+    action = session.get_one(VisionAction, run.action_id)
     targets = {target_key(target): target for target in action.delivery_config or []}
     message = {
         "kind": "action_run",
@@ -183,7 +185,7 @@ def _run_message(session: Session, delivery: Delivery) -> tuple[dict[str, Any], 
 
 
 def _card_message(session: Session, delivery: Delivery) -> tuple[dict[str, Any], dict[str, Any]]:
-    report = session.get(SignalReport, delivery.report_id)
+    report = session.get_one(SignalReport, delivery.report_id)
     _, integration_id, channel = delivery.target.split(":", 2)
     names = [
         (signal.extra or {}).get("scanner_name")

@@ -27,7 +27,7 @@ def estimate(session: Session, team_id: int, query: dict[str, Any] | None, rate:
     """Observations a month for this query and sampling rate, from the team's last 30 days of data."""
     query = query or {}
     first, last = data_span(session, team_id)
-    if last is None or rate <= 0:
+    if first is None or last is None or rate <= 0:  # both are None when the team has no recordings
         return 0
     since = max(first, last - WINDOW)
     where = estimate_filters(

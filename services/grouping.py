@@ -110,20 +110,20 @@ def assign(
         batch.deps.sender().send(SUMMARIZE_REPORT, str(promoted))
 
 
-def _by_fingerprint(batch: Batch, signal: Pending) -> tuple[str, UUID | None, dict[str, Any]]:
-    target = batch.fingerprints.get(signal.fingerprint)
+def _by_fingerprint(batch: Batch, fingerprint: str) -> tuple[str, UUID | None, dict[str, Any]]:
+    target = batch.fingerprints.get(fingerprint)
     if target is None:
         with batch.deps.read() as session:
-            target = report_by_fingerprint(session, batch.team_id, signal.fingerprint, batch.since)
+            target = report_by_fingerprint(session, batch.team_id, fingerprint, batch.since)
     decision = "join" if target is not None else "new"
-    return decision, target, {"zone": "fingerprint", "fingerprint": signal.fingerprint, "decision": decision}
+    return decision, target, {"zone": "fingerprint", "fingerprint": fingerprint, "decision": decision}
 
 
 def _decision(
     batch: Batch, signal: Pending, vector: np.ndarray, row: int | None
 ) -> tuple[str, UUID | None, dict]:
     if signal.fingerprint:
-        return _by_fingerprint(batch, signal)
+        return _by_fingerprint(batch, signal.fingerprint)
     ranked = batch.pool.best(vector, row=row)
     score, target = (ranked[0][1], ranked[0][0]) if ranked else (None, None)
     decision = decide(score, batch.thresholds)
@@ -133,7 +133,7 @@ def _decision(
         "thresholds": [batch.thresholds.match, batch.thresholds.new],
         "zone": decision,
     }
-    if decision == "ask":
+    if decision == "ask" and target is not None:  # "ask" comes with a score, so with a candidate
         decision, meta["judge"] = _ask(batch, signal, target)
     meta["decision"] = decision
     return decision, target, meta

@@ -113,7 +113,7 @@ def retry_observation(deps: Deps, team_id: int, ref: str, *, now: datetime | Non
             raise InvalidField(
                 "observation", f"is {row.status}; only failed or ineligible ones can be retried"
             )
-        found = session.get(Scanner, row.scanner_id)
+        found = session.get_one(Scanner, row.scanner_id)
         session.delete(row)
         session.flush()
         [outcome] = request_observations(
@@ -122,7 +122,7 @@ def retry_observation(deps: Deps, team_id: int, ref: str, *, now: datetime | Non
             [row.session_id],
             settings=deps.settings,
             now=now or deps.now(),
-            triggered_by="retry",
+            triggered_by=TriggeredBy.RETRY,
         )
         if outcome.observation_id is None:
             raise InvalidField("observation", f"cannot start now ({outcome.outcome}); the old one is kept")
@@ -169,9 +169,10 @@ def show_observation(deps: Deps, team_id: int, ref: str) -> Shown:
 def find_observation(session: Session, team_id: int, ref: str) -> Observation:
     """The team's one observation whose id starts with `ref` (6+ characters); `NotFoundError` otherwise."""
     ids = observation_ids_starting(session, team_id, ref.lower()) if len(ref) >= 6 else []
-    if len(ids) != 1:
+    row = session.get(Observation, ids[0]) if len(ids) == 1 else None
+    if row is None:  # none or several match, or the one found was deleted since
         raise NotFoundError(f"no single observation matches {ref!r}; give more of its id")
-    return session.get(Observation, ids[0])
+    return row
 
 
 def started(outcomes: Iterable[Requested]) -> list[UUID]:
@@ -185,7 +186,7 @@ def request_observations(
     *,
     settings: Settings,
     now: datetime,
-    triggered_by: str = TriggeredBy.ON_DEMAND,
+    triggered_by: TriggeredBy = TriggeredBy.ON_DEMAND,
     user_id: int | None = None,
 ) -> list[Requested]:
     """Insert pending observations for the sessions that fit (the caller commits, then sends them).
@@ -234,7 +235,7 @@ def _lost(outcome: str) -> str:
 
 
 def _row(
-    scanner: Scanner, frozen: dict, session_id: str, triggered_by: str, user_id: int | None
+    scanner: Scanner, frozen: dict, session_id: str, triggered_by: TriggeredBy, user_id: int | None
 ) -> Observation:
     return Observation(
         team_id=scanner.team_id,

@@ -154,6 +154,7 @@ def analyse(deps: Deps, observation: Observation) -> Analysis | Ineligible:
     ineligible = eligibility(recording)
     if ineligible is not None:
         return ineligible
+    assert recording is not None  # eligibility() refuses a missing recording (no_recording)
     timeline = stored_timeline(deps.blobs, recording, budget_tokens=deps.settings.timeline_budget_tokens)
     snapshot = observation.scanner_snapshot
     answer = _answer(deps, snapshot, timeline)

@@ -107,15 +107,16 @@ def _pending(deps: Deps, now: datetime, outcome: ReapOutcome) -> None:
         return  # cannot tell lost from waiting; try next tick
     resend = []
     with deps.transaction() as session:
-        for row in stale:
-            if str(row.id) in queued:
+        for observation_id, send_count in stale:
+            if str(observation_id) in queued:
                 continue
-            if row.send_count >= settings.pending_max_sends:
-                reason = f"orphaned:its message was lost {row.send_count} times"
-                if orphan(session, row.id, ObservationStatus.PENDING, reason, now, send_count=row.send_count):
+            if send_count >= settings.pending_max_sends:
+                reason = f"orphaned:its message was lost {send_count} times"
+                source = ObservationStatus.PENDING
+                if orphan(session, observation_id, source, reason, now, send_count=send_count):
                     outcome.orphaned_pending += 1
-            elif mark_resent(session, row.id, row.send_count, now):
-                resend.append(row.id)
+            elif mark_resent(session, observation_id, send_count, now):
+                resend.append(observation_id)
     outcome.resent = deps.sender().send_each(OBSERVE, resend)
 
 
@@ -126,15 +127,15 @@ def _lost_work(deps: Deps, now: datetime, outcome: ReapOutcome) -> None:
     quiet = now - timedelta(seconds=settings.pending_resend_after_s)
     with deps.transaction() as session:
         runs = stale_runs(session, quiet, now - timedelta(seconds=settings.stuck_run_after_s), BATCH)
-        resend_runs = [row.id for row in runs if touch_run(session, row.id, row.updated_at, now)]
+        resend_runs = [run_id for run_id, seen in runs if touch_run(session, run_id, seen, now)]
         leased = now - timedelta(seconds=DELIVERY_LEASE_S)
         resend, failed = [], 0
-        for row in stale_deliveries(session, quiet, leased, BATCH):
-            if row.attempts >= MAX_DELIVERY_ATTEMPTS:
-                error = f"gave up after {row.attempts} attempts"
-                failed += touch_delivery(session, row.id, row.updated_at, now, status="failed", error=error)
-            elif touch_delivery(session, row.id, row.updated_at, now, status="pending"):
-                resend.append(row.id)
+        for delivery_id, seen, attempts in stale_deliveries(session, quiet, leased, BATCH):
+            if attempts >= MAX_DELIVERY_ATTEMPTS:
+                error = f"gave up after {attempts} attempts"
+                failed += touch_delivery(session, delivery_id, seen, now, status="failed", error=error)
+            elif touch_delivery(session, delivery_id, seen, now, status="pending"):
+                resend.append(delivery_id)
     sender = deps.sender()
     outcome.resent_runs = sender.send_each(RUN_ACTION, resend_runs)
     outcome.resent_deliveries = sender.send_each(DELIVER, resend)

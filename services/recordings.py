@@ -19,7 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from integrations.blobstore import BlobStore
 from integrations.recording_files import read_recording, session_id_from_name
-from models import Recording
+from models import DeviceType, Recording
 from models.queries import get_recording, list_recordings
 from pipeline.errors import NotFoundError, RecordingError
 from pipeline.formats import ParsedRecording, check_session_id
@@ -241,7 +241,7 @@ def _apply_metadata(
     row.click_count, row.keypress_count = meta.click_count, meta.keypress_count
     row.console_error_count = meta.console_error_count
     row.start_url, row.urls, row.viewport = meta.start_url, meta.urls, meta.viewport
-    row.device_type, row.event_count = meta.device_type, meta.event_count
+    row.device_type, row.event_count = DeviceType(meta.device_type), meta.event_count
     row.custom_events = meta.custom_events
     row.size_bytes, row.blob_ref = size, ref
     row.distinct_id = distinct_id or row.distinct_id

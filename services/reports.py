@@ -141,8 +141,14 @@ def add_artefact(
         if report is None:
             raise NotFoundError(f"no report {report_id} in team {team_id}")
         content = validate_artefact(kind, content)
-        created = {"created_by": user_id, "created_at": now or deps.now()}
-        row = ReportArtefact(team_id=team_id, report_id=report.id, type=kind, content=content, **created)
+        row = ReportArtefact(
+            team_id=team_id,
+            report_id=report.id,
+            type=kind,
+            content=content,
+            created_by=user_id,
+            created_at=now or deps.now(),
+        )
         session.add(row)
     return row
 
@@ -190,9 +196,13 @@ def _change_state(
             setattr(report, name, value)
         session.add(report)
         if decision.feedback:
-            created = {"created_by": user_id, "created_at": now}
             dismissal = ReportArtefact(
-                team_id=team_id, report_id=report.id, type="dismissal", content=decision.feedback, **created
+                team_id=team_id,
+                report_id=report.id,
+                type="dismissal",
+                content=decision.feedback,
+                created_by=user_id,
+                created_at=now,
             )
             session.add(dismissal)
     result = {"id": report_id, "outcome": decision.outcome, "status": decision.status}

@@ -67,9 +67,12 @@ def pause_processing(
     """Stop grouping the team's signals (they are still stored) until a time, or for a while; when
     the pause ends. Raises `InvalidField` unless exactly one is given and it ends in the future."""
     now = now or deps.now()
-    if (until is None) == (duration is None):
+    if until is not None and duration is None:
+        end = until
+    elif until is None and duration is not None:
+        end = now + duration
+    else:
         raise InvalidField("until", "give exactly one of --until or --for")
-    end = until if until is not None else now + duration
     if end <= now:
         raise InvalidField("until", "is in the past; a pause must end in the future")
     with deps.transaction() as session:

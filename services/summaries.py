@@ -39,7 +39,7 @@ def summarize_report(deps: Deps, report_id: UUID) -> Summarized:
     if status != "ready":
         return Summarized(status)
     with deps.transaction() as session:
-        card = card_for_ready_report(session, session.get(SignalReport, report_id), deps.now())
+        card = card_for_ready_report(session, session.get_one(SignalReport, report_id), deps.now())
     if card is not None:
         deps.sender().send(DELIVER, str(card))
     return Summarized(status, card)
@@ -51,7 +51,7 @@ def _summarize(deps: Deps, report_id: UUID) -> str | None:
         return None
     for loop in range(MAX_SUMMARY_LOOPS):
         with deps.read() as session:
-            title_now = session.get(SignalReport, report_id).title
+            title_now = session.get_one(SignalReport, report_id).title
             rows = report_signals(session, report_id, MAX_SUMMARY_SIGNALS)
             signals = [(signal.description, dict(signal.extra or {})) for signal in rows]
         title, summary = _write_summary(deps, title_now, signals)

@@ -22,7 +22,7 @@ _SCALARS = (str, int, float, bool)
 def custom_event_text(tag: str, payload: object, redactor: Redactor) -> str:
     """The line for a custom event, redacted and at most `LINE_LIMIT` characters long."""
     name = shorten(redactor.redact(tag[:_RAW_LIMIT]), _NAME_LIMIT)
-    shown = []
+    shown: list[str] = []
     if isinstance(payload, dict):
         for key, value in payload.items():
             if len(shown) == MAX_PROPERTIES:

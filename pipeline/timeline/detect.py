@@ -32,7 +32,7 @@ def detect_patterns(facts: Facts) -> list[Pattern]:
 
 
 def _near(first: Click, other: Click) -> bool:
-    if None in (first.x, first.y, other.x, other.y):
+    if first.x is None or first.y is None or other.x is None or other.y is None:
         return first.description == other.description
     return ((first.x - other.x) ** 2 + (first.y - other.y) ** 2) ** 0.5 <= RAGE_RADIUS_PX
 
@@ -125,7 +125,8 @@ def u_turns(facts: Facts) -> list[Pattern]:
     sidebar: a u-turn is arriving somewhere and turning straight back. Reloads are not
     navigations here: reloading a page neither arrives anywhere nor turns back.
     """
-    patterns, history = [], {}
+    patterns: list[Pattern] = []
+    history: dict[str | None, list[tuple[float, str]]] = {}
     for t, url, window in facts.navigations:
         trail = history.setdefault(window, [])
         if len(trail) >= 2 and trail[-2][1] == url and t - trail[-1][0] <= U_TURN_S:

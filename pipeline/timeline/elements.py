@@ -154,7 +154,7 @@ def _own_name(mirror: DomMirror, node: Node) -> str:
     return name or str(attrs.get("title") or attrs.get("alt") or attrs.get("name") or "")[:_RAW_NAME_LIMIT]
 
 
-def _inner_label(mirror: DomMirror, node_id: int) -> str:
+def _inner_label(mirror: DomMirror, node_id: object) -> str:
     """The alt text or aria-label of the first image or icon below a node: an icon button's name."""
     children = mirror.children
     stack, seen = list(reversed(children.get(node_id, ()))), 0

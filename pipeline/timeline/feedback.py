@@ -15,7 +15,7 @@ _INSIDE_HOPS = 12  # how deep below the clicked element an added counter or icon
 _NOT_WORDS = re.compile(r"[\W\d_]+")  # digits, punctuation and spaces: what a counter changes
 
 
-def feedback_text(mirror: DomMirror, mutation: dict, after_click: bool, clicked: int | None = None) -> str:
+def feedback_text(mirror: DomMirror, mutation: dict, after_click: bool, clicked: object = None) -> str:
     """Short text a mutation put on screen: an alert anywhere, or any small text right after a click.
 
     Not feedback: whole page renders (more than `_FEEDBACK_LIMIT` characters); text the same
@@ -45,7 +45,7 @@ def feedback_text(mirror: DomMirror, mutation: dict, after_click: bool, clicked:
     return "" if _repeats(mirror, text, mutation.get("removes"), clicked) else text
 
 
-def _repeats(mirror: DomMirror, text: str, removes: list | None, clicked: int | None) -> bool:
+def _repeats(mirror: DomMirror, text: str, removes: list | None, clicked: object) -> bool:
     """Does `text` only repeat what the mutation removed, or the clicked element's text (numbers aside)?"""
     gist = _gist(text)
     if clicked is not None and gist == _gist(mirror.text_of(clicked, 2 * _FEEDBACK_LIMIT)):

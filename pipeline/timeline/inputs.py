@@ -57,8 +57,12 @@ class FieldWatch:
         if isinstance(said, bool):
             return said
         if is_toggle(node):
-            recent = click is not None and click.window == window and t - click.t <= CHECK_AFTER_CLICK_S
-            return recent and clicked_toggle(mirror, click.node, node)
+            return (
+                click is not None
+                and click.window == window
+                and t - click.t <= CHECK_AFTER_CLICK_S
+                and clicked_toggle(mirror, click.node, node)
+            )
         focused = self.focused.get(window)
         return node.id == focused or not page_burst(self.events, index, mirror, focused)
 

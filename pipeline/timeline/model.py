@@ -46,8 +46,8 @@ class Click:
     disabled: bool
     tap: bool = False
     field: bool = False  # a form field: clicking it focuses it, which leaves no trace in the DOM
-    node: int | None = None  # the element the recording names (it may sit inside the target)
-    target: int | None = None  # the element described: the nearest interactive ancestor or itself
+    node: object = None  # the element the recording names (it may sit inside the target)
+    target: object = None  # the element described: the nearest interactive ancestor or itself
     leaves: bool = False  # a link to a new tab, a download or another origin: the answer is elsewhere
 
 

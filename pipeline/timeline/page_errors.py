@@ -90,7 +90,7 @@ def _message(mirror: DomMirror, element: object) -> str:
     return block
 
 
-def _inline_only(mirror: DomMirror, node_id: int) -> bool:
+def _inline_only(mirror: DomMirror, node_id: object) -> bool:
     return all(
         mirror.tag(child) is None or mirror.tag(child) in _INLINE
         for child in mirror.children.get(node_id, ())

@@ -67,7 +67,13 @@ def _collapse_pairs(moments: list[Moment]) -> list[Moment]:
             and moments[index + 2 * repeats + 1].t - first.t <= MAX_RUN_S
         ):
             repeats += 1
-        if repeats == 1 or first.count > 1 or second.count > 1 or {first.kind, second.kind} & _PAGE_LOADS:
+        if (
+            repeats == 1
+            or second is None
+            or first.count > 1
+            or second.count > 1
+            or {first.kind, second.kind} & _PAGE_LOADS
+        ):
             result.append(first)
             index += 1
             continue

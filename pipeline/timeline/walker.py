@@ -5,7 +5,7 @@ Every piece of page text or URL that reaches a moment goes through the `Redactor
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from pipeline.dom import DomMirror
 from pipeline.redact import Redactor
@@ -43,9 +43,9 @@ class Walker:
         self.pages = PageLoads()
         self.scrolls = ScrollTracker()
         self.index = 0  # of the event being walked
-        self.typing: tuple[str | None, int, float] | None = None
-        self.touch: tuple[float, int | None, bool] | None = None
-        self.pending_tap: tuple[float, int | None, str | None] | None = None
+        self.typing: tuple[str | None, object, float] | None = None
+        self.touch: tuple[float, object, bool] | None = None
+        self.pending_tap: tuple[float, object, str | None] | None = None
         self.last_activity: float | None = None
         self.loaded_at = float("-inf")  # the last navigation or reload
         self.fields = FieldWatch(events)
@@ -228,7 +228,7 @@ class Walker:
     def on_input(self, t: float, data: dict, window: str | None) -> None:
         mirror = self.names.mirrors.get(window)
         node = mirror.node(data.get("id")) if mirror is not None else None
-        if node is None:
+        if mirror is None or node is None:
             return  # on a node the recording never showed
         click = self.facts.clicks[-1] if self.facts.clicks else None
         if not self.fields.by_person(self.index, t, node, mirror, click):
@@ -302,7 +302,8 @@ _HANDLERS = {
     EventType.CUSTOM: Walker.on_custom,
     EventType.PLUGIN: Walker.on_plugin,
 }
-_INCREMENTAL = {
+# Looked up with the `source` an event says it has, which may be anything.
+_INCREMENTAL: dict[object, Callable[[Walker, float, dict, str | None], None]] = {
     Source.MUTATION: Walker.on_mutation,
     Source.MOUSE_INTERACTION: Walker.on_interaction,
     Source.SCROLL: Walker.on_scroll,
