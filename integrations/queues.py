@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from typing import Any
 
 import dramatiq
 import redis
@@ -24,11 +25,11 @@ class Sender:
     def __init__(self, broker: dramatiq.Broker):
         self.broker = broker
 
-    def send(self, route: Route, *args: object, delay_ms: int | None = None, **options: object) -> None:
+    def send(self, route: Route, *args: object, delay_ms: int | None = None, **options: Any) -> None:
         try:
             actor = self.broker.get_actor(route.actor)
         except ActorNotFound:
-            message = dramatiq.Message(
+            message: dramatiq.Message[Any] = dramatiq.Message(
                 queue_name=route.queue, actor_name=route.actor, args=args, kwargs={}, options=dict(options)
             )
             self.broker.enqueue(message, delay=delay_ms)

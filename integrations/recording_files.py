@@ -12,10 +12,9 @@ import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO
 
 from pipeline.errors import RecordingError
-from pipeline.formats import ParsedRecording, parse_recording, stream_recording
+from pipeline.formats import ParsedRecording, Readable, parse_recording, stream_recording
 from pipeline.intake import MB, Limits
 
 RECORDING_SUFFIXES = (".json", ".jsonl", ".ndjson", ".json.gz", ".jsonl.gz")
@@ -52,7 +51,7 @@ def read_recording(path: Path, limits: Limits) -> Iterator[ParsedRecording]:
     if not compressed and size > limits.max_recording_bytes:
         raise RecordingError(_too_large(f"the file is {size / MB:.1f} MB", limits))
     with path.open("rb") as raw:
-        stream: BinaryIO = gzip.GzipFile(fileobj=raw) if compressed else raw
+        stream: Readable = gzip.GzipFile(fileobj=raw) if compressed else raw
         bounded = _Bounded(stream, limits, compressed)
         head = bounded.read(STREAM_ABOVE_BYTES)
         parsed = None
@@ -66,7 +65,7 @@ def read_recording(path: Path, limits: Limits) -> Iterator[ParsedRecording]:
 class _Bounded:
     """Reads from a stream, refusing to go past the recording limit (and translating gzip errors)."""
 
-    def __init__(self, stream: BinaryIO, limits: Limits, compressed: bool):
+    def __init__(self, stream: Readable, limits: Limits, compressed: bool):
         self.stream, self.limits, self.compressed, self.total = stream, limits, compressed, 0
 
     def read(self, size: int = -1) -> bytes:
