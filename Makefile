@@ -42,4 +42,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.grouping_speed
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

@@ -17,15 +17,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from pipeline.errors import InvalidField
 
-STATUS_TYPES = (
-    "safety_judgment",
-    "actionability_judgment",
-    "priority_judgment",
-    "repo_selection",
-    "suggested_reviewers",
-)
-PRIORITIES = ("P0", "P1", "P2", "P3", "P4")
-ACTIONABILITY = ("immediately_actionable", "requires_human_input", "not_actionable")
 _REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 
 

@@ -236,7 +236,7 @@ class Collector:
     def __init__(self, limits: Limits, existing: Callable[[], Iterable[bytes]] | None = None):
         self.intake, self.limits = Intake(limits), limits
         self.meta = MetadataBuilder()
-        self.size = self.existing_count = self.duplicates = 0
+        self.size = self.duplicates = 0
         self._existing, self._known = existing, set()
         self._existing_times = array("d")
         self._fresh: list[tuple[float, int, bytes]] = []
@@ -246,7 +246,6 @@ class Collector:
             self._existing_times.append(event["timestamp"])
             self.meta.add(event)
             self.size += len(line) + 1
-        self.existing_count = len(self._existing_times)
 
     @property
     def added(self) -> int:

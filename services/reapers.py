@@ -26,7 +26,7 @@ from sqlmodel import Session
 
 from integrations.queues import queued_ids
 from models import ObservationStatus
-from models.scheduler_queries import (
+from models.reaper_queries import (
     fail_stuck_runs,
     mark_resent,
     orphan,
