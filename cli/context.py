@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from pipeline.errors import InvalidField, NotFoundError, SightlineError
+from pipeline.errors import InvalidField, SightlineError
 
 # Everything else is imported where it is used: `sightline --help` (and a command that needs no
 # database) never pays for SQLAlchemy, the models or the broker.
@@ -51,28 +51,11 @@ def deps() -> Deps:
 
 def team_deps(team_id: int | None) -> tuple[Deps, int]:
     """The common start of a command: its `Deps` on a migrated database, and the team it acts on."""
+    from services.setup import resolve_team
+
     current = deps()
-    db = migrated_database(current.settings)
-    return current, resolve_team(db, team_id)
-
-
-def resolve_team(db: Database, team_id: int | None) -> int:
-    """The team named by `--team`, or the first team; `NotFoundError` when there is none."""
-    from sqlmodel import select
-
-    from models import Team
-
-    with db.sessions() as session:
-        if team_id is not None:
-            if session.get(Team, team_id) is None:
-                raise NotFoundError(
-                    f"team {team_id} does not exist; see `sightline init` for the default team"
-                )
-            return team_id
-        first = session.exec(select(Team).order_by(Team.id)).first()
-    if first is None:
-        raise NotFoundError("there is no team yet; run `sightline init` first")
-    return first.id
+    migrated_database(current.settings)
+    return current, resolve_team(current, team_id)
 
 
 def friendly_errors(command: Callable) -> Callable:

@@ -61,3 +61,8 @@ def list_recordings(session: Session, team_id: int, limit: int = 100, offset: in
         .limit(limit)
     )
     return session.exec(statement).all()
+
+
+def first_team_id(session: Session) -> int | None:
+    """The oldest team's id (the CLI's default team), or None before `init`."""
+    return session.exec(select(Team.id).order_by(col(Team.id))).first()

@@ -1,13 +1,16 @@
-"""Setting up a data folder: the folders, the migrated database, the default organisation, team and user."""
+"""Setting up a data folder (the folders, the migrated database, the default organisation, team and
+user) and finding the team a command acts on."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from integrations.storage import database
+from models import Team
 from models.migrate import upgrade
-from models.queries import ensure_defaults
+from models.queries import ensure_defaults, first_team_id
 from models.revisions import current_revision
+from pipeline.errors import NotFoundError
 from services.context import Deps
 
 
@@ -44,3 +47,18 @@ def _safe_url(url: str) -> str:
     from sqlalchemy.engine import make_url
 
     return make_url(url).render_as_string(hide_password=True)
+
+
+def resolve_team(deps: Deps, team_id: int | None) -> int:
+    """The team named, or the first team; `NotFoundError` when there is none."""
+    with deps.read() as session:
+        if team_id is not None:
+            if session.get(Team, team_id) is None:
+                raise NotFoundError(
+                    f"team {team_id} does not exist; see `sightline init` for the default team"
+                )
+            return team_id
+        first = first_team_id(session)
+    if first is None:
+        raise NotFoundError("there is no team yet; run `sightline init` first")
+    return first
