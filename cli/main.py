@@ -73,6 +73,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "signals": ("cli.reports", "signals_app", "Signal processing: pause and resume grouping."),
     "actions": ("cli.actions", "app", "Actions: scheduled digests and alerts over observations."),
     "integrations": ("cli.actions", "integrations_app", "Integrations: where actions deliver (Slack)."),
+    "users": ("cli.people", "users_app", "People: who signs in to the pages and owns API keys."),
+    "keys": ("cli.people", "keys_app", "Personal API keys: shown once, stored hashed, revocable."),
 }
 
 

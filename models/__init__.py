@@ -14,7 +14,16 @@ from models.db import make_engine, session_factory, session_scope
 from models.jobs import JobRun, JobStatus
 from models.recordings import DeviceType, Recording
 from models.signals import ProcessingState, ReportArtefact, ReportStatus, Signal, SignalReport
-from models.tenancy import ApiKey, Integration, IntegrationKind, Organization, Team, User
+from models.tenancy import (
+    ApiKey,
+    Integration,
+    IntegrationKind,
+    Organization,
+    Role,
+    Team,
+    TeamMembership,
+    User,
+)
 from models.vision import (
     IN_FLIGHT_STATUSES,
     Observation,
@@ -48,11 +57,13 @@ __all__ = [
     "Recording",
     "ReportArtefact",
     "ReportStatus",
+    "Role",
     "Scanner",
     "ScannerType",
     "Signal",
     "SignalReport",
     "Team",
+    "TeamMembership",
     "TriggerType",
     "TriggeredBy",
     "UsageReceipt",

@@ -1,6 +1,7 @@
 """Reads and conditional writes for observations, usage and scanners. None of them commits."""
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -8,7 +9,7 @@ from uuid import UUID, uuid4
 
 import sqlalchemy as sa
 from sqlalchemy import BindParameter, Insert, Update, bindparam, insert
-from sqlmodel import Session, col, func, select, update
+from sqlmodel import Session, col, func, or_, select, update
 
 from models.base import table_of, utcnow
 from models.signals import Signal
@@ -84,6 +85,45 @@ def find_scanner(session: Session, team_id: int, ref: str) -> Scanner | None:
 
 def scanner_named(session: Session, team_id: int, name: str) -> Scanner | None:
     return session.exec(select(Scanner).where(Scanner.team_id == team_id, Scanner.name == name)).first()
+
+
+@dataclass(frozen=True)
+class ScannerFilters:
+    """The filters of the scanner list (the reference's query parameters); None means any."""
+
+    scanner_type: str | None = None
+    enabled: bool | None = None
+    emits_signals: bool | None = None
+    created_by: int | None = None
+    search: str | None = None
+
+
+SCANNER_ORDERS = (
+    *("created_at", "created_by", "enabled", "name"),
+    *("sampling_rate", "scanner_type", "updated_at"),
+)
+
+
+def filtered_scanners(
+    session: Session, team_id: int, filters: ScannerFilters, order_by: str, limit: int, offset: int
+) -> tuple[int, Sequence[Scanner]]:
+    """(how many match, one page of them) ordered by `order_by` (a SCANNER_ORDERS name, `-` descending)."""
+    where = [col(Scanner.team_id) == team_id]
+    if filters.scanner_type is not None:
+        where.append(col(Scanner.scanner_type) == filters.scanner_type)
+    for name in ("enabled", "emits_signals", "created_by"):
+        value = getattr(filters, name)
+        if value is not None:
+            where.append(col(getattr(Scanner, name)) == value)
+    if filters.search:
+        pattern = f"%{filters.search.lower()}%"
+        named = func.lower(Scanner.name).like(pattern)
+        where.append(or_(named, func.lower(Scanner.description).like(pattern)))
+    count = session.exec(select(func.count()).select_from(Scanner).where(*where)).one()
+    column = col(getattr(Scanner, order_by.lstrip("-")))
+    ordered = (column.desc() if order_by.startswith("-") else column.asc(), col(Scanner.id))
+    rows = session.exec(select(Scanner).where(*where).order_by(*ordered).offset(offset).limit(limit)).all()
+    return count, rows
 
 
 def team_scanners(session: Session, team_id: int) -> Sequence[Scanner]:

@@ -1,11 +1,13 @@
 """Small reads and get-or-creates. None of them commits: the caller owns the transaction."""
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from uuid import UUID
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, select, update
 
 from models.recordings import Recording
-from models.tenancy import Organization, Team, User
+from models.tenancy import ApiKey, Organization, Role, Team, TeamMembership, User
 
 DEFAULT_ORGANIZATION_NAME = "Default organization"
 DEFAULT_TEAM_NAME = "Default team"
@@ -38,10 +40,21 @@ def ensure_defaults(session: Session, timezone: str = "UTC") -> tuple[Organizati
 
     user = session.exec(select(User).where(User.email == DEFAULT_USER_EMAIL)).first()
     if user is None:
-        user = User(email=DEFAULT_USER_EMAIL, first_name="Admin")
+        user = User(email=DEFAULT_USER_EMAIL, first_name="Admin", role=Role.OPERATOR)
         session.add(user)
     session.flush()
+    assert team.id is not None and user.id is not None  # flushed above
+    if not is_member(session, user.id, team.id):
+        session.add(TeamMembership(team_id=team.id, user_id=user.id))
+        session.flush()
     return organization, team, user
+
+
+def is_member(session: Session, user_id: int, team_id: int) -> bool:
+    statement = select(TeamMembership.id).where(
+        TeamMembership.user_id == user_id, TeamMembership.team_id == team_id
+    )
+    return session.exec(statement).first() is not None
 
 
 def get_recording(session: Session, team_id: int, session_id: str) -> Recording | None:
@@ -66,3 +79,54 @@ def list_recordings(session: Session, team_id: int, limit: int = 100, offset: in
 def first_team_id(session: Session) -> int | None:
     """The oldest team's id (the CLI's default team), or None before `init`."""
     return session.exec(select(Team.id).order_by(col(Team.id))).first()
+
+
+def touch_key(session: Session, key_id: UUID, now: datetime) -> None:
+    """Note that an API key was used just now."""
+    session.exec(update(ApiKey).where(col(ApiKey.id) == key_id).values(last_used_at=now))
+
+
+def keys_with_owners(session: Session) -> list[tuple[ApiKey, str]]:
+    """Every API key with its owner's email, newest first."""
+    statement = (
+        select(ApiKey, User.email)
+        .join(User, col(User.id) == ApiKey.user_id)
+        .order_by(col(ApiKey.created_at).desc())
+    )
+    return [(key, email) for key, email in session.exec(statement).all()]
+
+
+def key_and_owner(session: Session, key_hash: str) -> tuple[ApiKey, User] | None:
+    statement = (
+        select(ApiKey, User).join(User, col(User.id) == ApiKey.user_id).where(ApiKey.key_hash == key_hash)
+    )
+    row = session.exec(statement).first()
+    return (row[0], row[1]) if row else None
+
+
+def users_by_id(session: Session, ids: Iterable[int]) -> Sequence[User]:
+    return session.exec(select(User).where(col(User.id).in_(list(ids)))).all()
+
+
+def user_by_email(session: Session, email: str) -> User | None:
+    return session.exec(select(User).where(User.email == email)).first()
+
+
+def all_users(session: Session) -> Sequence[User]:
+    return session.exec(select(User).order_by(col(User.id))).all()
+
+
+def all_memberships(session: Session) -> list[tuple[int, int]]:
+    """(user id, team id) of every membership."""
+    return [
+        (user_id, team_id)
+        for user_id, team_id in session.exec(select(TeamMembership.user_id, TeamMembership.team_id))
+    ]
+
+
+def team_ids_of(session: Session, user_id: int) -> list[int]:
+    return list(session.exec(select(TeamMembership.team_id).where(TeamMembership.user_id == user_id)).all())
+
+
+def all_keys(session: Session) -> Sequence[ApiKey]:
+    return session.exec(select(ApiKey)).all()

@@ -39,8 +39,15 @@ class Team(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+class Role(StrEnum):
+    """What a person may do beyond their teams' data: operators also see the operator pages."""
+
+    MEMBER = "member"
+    OPERATOR = "operator"
+
+
 class User(SQLModel, table=True):
-    """A person who creates scanners and actions or triggers on-demand observations."""
+    """A person who creates scanners and actions, triggers observations, signs in and owns API keys."""
 
     __tablename__ = "users"
 
@@ -50,16 +57,37 @@ class User(SQLModel, table=True):
     first_name: str = Field(default="", max_length=150)
     last_name: str = Field(default="", max_length=150)
     distinct_id: str = Field(default_factory=lambda: str(uuid4()), max_length=200, unique=True)
+    # An argon2 hash (never the password); None: the person cannot sign in with a password.
+    password_hash: str | None = Field(default=None, repr=False, sa_type=sa.Text)
+    role: Role = Field(default=Role.MEMBER, sa_type=str_enum(Role, length=16))
+    is_active: bool = True
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class TeamMembership(SQLModel, table=True):
+    """A person's access to a team: every API call and page checks it (another team's data is a 404)."""
+
+    __tablename__ = "team_memberships"
+    __table_args__ = (sa.UniqueConstraint("team_id", "user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(foreign_key="teams.id", index=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class ApiKey(SQLModel, table=True):
-    """A personal API key. Only its hash is stored; `mask_value` is what a list may show."""
+    """A personal API key: a person's, limited to scopes and optionally to one team.
+
+    Only its SHA-256 is stored (the key is 256 random bits, shown once); `mask_value` is what a list
+    shows. A revoked key stays, so its id and label still explain old audit lines.
+    """
 
     __tablename__ = "api_keys"
 
     id: UUID = Field(default_factory=uuid4, primary_key=True)
-    team_id: int = Field(foreign_key="teams.id", index=True)
+    # None: every team the owner is a member of.
+    team_id: int | None = Field(default=None, foreign_key="teams.id", index=True)
     user_id: int | None = Field(default=None, foreign_key="users.id", index=True)
     label: str = Field(default="", max_length=255)
     key_hash: str = Field(max_length=128, unique=True)
@@ -67,6 +95,7 @@ class ApiKey(SQLModel, table=True):
     scopes: list[str] = Field(default_factory=list, sa_type=JSONType)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class IntegrationKind(StrEnum):

@@ -29,6 +29,10 @@ class NotFoundError(PermanentError):
     """A row the caller named does not exist."""
 
 
+class Conflict(PermanentError):
+    """The request is valid but the object's current state does not allow it (an API 409)."""
+
+
 class InvalidField(PermanentError):
     """A value the user gave is not acceptable; `field` names it and the message says how to fix it."""
 

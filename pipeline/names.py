@@ -95,3 +95,8 @@ def gemini_rpm_key(namespace: str) -> str:
 
 def gemini_concurrency_key(namespace: str) -> str:
     return f"{namespace}:gemini:concurrency"
+
+
+def idempotency_key(namespace: str, caller: str, key: str) -> str:
+    """Where the first response to a POST with an `Idempotency-Key` is kept (24 h)."""
+    return _key(namespace, "idempotency", caller, key)

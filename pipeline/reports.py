@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from pipeline.errors import InvalidField, SightlineError
+from pipeline.errors import Conflict, InvalidField
 
 POTENTIAL, CANDIDATE, IN_PROGRESS = "potential", "candidate", "in_progress"
 PENDING_INPUT, READY, RESOLVED = "pending_input", "ready", "resolved"
@@ -52,7 +52,7 @@ ALLOWED: dict[str, frozenset[str]] = {
 }
 
 
-class InvalidTransition(SightlineError):
+class InvalidTransition(Conflict):
     """The move is not in the table (the API's 409; `skipped` in bulk)."""
 
     def __init__(self, current: str, target: str):

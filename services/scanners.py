@@ -15,8 +15,15 @@ from uuid import UUID
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from models import Scanner
-from models.observation_queries import find_scanner, has_observations, scanner_named, team_scanners
+from models import Scanner, as_utc
+from models.observation_queries import (
+    ScannerFilters,
+    filtered_scanners,
+    find_scanner,
+    has_observations,
+    scanner_named,
+    team_scanners,
+)
 from pipeline.errors import InvalidField, NotFoundError
 from pipeline.query import validate_query
 from pipeline.scanners import bumps_version, changed_fields, validate_sampling_rate, validate_scanner
@@ -52,6 +59,10 @@ class ScannerView:
     version: int
     definition: dict[str, Any]
     estimated_monthly_observations: int
+    created_by: int | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    last_swept_at: datetime | None = None
 
     @property
     def name(self) -> str:
@@ -95,6 +106,10 @@ def view(scanner: Scanner) -> ScannerView:
         scanner.scanner_version,
         definition(scanner),
         scanner.estimated_monthly_observations or 0,
+        scanner.created_by,
+        as_utc(scanner.created_at),
+        as_utc(scanner.updated_at),
+        as_utc(scanner.last_swept_at),
     )
 
 
@@ -110,6 +125,15 @@ def scanners(deps: Deps, team_id: int) -> list[ScannerView]:
     """The team's scanners by name."""
     with deps.read() as session:
         return [view(scanner) for scanner in team_scanners(session, team_id)]
+
+
+def scanner_page(
+    deps: Deps, team_id: int, filters: ScannerFilters, order_by: str, limit: int, offset: int
+) -> tuple[int, list[ScannerView]]:
+    """One page of the team's scanners matching `filters`, in `order_by` (`-name`, `created_at`, …)."""
+    with deps.read() as session:
+        count, rows = filtered_scanners(session, team_id, filters, order_by, limit, offset)
+        return count, [view(row) for row in rows]
 
 
 def scanner(deps: Deps, team_id: int, ref: str) -> ScannerView:

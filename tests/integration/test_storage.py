@@ -78,7 +78,7 @@ def test_migrating_an_empty_database_creates_every_table_and_records_head(databa
         tables = set(inspect(engine).get_table_names())
         assert set(SQLModel.metadata.tables) <= tables
         assert tables - set(SQLModel.metadata.tables) == {"alembic_version"}
-        assert current_revision(engine) == head_revision() == "0005"
+        assert current_revision(engine) == head_revision() == "0006"
     finally:
         engine.dispose()
 
@@ -312,11 +312,20 @@ def test_migration_0005_redacts_urls_stored_before_redaction_at_import(database_
     engine = make_engine(database_url)
     login = "https://shop.example/login?user=ann&password=hunter2"
     try:
-        with session_factory(engine)() as session:
-            team_id = _team_id(session)
-            session.commit()
         columns = "id, team_id, session_id, start_time, end_time, start_url, urls, custom_events, blob_ref"
-        with engine.begin() as connection:  # the 0004 schema: the model has columns it lacks
+        with engine.begin() as connection:  # the 0004 schema: the models have columns it lacks
+            organization = uuid4().hex
+            connection.execute(
+                text("INSERT INTO organizations (id, name, created_at, updated_at) VALUES (:id, 'o', :at, :at)"),
+                {"id": organization, "at": START},
+            )
+            team_id = connection.execute(
+                text(
+                    "INSERT INTO teams (organization_id, name, timezone, created_at, updated_at)"
+                    " VALUES (:org, 't', 'UTC', :at, :at) RETURNING id"
+                ),
+                {"org": organization, "at": START},
+            ).scalar_one()
             connection.execute(
                 text(
                     f"INSERT INTO recordings ({columns}, duration_s, active_s, click_count, keypress_count,"
