@@ -127,6 +127,14 @@ class Settings(BaseSettings):
         30.0, gt=0, validation_alias=AliasChoices("SIGHTLINE_DELIVERY_TIMEOUT_S")
     )
 
+    # The HTTP API (issue [3/9]).
+    api_host: str = Field("127.0.0.1", validation_alias=AliasChoices("SIGHTLINE_API_HOST"))
+    api_port: int = Field(8000, ge=1, le=65535, validation_alias=AliasChoices("SIGHTLINE_API_PORT"))
+    # A `limits` expression per API key, e.g. "480/minute;4800/hour".
+    api_rate_limit: str = Field(
+        "480/minute;4800/hour", validation_alias=AliasChoices("SIGHTLINE_API_RATE_LIMIT")
+    )
+
     @property
     def resolved_database_url(self) -> str:
         """`DATABASE_URL`, or the SQLite file in the data folder."""

@@ -59,10 +59,13 @@ class AccessLog:
         finally:
             route = scope.get("route")
             log.info(
-                "api_request", method=scope["method"], path=getattr(route, "path", scope["path"]),
-                status=status[0], duration_ms=round((time.perf_counter() - began) * 1000, 1),
+                "api_request",
+                method=scope["method"],
+                path=getattr(route, "path", scope["path"]),
+                status=status[0],
+                duration_ms=round((time.perf_counter() - began) * 1000, 1),
                 api_key_id=scope.get("state", {}).get("api_key_id"),
-            )  # fmt: skip
+            )
 
 
 class Idempotency:
@@ -85,7 +88,9 @@ class Idempotency:
         if stored is not None:
             await _replay(json.loads(stored), fingerprint, send)
             return
-        if not client.set(record_key, json.dumps({"fingerprint": fingerprint}), nx=True, ex=IDEMPOTENCY_LOCK_S):
+        if not client.set(
+            record_key, json.dumps({"fingerprint": fingerprint}), nx=True, ex=IDEMPOTENCY_LOCK_S
+        ):
             await _replay(json.loads(client.get(record_key) or "{}"), fingerprint, send)
             return
         captured = await self._run(scope, body, send)
@@ -116,9 +121,13 @@ class Idempotency:
 
 async def _replay(record: dict[str, Any], fingerprint: str, send) -> None:
     if record.get("fingerprint") != fingerprint:
-        await _json(send, 400, _problem("invalid_input", "This Idempotency-Key was used with another request."))
+        await _json(
+            send, 400, _problem("invalid_input", "This Idempotency-Key was used with another request.")
+        )
     elif "status" not in record:
-        await _json(send, 409, _problem("conflict", "A request with this Idempotency-Key is still being processed."))
+        await _json(
+            send, 409, _problem("conflict", "A request with this Idempotency-Key is still being processed.")
+        )
     else:
         headers = [(k.encode(), v.encode()) for k, v in record["headers"] if k.lower() != "content-length"]
         body = record["body"].encode()

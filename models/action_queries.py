@@ -131,3 +131,8 @@ def team_integrations(session: Session, team_id: int) -> Sequence[Integration]:
     return session.exec(
         select(Integration).where(Integration.team_id == team_id).order_by(col(Integration.created_at))
     ).all()
+
+
+def scanner_actions(session: Session, scanner_id: UUID) -> Sequence[VisionAction]:
+    """The actions bound to a scanner."""
+    return session.exec(select(VisionAction).where(VisionAction.scanner_id == scanner_id)).all()

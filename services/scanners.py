@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from models import Scanner, as_utc
+from models.action_queries import has_runs, scanner_actions
 from models.observation_queries import (
     ScannerFilters,
     filtered_scanners,
@@ -167,12 +168,20 @@ def update_scanner(
 def delete_scanner(deps: Deps, team_id: int, ref: str) -> str:
     """Delete a scanner that has no observations; its name.
 
-    Raises `NotFoundError`, or `InvalidField` when it has observations (disable it instead).
+    Its actions go with it when none of them ever ran. Raises `NotFoundError`, or `InvalidField`
+    when it has observations or an action that ran (disable it instead).
     """
     with deps.transaction() as session:
         found = load_scanner(session, team_id, ref)
         if has_observations(session, found.id):
             raise InvalidField("scanner", "it has observations; disable it instead (--set enabled=false)")
+        actions = scanner_actions(session, found.id)
+        ran = [action.name for action in actions if has_runs(session, action.id)]
+        if ran:
+            raise InvalidField("scanner", f"its action {ran[0]!r} has runs; disable the scanner instead")
+        for action in actions:  # its default digest, which never ran
+            session.delete(action)
+        session.flush()
         session.delete(found)
         return found.name
 

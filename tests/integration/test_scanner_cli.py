@@ -97,3 +97,16 @@ def test_bad_scanner_definitions_name_the_field_and_the_fix(sightline, args, mes
 def test_an_unknown_scanner_is_a_clear_error(sightline):
     result = sightline("scanners", "show", "nope")
     assert result.exit_code == 2 and "no scanner 'nope'" in result.output
+
+
+def test_a_scanner_is_deleted_with_its_digest_until_something_ran(sightline, tmp_path):
+    assert sightline("apply", write(tmp_path, SCANNERS)).exit_code == 0
+    deleted = sightline("scanners", "delete", "Friction")
+    assert deleted.exit_code == 0, deleted.output
+    assert "Friction" not in sightline("scanners", "list").output
+    assert "Featured digest: Friction" not in sightline("actions", "list").output
+    started = sightline("actions", "run-now", "Featured digest: Payment failed")
+    assert started.exit_code == 0, started.output
+    refused = sightline("scanners", "delete", "Payment failed")
+    assert refused.exit_code == 2
+    assert "its action 'Featured digest: Payment failed' has runs; disable the scanner instead" in refused.output

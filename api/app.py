@@ -1,0 +1,53 @@
+"""The HTTP application: the reference's JSON API (and, in later issues, the pages and ingest).
+
+`create_app(deps)` builds it for one process's `Deps`; `sightline api` serves it with uvicorn.
+OpenAPI is at `/api/schema/`, interactive docs at `/api/docs/`. Every path answers with or without
+its trailing slash.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from api import errors
+from api.middleware import AccessLog, ETags, Idempotency, TrailingSlash
+from api.scanners import router as scanners_router
+from api.throttle import Throttle
+from services.context import Deps
+
+ROUTERS = (scanners_router,)
+DESCRIPTION = """\
+Sightline's API follows PostHog's Replay Vision and Signals API path for path: `:environment_id`
+and `:project_id` are both the team id. Authenticate with a personal API key
+(`sightline keys create`) as `Authorization: Bearer KEY`. Every POST accepts an `Idempotency-Key`
+header; every GET carries an `ETag`. Lists answer `{count, next, previous, results}`.
+"""
+
+
+def create_app(deps: Deps) -> FastAPI:
+    app = FastAPI(
+        title="Sightline API",
+        version="1",
+        description=DESCRIPTION,
+        openapi_url="/api/schema",
+        docs_url="/api/docs",
+        redoc_url=None,
+        redirect_slashes=False,
+    )
+    app.state.deps = deps
+    app.state.throttle = Throttle(deps.settings.api_rate_limit, deps.redis)
+    for router in ROUTERS:
+        app.include_router(router)
+    errors.install(app)
+    app.get("/healthz", include_in_schema=False)(_alive)
+    # Outermost last: slashes are normalised first, then requests are logged, idempotent POSTs
+    # answered from their record, and GET bodies tagged.
+    app.add_middleware(ETags)
+    app.add_middleware(Idempotency, redis_factory=deps.redis, namespace=deps.settings.redis_namespace)
+    app.add_middleware(AccessLog)
+    app.add_middleware(TrailingSlash)
+    return app
+
+
+def _alive() -> dict[str, str]:
+    return {"status": "ok"}
