@@ -67,12 +67,17 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "up": (
         "cli.scheduler",
         "up_command",
-        "Run the scheduler and a worker together on the embedded defaults until Ctrl-C.",
+        "Run the scheduler, a worker and the API together on the embedded defaults until Ctrl-C.",
     ),
     "reports": ("cli.reports", "app", "Reports: grouped findings, the team's inbox of problems."),
     "signals": ("cli.reports", "signals_app", "Signal processing: pause and resume grouping."),
     "actions": ("cli.actions", "app", "Actions: scheduled digests and alerts over observations."),
     "integrations": ("cli.actions", "integrations_app", "Integrations: where actions deliver (Slack)."),
+    "api": (
+        "cli.web",
+        "api_command",
+        "Serve the HTTP API until Ctrl-C; OpenAPI at /api/schema/, interactive docs at /api/docs/.",
+    ),
     "users": ("cli.people", "users_app", "People: who signs in to the pages and owns API keys."),
     "keys": ("cli.people", "keys_app", "Personal API keys: shown once, stored hashed, revocable."),
 }

@@ -180,8 +180,9 @@ def _print_tables(data: dict) -> None:
 def up_command(
     threads: int = typer.Option(4, min=1, help="Worker threads."),
     processes: int = typer.Option(1, min=1, help="Worker processes."),
+    api: bool = typer.Option(True, "--api/--no-api", help="Also serve the HTTP API (SIGHTLINE_API_PORT)."),
 ) -> None:
-    """Run the scheduler and a worker together on the embedded defaults until Ctrl-C."""
+    """Run the scheduler, a worker and the API together on the embedded defaults until Ctrl-C."""
     from actors.broker import embedded_redis_url, redis_client
     from models.base import utcnow
     from settings import child_environment
@@ -201,14 +202,22 @@ def up_command(
         "worker": subprocess.Popen(worker, env=env),
         "scheduler": subprocess.Popen([*command, "scheduler"], env=env),
     }
-    pids = f"worker pid {children['worker'].pid}, scheduler pid {children['scheduler'].pid}"
-    out.print(f"Sightline is up: {pids}. Ctrl-C stops both.", highlight=False)
+    if api:
+        children["api"] = subprocess.Popen([*command, "api"], env=env)
+    pids = ", ".join(f"{name} pid {child.pid}" for name, child in children.items())
+    where = f"; API on http://{current.api_host}:{current.api_port}/api/docs/" if api else ""
+    out.print(f"Sightline is up: {pids}{where}. Ctrl-C stops them all.", highlight=False)
     stop = _stop_on_signals()
     while not stop.wait(0.5):
         ended = [name for name, child in children.items() if child.poll() is not None]
+        if "api" in ended:  # the pipeline goes on without it (its port may be taken)
+            out.print(
+                "the API stopped (see its error above); the scheduler and worker go on", highlight=False
+            )
+            children.pop("api")
+            ended.remove("api")
         if ended:
-            err_names = ", ".join(ended)
-            out.print(f"{err_names} stopped; stopping the rest", highlight=False)
+            out.print(f"{', '.join(ended)} stopped; stopping the rest", highlight=False)
             break
     for child in children.values():
         if child.poll() is None:

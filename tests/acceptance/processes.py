@@ -29,7 +29,17 @@ def sightline_env(home: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     path = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
     env.update(SIGHTLINE_HOME=str(home), SIGHTLINE_LOG_FORMAT="json", PYTHONUNBUFFERED="1", PYTHONPATH=path)
+    env["SIGHTLINE_API_PORT"] = str(free_port())
     return env
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on now (for a process of the test to bind)."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def wait_until(condition: Callable[[], object], timeout: float, what: str) -> None:

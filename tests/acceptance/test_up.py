@@ -1,4 +1,4 @@
-"""`sightline up`: scheduler and worker together observe imported sessions; Ctrl-C stops both.
+"""`sightline up`: scheduler, worker and API together observe imported sessions; Ctrl-C stops them all.
 
 From the project's folder (`python -m cli.main`) and from a Django project's folder, whose own
 `settings.py` must not stand in for Sightline's in the scheduler and worker `up` starts.
@@ -11,6 +11,7 @@ import signal
 import subprocess
 from collections import Counter
 
+import httpx
 import pytest
 from sqlmodel import select
 
@@ -18,6 +19,23 @@ from tests.acceptance.processes import CLI, ROOT, SIGHTLINE, sightline_env, wait
 
 pytestmark = pytest.mark.acceptance
 DJANGO_SETTINGS = 'SECRET_KEY = "not-sightline"\nINSTALLED_APPS = ["django.contrib.admin"]\n'
+
+
+def api_get(env: dict[str, str], path: str, key: str) -> dict:
+    """A GET to the API `up` serves, retried until it listens (it starts beside the others)."""
+    url = f"http://127.0.0.1:{env['SIGHTLINE_API_PORT']}{path}"
+    answer: list[dict] = []
+
+    def answered() -> bool:
+        try:
+            response = httpx.get(url, headers={"Authorization": f"Bearer {key}"}, timeout=5)
+        except httpx.TransportError:
+            return False
+        answer.append(response.json())
+        return True
+
+    wait_until(answered, 30, f"the API to answer {path}")
+    return answer[0]
 
 
 @pytest.mark.parametrize("folder", ["project", "django-project"])
@@ -56,6 +74,11 @@ def test_up_observes_backfilled_sessions_and_stops_cleanly(tmp_path, folder):
             "8 succeeded observations",
         )
         assert up.poll() is None, f"up stopped early:\n{up.communicate()[0]}"
+        key = run("keys", "create", "--label", "acceptance", "--scope", "replay_scanner:read").stdout.split()[
+            -1
+        ]
+        listed = api_get(env, "/api/environments/1/vision/scanners/", key)
+        assert listed["count"] == 4, listed
         status = json.loads(run("status", "--json").stdout)
         assert status["observations"] == {"succeeded": 8}, status["observations"]
         assert status["scheduler"]["leader"] is not None
