@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from api import errors
+from api import actions, errors, observations, scanners, signals
 from api.middleware import AccessLog, ETags, Idempotency, TrailingSlash
-from api.scanners import router as scanners_router
 from api.throttle import Throttle
 from services.context import Deps
 
-ROUTERS = (scanners_router,)
+ROUTERS = (scanners.router, observations.router, actions.router, signals.router)
 DESCRIPTION = """\
 Sightline's API follows PostHog's Replay Vision and Signals API path for path: `:environment_id`
 and `:project_id` are both the team id. Authenticate with a personal API key
