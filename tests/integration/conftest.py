@@ -83,3 +83,11 @@ def sightline(sightline_home, database_url, monkeypatch):
 
     assert run("init").exit_code == 0
     return run
+
+
+@pytest.fixture
+def api(world):
+    """A client of the real app on the world's deps, with a key of every scope (tests/integration/api_support.py)."""
+    from tests.integration.api_support import api_for
+
+    return api_for(world)
