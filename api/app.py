@@ -23,6 +23,19 @@ header; every GET carries an `ETag`. Lists answer `{count, next, previous, resul
 """
 
 
+# Every endpoint may answer these; declared once so the schema says what a client can meet.
+ERRORS: dict[int | str, dict] = {
+    status: {"model": errors.ErrorBody, "description": description}
+    for status, description in (
+        (400, "A field is invalid (`attr` names it)."),
+        (401, "No key, or an unknown or revoked one."),
+        (403, "The key lacks a scope the endpoint needs (`detail` names it)."),
+        (404, "No such object in this team (another team's objects are not found either)."),
+        (429, "Past the key's rate limit; `Retry-After` says when to come back."),
+    )
+}
+
+
 def create_app(deps: Deps) -> FastAPI:
     app = FastAPI(
         title="Sightline API",
@@ -36,7 +49,8 @@ def create_app(deps: Deps) -> FastAPI:
     app.state.deps = deps
     app.state.throttle = Throttle(deps.settings.api_rate_limit, deps.redis)
     for router in ROUTERS:
-        app.include_router(router)
+        app.include_router(router, responses=ERRORS)
+    app.openapi = lambda: _schema(app)  # type: ignore[method-assign]
     errors.install(app)
     app.get("/healthz", include_in_schema=False)(_alive)
     # Outermost last: slashes are normalised first, then requests are logged, idempotent POSTs
@@ -46,6 +60,23 @@ def create_app(deps: Deps) -> FastAPI:
     app.add_middleware(AccessLog)
     app.add_middleware(TrailingSlash)
     return app
+
+
+def _schema(app: FastAPI) -> dict:
+    """FastAPI's schema without its 422 responses: a request it cannot read is our 400."""
+    if app.openapi_schema is None:
+        from fastapi.openapi.utils import get_openapi
+
+        schema = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        for path in schema.get("paths", {}).values():
+            for operation in path.values():
+                operation.get("responses", {}).pop("422", None)
+        for name in ("HTTPValidationError", "ValidationError"):
+            schema.get("components", {}).get("schemas", {}).pop(name, None)
+        app.openapi_schema = schema
+    return app.openapi_schema
 
 
 def _alive() -> dict[str, str]:
