@@ -1,6 +1,9 @@
-"""Vision scanners (`/api/environments/:environment_id/vision/scanners`): list, create, read, change, delete.
+"""Vision scanners (`/api/environments/:environment_id/vision/scanners`): list, create, read, change,
+delete; the team's creators and counts; a proposed scanner's estimate; observing sessions now.
 
-Each endpoint calls one use case of `services.scanners`, as `sightline scanners …` does.
+Each endpoint calls one use case: `services.scanners` as `sightline scanners …` does (`estimate`
+too), `services.scanner_overview` for creators and stats, and `services.observations.observe_sessions`
+as `sightline observe` does. The static paths come before `/{scanner_id}`.
 """
 
 from __future__ import annotations
@@ -202,7 +205,7 @@ class ScannedShape(BaseModel):
 
 class OutcomeShape(BaseModel):
     session_id: str
-    outcome: Literal["started", "already_scanned", "skipped_limit", "skipped_quota"]
+    outcome: str = Field(description="started, already_scanned, skipped_limit or skipped_quota.")
     observation_id: UUID | None = Field(description="The started one, or the one the session already has.")
 
 
@@ -241,20 +244,18 @@ def observe(
     """
     if body.session_id is not None and body.session_ids is not None:
         raise InvalidField("session_ids", "give session_id or session_ids, not both")
-    wanted = body.session_ids if body.session_ids is not None else [body.session_id or ""]
     if body.session_ids is None and not body.session_id:
         raise InvalidField("session_id", "name the session to observe")
+    wanted = body.session_ids if body.session_ids is not None else [str(body.session_id)]
     outcomes = observations.observe_sessions(
         who.deps, who.team_id, str(scanner_id), wanted, user_id=who.principal.user_id
     )
-    if body.session_ids is not None:
-        return _batch(outcomes)
-    return _one(outcomes[0])
+    return _batch(outcomes) if body.session_ids is not None else _one(outcomes[0])
 
 
 def _batch(outcomes: list[Requested]) -> JSONResponse:
     results = [
-        OutcomeShape(session_id=each.session_id, outcome=each.outcome, observation_id=_id_of(each))  # type: ignore[arg-type]
+        OutcomeShape(session_id=each.session_id, outcome=each.outcome, observation_id=_id_of(each))
         for each in outcomes
     ]
     started = sum(each.outcome == "started" for each in outcomes)

@@ -139,9 +139,6 @@ def quota_command(team: int = TEAM) -> None:
     report = budget.quota(deps, team_id)
     period = f"{report.period_start:%Y-%m-%d} to {report.period_end:%Y-%m-%d}"
     organisation = report.organisation
-    if organisation is None:
-        out.print(f"period {period}: no scanners yet, nothing used", highlight=False)
-        return
     limit = "uncapped" if organisation.limit is None else f"{organisation.limit:,}"
     remaining = "∞" if organisation.remaining is None else f"{organisation.remaining:,}"
     exhausted = " · EXHAUSTED" if organisation.exhausted else ""
@@ -152,3 +149,5 @@ def quota_command(team: int = TEAM) -> None:
     for name, own in report.scanners:
         cap = "" if own.limit is None else f" of {own.limit:,}"
         out.print(f"  {escape(name)}: {own.used:,}{cap} credits", highlight=False)
+    projected = f"{report.projected_observations:,} observations, {report.projected_credits:,} credits"
+    out.print(f"enabled scanners are expected to make {projected} a month", highlight=False)

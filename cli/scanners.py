@@ -149,8 +149,12 @@ def estimate_command(
 ) -> None:
     """How many observations a month a proposed scanner would make, from the last 30 days of data."""
     deps, team_id = team_deps(team)
-    count = service.estimate_scanner(deps, team_id, json_option(query, "query"), sampling_rate)
-    out.print(f"about {count} observations a month", highlight=False)
+    found = service.estimate_scanner(deps, team_id, json_option(query, "query"), sampling_rate)
+    out.print(
+        f"about {found.estimated_observations_per_month} observations a month "
+        f"({found.matched_sessions_in_window} matching sessions in {found.window_days:g} days of data)",
+        highlight=False,
+    )
 
 
 @app.command("backfill")

@@ -8,6 +8,7 @@ behind `sightline quota`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -15,6 +16,7 @@ from sqlmodel import Session
 
 from models import Organization, Scanner, Team
 from models.observation_queries import in_flight, organization_usage, scanner_usage, team_scanners
+from models.vision_queries import enabled_scanner_estimates
 from pipeline.errors import ConfigurationError
 from pipeline.limits import Quota, credits_for, headroom, month_start, next_month_start
 from services.context import Deps
@@ -24,6 +26,15 @@ from settings import Settings
 def observation_price(provider: str, model: str, settings: Settings) -> int:
     """Credits one observation costs: the model's price on Gemini, nothing on the heuristic provider."""
     return credits_for(model, settings.model_prices) if provider == "google" else 0
+
+
+def _snapshot_price(settings: Settings) -> Callable[[dict], int]:
+    """What an in-flight observation reserves: the price of the model its snapshot froze."""
+
+    def price(snapshot: dict) -> int:
+        return observation_price(snapshot.get("provider", "google"), snapshot.get("model", ""), settings)
+
+    return price
 
 
 def require_provider(scanner: Scanner, settings: Settings) -> None:
@@ -39,11 +50,7 @@ def quotas(session: Session, scanner: Scanner, settings: Settings, now: datetime
     """(organisation quota, scanner quota) for this calendar month, in-flight reservations included."""
     team = session.get_one(Team, scanner.team_id)
     organization = session.get_one(Organization, team.organization_id)
-    since = month_start(now)
-
-    def price(snapshot: dict) -> int:
-        return observation_price(snapshot.get("provider", "google"), snapshot.get("model", ""), settings)
-
+    since, price = month_start(now), _snapshot_price(settings)
     org = Quota(organization.monthly_credit_limit, organization_usage(session, organization.id, since, price))
     own = Quota(scanner.credit_limit, scanner_usage(session, scanner.id, since, price))
     return org, own
@@ -71,20 +78,36 @@ def room(session: Session, scanner: Scanner, settings: Settings) -> int:
 
 @dataclass(frozen=True)
 class QuotaReport:
+    """This calendar month (UTC) in credits: the organisation's limit and use, each scanner's, and
+    what the organisation's enabled scanners are expected to make in a month."""
+
     period_start: datetime
     period_end: datetime
-    organisation: Quota | None  # None: the team has no scanner yet
+    organisation: Quota
     scanners: list[tuple[str, Quota]]
+    projected_observations: int
+    projected_credits: int
 
 
 def quota(deps: Deps, team_id: int, *, now: datetime | None = None) -> QuotaReport:
-    """This month's credits: the organisation's limit and use (in-flight included), and each scanner's."""
+    """This month's credits: the organisation's limit and use (in-flight included), each scanner's,
+    and the monthly projection of the organisation's enabled scanners."""
     now = now or deps.now()
     with deps.read() as session:
+        organization = session.get_one(Organization, session.get_one(Team, team_id).organization_id)
+        used = organization_usage(session, organization.id, month_start(now), _snapshot_price(deps.settings))
         per_scanner = [
-            (scanner.name, quotas(session, scanner, deps.settings, now))
+            (scanner.name, quotas(session, scanner, deps.settings, now)[1])
             for scanner in team_scanners(session, team_id)
         ]
-    organisation = per_scanner[0][1][0] if per_scanner else None
-    scanners = [(name, own) for name, (_, own) in per_scanner]
-    return QuotaReport(month_start(now), next_month_start(now), organisation, scanners)
+        projected = enabled_scanner_estimates(session, organization.id)
+    return QuotaReport(
+        month_start(now),
+        next_month_start(now),
+        Quota(organization.monthly_credit_limit, used),
+        per_scanner,
+        sum(count for count, _, _ in projected),
+        sum(
+            count * observation_price(provider, model, deps.settings) for count, provider, model in projected
+        ),
+    )

@@ -8,6 +8,7 @@ URL and event filters are matched in memory on the rows that are left.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,12 +24,27 @@ WINDOW = timedelta(days=30)
 _IN_MEMORY_KEYS = ("urls", "url_contains", "custom_events")
 
 
+@dataclass(frozen=True)
+class Estimate:
+    """A monthly estimate and what it was computed from."""
+
+    matched_sessions_in_window: int  # sessions matching the query and eligible, sampling not applied
+    window_days: float  # days of data the count covers (at least 1, at most 30)
+    estimated_observations_per_month: int
+    sampling_rate: float
+
+
 def estimate(session: Session, team_id: int, query: dict[str, Any] | None, rate: float) -> int:
     """Observations a month for this query and sampling rate, from the team's last 30 days of data."""
+    return estimate_details(session, team_id, query, rate).estimated_observations_per_month
+
+
+def estimate_details(session: Session, team_id: int, query: dict[str, Any] | None, rate: float) -> Estimate:
+    """The estimate with the matched sessions and the days of data it divides them by."""
     query = query or {}
     first, last = data_span(session, team_id)
-    if first is None or last is None or rate <= 0:  # both are None when the team has no recordings
-        return 0
+    if first is None or last is None:  # both are None when the team has no recordings
+        return Estimate(0, WINDOW.days, 0, rate)
     since = max(first, last - WINDOW)
     where = estimate_filters(
         query, min_duration_s=MIN_DURATION_S, min_active_s=MIN_ACTIVE_S, max_active_s=MAX_ACTIVE_S
@@ -38,8 +54,8 @@ def estimate(session: Session, team_id: int, query: dict[str, Any] | None, rate:
         count = sum(1 for row in rows if matches(query, row._mapping))
     else:
         count = sum(1 for _ in rows)
-    days = (last - since).total_seconds() / 86_400
-    return estimate_monthly(count, days, rate)
+    days = max((last - since).total_seconds() / 86_400, 1.0)
+    return Estimate(count, round(days, 2), estimate_monthly(count, days, rate), rate)
 
 
 def refresh_estimate(session: Session, scanner: Scanner, now: datetime) -> int:

@@ -25,6 +25,7 @@ from models.observation_queries import (
     observed_sessions,
 )
 from models.queries import get_recording, list_recordings
+from models.vision_queries import observation_ids, recorded_sessions
 from pipeline.errors import InvalidField, NotFoundError
 from pipeline.evidence import CITATION, LINE_SECOND, TOLERANCE_S
 from pipeline.limits import plan_batch
@@ -45,7 +46,9 @@ MAX_CITED_LINES = 4
 class Requested:
     session_id: str
     outcome: str  # started | already_scanned | skipped_limit | skipped_quota
-    observation_id: UUID | None = None
+    observation_id: UUID | None = None  # the started one
+    workflow_id: str | None = None  # the started one's
+    existing_id: UUID | None = None  # the observation an already scanned session has
 
 
 @dataclass(frozen=True)
@@ -83,8 +86,10 @@ def observe_sessions(
     """Observe sessions now (or the team's newest 200 with `newest`), within the limits.
 
     One outcome per distinct session id; the started ones are sent to the workers after the commit.
-    Raises `NotFoundError` for an unknown scanner, `InvalidField` when no session is named or more
-    than 200 are, `ConfigurationError` when the scanner needs a Gemini key that is not set.
+    Raises `NotFoundError` for an unknown scanner, `InvalidField` when no session is named, more
+    than 200 are, or one has no recording in the team (nothing is started then; the field is
+    `session_id` when one session was named, `session_ids` otherwise), `ConfigurationError` when
+    the scanner needs a Gemini key that is not set.
     """
     with deps.transaction() as session:
         found = load_scanner(session, team_id, scanner_ref)
@@ -93,6 +98,7 @@ def observe_sessions(
             session_ids = [row.session_id for row in rows]
         if not session_ids:
             raise InvalidField("session_ids", "name at least one session, or pass --all")
+        _require_recordings(session, team_id, _wanted(session_ids))
         outcomes = request_observations(
             session, found, session_ids, settings=deps.settings, now=now or deps.now(), user_id=user_id
         )
@@ -194,9 +200,7 @@ def request_observations(
     One outcome per distinct session id. Raises `InvalidField` for no or over 200 session ids,
     `ConfigurationError` when the scanner needs a Gemini key that is not set.
     """
-    wanted = list(dict.fromkeys(session_ids))
-    if not wanted or len(wanted) > MAX_SESSIONS_PER_REQUEST:
-        raise InvalidField("session_ids", f"give 1 to {MAX_SESSIONS_PER_REQUEST} session ids")
+    wanted = _wanted(session_ids)
     require_provider(scanner, settings)
     budget = affordable(session, scanner, settings, now)
     plan = plan_batch(
@@ -210,10 +214,34 @@ def request_observations(
     }
     if not _insert_together(session, list(rows.values())):
         rows = {sid: row for sid, row in rows.items() if _insert_alone(session, row)}
+    scanned = [sid for sid, outcome in plan if sid not in rows and _lost(outcome) == "already_scanned"]
+    existing = observation_ids(session, scanner.id, scanned) if scanned else {}
     return [
-        Requested(sid, "started", rows[sid].id) if sid in rows else Requested(sid, _lost(outcome))
+        Requested(sid, "started", rows[sid].id, rows[sid].workflow_id)
+        if sid in rows
+        else Requested(sid, _lost(outcome), existing_id=existing.get(sid))
         for sid, outcome in plan
     ]
+
+
+def _wanted(session_ids: list[str]) -> list[str]:
+    """The distinct session ids, in order; `InvalidField` for none or over 200."""
+    wanted = list(dict.fromkeys(session_ids))
+    if not wanted or len(wanted) > MAX_SESSIONS_PER_REQUEST:
+        raise InvalidField("session_ids", f"give 1 to {MAX_SESSIONS_PER_REQUEST} session ids")
+    return wanted
+
+
+def _require_recordings(session: Session, team_id: int, wanted: list[str]) -> None:
+    """Raises `InvalidField` when a session has no recording in the team: it cannot be observed."""
+    recorded = recorded_sessions(session, team_id, wanted)
+    unknown = [sid for sid in wanted if sid not in recorded]
+    if unknown:
+        more = f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""
+        raise InvalidField(
+            "session_id" if len(wanted) == 1 else "session_ids",
+            f"the team has no recording of {unknown[0]!r}{more}; import it first (`sightline import`)",
+        )
 
 
 def _citations(value: Any, lines: list[str]) -> list[Citation]:

@@ -31,7 +31,7 @@ from pipeline.scanners import bumps_version, changed_fields, validate_sampling_r
 from pipeline.schedule import parse_since
 from services.actions import apply_actions, default_digest
 from services.context import Deps
-from services.estimates import estimate, refresh_estimate
+from services.estimates import Estimate, estimate_details, refresh_estimate
 from settings import Settings
 
 EDITABLE = (
@@ -186,14 +186,15 @@ def delete_scanner(deps: Deps, team_id: int, ref: str) -> str:
         return found.name
 
 
-def estimate_scanner(deps: Deps, team_id: int, query: Any, sampling_rate: Any) -> int:
-    """Observations a month a proposed scanner would make, from the team's last 30 days of data.
+def estimate_scanner(deps: Deps, team_id: int, query: Any, sampling_rate: Any) -> Estimate:
+    """Observations a month a proposed scanner would make, from the team's last 30 days of data,
+    with the matched sessions and days of data behind the figure.
 
     Raises `InvalidField` for a bad query or sampling rate.
     """
     normalised, rate = validate_query(query), validate_sampling_rate(sampling_rate)
     with deps.read() as session:
-        return estimate(session, team_id, normalised, rate)
+        return estimate_details(session, team_id, normalised, rate)
 
 
 def backfill(

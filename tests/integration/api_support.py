@@ -95,3 +95,28 @@ def check_user(value: dict[str, Any] | None) -> None:
 def check_envelope(body: dict[str, Any]) -> list[dict[str, Any]]:
     check_fields(body, ENVELOPE_FIELDS)
     return body["results"]
+
+
+# Vision observations, as the reference writes them.
+OBSERVATION_FIELDS = (
+    *("id", "scanner_id", "session_id", "status", "error_reason", "workflow_id"),
+    *("scanner_snapshot", "scanner_result", "triggered_by", "triggered_by_user"),
+    *("started_at", "completed_at", "created_at"),
+)
+SNAPSHOT_FIELDS = (
+    "name",
+    "scanner_type",
+    "scanner_version",
+    "model",
+    "provider",
+    "emits_signals",
+    "scanner_config",
+)
+RESULT_FIELDS = ("model_output", "signals_count")
+
+
+def check_observation(body: dict[str, Any]) -> None:
+    """An observation with the reference's fields, its snapshot's and its result's."""
+    check_fields(body, OBSERVATION_FIELDS)
+    check_fields(body["scanner_snapshot"], SNAPSHOT_FIELDS)
+    check_fields(body["scanner_result"], RESULT_FIELDS)

@@ -23,11 +23,13 @@ def test_observe_waits_and_show_puts_citations_next_to_timeline_lines(world):
     world.scanner(
         name="Payment failed", scanner_type="monitor", scanner_config={"prompt": "Did payment fail?"}
     )
-    result = run("observe", "Payment failed", CHECKOUT, "scenario-nope", "--wait", "--timeout", "60")
+    unknown = run("observe", "Payment failed", CHECKOUT, "scenario-nope")
+    assert unknown.exit_code == 2 and "no recording of 'scenario-nope'" in unknown.output
+    result = run("observe", "Payment failed", CHECKOUT, "--wait", "--timeout", "60")
     assert result.exit_code == 0, result.output
     assert "started          scenario-checkout-js-error" in result.output
     listing = run("observations", "list", "--scanner", "Payment failed")
-    assert "succeeded" in listing.output and "ineligible" in listing.output
+    assert "succeeded" in listing.output and len(listing.output.splitlines()) == 2
     row_id = next(line.split("\t")[0] for line in listing.output.splitlines() if "succeeded" in line)
     shown = run("observations", "show", row_id)
     assert '(t 25) → [t=25] click button.primary "Pay"' in shown.output
