@@ -10,6 +10,7 @@ from rich.markup import escape
 
 from cli.context import friendly_errors, out, print_table, set_options, team_deps, yaml_option
 from services import actions as use
+from services.action_runs import wait_for_run
 from services.integrations import add_slack_integration, integrations_of
 
 app = typer.Typer(help="Actions: scheduled digests and alerts over observations.", no_args_is_help=True)
@@ -66,7 +67,7 @@ def list_command(team: int = TEAM) -> None:
             a.next_run_at.isoformat() if a.next_run_at else "-",
             ",".join(t["type"] for t in a.delivery_config or []) or "-",
         )
-        for a in use.actions(deps, team_id)
+        for a in use.actions(deps, team_id)[1]
     ]
     print_table(("name", "mode", "enabled", "rrule", "timezone", "next run", "targets"), rows)
 
@@ -107,10 +108,11 @@ def update_command(
 @app.command("delete")
 @friendly_errors
 def delete_command(action: str = typer.Argument(..., help="Name or id."), team: int = TEAM) -> None:
-    """Delete an action that never ran (disable one that did: --set enabled=false)."""
+    """Delete an action that never ran; one that ran is disabled instead (its runs keep their history)."""
     deps, team_id = team_deps(team)
-    use.delete_action(deps, team_id, action)
-    out.print(f"deleted action {escape(action)}", highlight=False)
+    done = use.delete_action(deps, team_id, action)
+    note = " instead of deleted: it has runs, whose history is kept" if done == "disabled" else ""
+    out.print(f"{done} action {escape(action)}{note}", highlight=False)
 
 
 @app.command("run-now")
@@ -127,7 +129,7 @@ def run_now_command(
     out.print(f"started run {run_id}", highlight=False)
     if not wait:
         return
-    progress = use.wait_for_run(deps, run_id, timeout)
+    progress = wait_for_run(deps, run_id, timeout)
     if progress is None:
         out.print(f"still running after {timeout:g} s (is a worker running?)", highlight=False)
         raise typer.Exit(1)

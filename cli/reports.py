@@ -12,6 +12,7 @@ from cli.context import friendly_errors, json_option, out, print_table, team_dep
 from pipeline.errors import InvalidField
 from pipeline.reports import STATUSES, StateRequest
 from pipeline.schedule import parse_duration
+from services import artefacts
 from services import reports as use
 from services.signals import pause_processing, processing_paused_until, resume_processing
 
@@ -109,12 +110,11 @@ def state_command(
     request = StateRequest(to, reason=reason, note=note, snooze_for=snooze_for)
     result = use.change_state(deps, team_id, report, request)
     out.print(
-        f"{result['outcome']}: {result.get('status', '-')}"
-        f"{' (' + result['detail'] + ')' if result.get('detail') else ''}",
+        f"{result.outcome}: {result.status or '-'}{' (' + result.detail + ')' if result.detail else ''}",
         highlight=False,
     )
-    if result["outcome"] != "transitioned":
-        raise typer.Exit(2 if result["outcome"] == "not_found" else 1)
+    if result.outcome != "transitioned":
+        raise typer.Exit(2 if result.outcome == "not_found" else 1)
 
 
 @app.command("bulk-state")
@@ -160,7 +160,7 @@ def artefact_add(
 ) -> None:
     """Append an artefact (status types are latest-wins: the newest one is the report's value)."""
     deps, team_id = team_deps(team)
-    row = use.add_artefact(deps, team_id, report, kind, json_option(content, "content"))
+    row = artefacts.add_artefact(deps, team_id, report, kind, json_option(content, "content"))
     out.print(f"added {kind} {row.id}", highlight=False)
 
 
@@ -176,7 +176,7 @@ def artefact_list(report: str = typer.Argument(..., help="Report id."), team: in
             a.created_at.isoformat(timespec="seconds"),
             json.dumps(a.content, ensure_ascii=False),
         )
-        for a in use.artefacts(deps, team_id, report)
+        for a in artefacts.artefacts(deps, team_id, report)[1]
     ]
     print_table(("id", "type", "created", "content"), rows)
 
@@ -190,7 +190,7 @@ def artefact_edit(
 ) -> None:
     """Replace an artefact's content (validated against its type)."""
     deps, team_id = team_deps(team)
-    row = use.edit_artefact(deps, team_id, artefact, json_option(content, "content"))
+    row = artefacts.edit_artefact(deps, team_id, artefact, json_option(content, "content"))
     out.print(f"edited {row.type} {artefact}", highlight=False)
 
 
@@ -199,7 +199,7 @@ def artefact_edit(
 def artefact_delete(artefact: str = typer.Argument(..., help="Artefact id."), team: int = TEAM) -> None:
     """Delete an artefact; for status types the previous one becomes the report's value again."""
     deps, team_id = team_deps(team)
-    kind = use.delete_artefact(deps, team_id, artefact)
+    kind = artefacts.delete_artefact(deps, team_id, artefact)
     out.print(f"deleted {kind} {artefact}", highlight=False)
 
 

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlmodel import Session, col, or_, select, update
+from sqlmodel import Session, col, func, or_, select, update
 
 from models.actions import ActionRun, ActionRunStatus, Delivery, DeliveryStatus, VisionAction
 from models.tenancy import Integration
@@ -59,11 +59,16 @@ def action_named(session: Session, team_id: int, name: str) -> VisionAction | No
     ).first()
 
 
-def team_actions(session: Session, team_id: int) -> Sequence[VisionAction]:
-    """A team's actions by name."""
-    return session.exec(
-        select(VisionAction).where(VisionAction.team_id == team_id).order_by(VisionAction.name)
-    ).all()
+def team_actions(
+    session: Session, team_id: int, scanner_id: UUID | None, limit: int | None, offset: int
+) -> tuple[int, Sequence[VisionAction]]:
+    """(how many, one page of) a team's actions by name; only those over `scanner_id` when given."""
+    where = [col(VisionAction.team_id) == team_id]
+    if scanner_id is not None:
+        where.append(col(VisionAction.scanner_id) == scanner_id)
+    count = session.exec(select(func.count()).select_from(VisionAction).where(*where)).one()
+    statement = select(VisionAction).where(*where).order_by(col(VisionAction.name), col(VisionAction.id))
+    return count, session.exec(statement.offset(offset).limit(limit)).all()
 
 
 def team_scanner_ids(session: Session, team_id: int) -> list[str]:

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlmodel import Session, col, select, update
+from sqlmodel import Session, col, func, or_, select, update
 
 from models.signals import ProcessingState, ReportArtefact, ReportStatus, Signal, SignalReport
 
@@ -120,17 +120,66 @@ def claim_notice(session: Session, report_id: UUID, now: datetime) -> bool:
 
 
 def team_reports(
-    session: Session, team_id: int, *, status: str | None = None, include_suppressed: bool = False
+    session: Session,
+    team_id: int,
+    *,
+    statuses: Sequence[str] = (),
+    include_suppressed: bool = False,
+    search: str | None = None,
+    source_products: Sequence[str] = (),
 ) -> Sequence[SignalReport]:
-    """A team's reports: deleted never; suppressed only when asked for (or named by `status`)."""
+    """A team's reports: deleted never; suppressed only when asked for (or named by `statuses`);
+    `search` in the title or summary; only those with a live signal of one of `source_products`."""
     statement = select(SignalReport).where(
         SignalReport.team_id == team_id, SignalReport.status != ReportStatus.DELETED
     )
-    if status is not None:
-        statement = statement.where(SignalReport.status == status)
+    if statuses:
+        statement = statement.where(col(SignalReport.status).in_(list(statuses)))
     elif not include_suppressed:
         statement = statement.where(SignalReport.status != ReportStatus.SUPPRESSED)
+    if search:
+        pattern = f"%{search.lower()}%"
+        title, summary = (
+            func.lower(func.coalesce(SignalReport.title, "")),
+            func.lower(func.coalesce(SignalReport.summary, "")),
+        )
+        statement = statement.where(or_(title.like(pattern), summary.like(pattern)))
+    if source_products:
+        with_source = select(Signal.report_id).where(
+            Signal.team_id == team_id,
+            col(Signal.source_product).in_(list(source_products)),
+            col(Signal.deleted).is_(False),
+        )
+        statement = statement.where(col(SignalReport.id).in_(with_source))
     return session.exec(statement).all()
+
+
+def products_by_report(session: Session, report_ids: Sequence[UUID]) -> dict[UUID, list[str]]:
+    """The sorted distinct source products of each report's live signals, by report id."""
+    found: dict[UUID, list[str]] = {}
+    if report_ids:
+        statement = (
+            select(Signal.report_id, Signal.source_product)
+            .where(col(Signal.report_id).in_(list(report_ids)), col(Signal.deleted).is_(False))
+            .distinct()
+            .order_by(col(Signal.source_product))
+        )
+        for report_id, product in session.exec(statement):
+            if report_id is not None:
+                found.setdefault(report_id, []).append(product)
+    return found
+
+
+def artefact_window(
+    session: Session, report_id: UUID, limit: int | None, offset: int
+) -> tuple[int, Sequence[ReportArtefact]]:
+    """(how many, one page of) a report's artefacts, oldest first."""
+    where = col(ReportArtefact.report_id) == report_id
+    count = session.exec(select(func.count()).select_from(ReportArtefact).where(where)).one()
+    statement = (
+        select(ReportArtefact).where(where).order_by(col(ReportArtefact.created_at), col(ReportArtefact.id))
+    )
+    return count, session.exec(statement.offset(offset).limit(limit)).all()
 
 
 def artefacts_by_report(session: Session, report_ids: Sequence[UUID]) -> dict[UUID, list[ReportArtefact]]:

@@ -95,6 +95,22 @@ class SuggestedReviewers(_Content):
     reviewers: list[Reviewer] = Field(min_length=1, max_length=10)
 
 
+class Commit(_Content):
+    repository: str = Field(min_length=3, max_length=512)
+    branch: str = Field(min_length=1, max_length=255)
+    commit_sha: str = Field(pattern=r"^[0-9a-fA-F]{7,64}$")
+    message: str = Field(default="", max_length=10_000)
+    note: str | None = Field(default=None, max_length=10_000)
+    diff: str | None = Field(default=None, max_length=200_000)
+
+    @field_validator("repository")
+    @classmethod
+    def _owner_repo(cls, value: str) -> str:
+        if not _REPOSITORY.match(value):
+            raise ValueError("repository must look like owner/repo")
+        return value
+
+
 class SignalFinding(_Content):
     signal_id: str = Field(min_length=1, max_length=255)
     relevant_code_paths: list[str] = Field(default_factory=list, max_length=50)
@@ -106,6 +122,7 @@ class SignalFinding(_Content):
 WRITABLE: dict[str, type[_Content]] = {
     "note": Note,
     "code_reference": CodeReference,
+    "commit": Commit,
     "actionability_judgment": ActionabilityJudgment,
     "priority_judgment": PriorityJudgment,
     "safety_judgment": SafetyJudgment,
@@ -149,3 +166,25 @@ def derived(artefacts: Iterable[Any]) -> dict[str, Any]:
         "dismissal_reason": dismissal.get("reason") or None,
         "dismissal_note": dismissal.get("note") or None,
     }
+
+
+def suggested_reviewers(artefacts: Iterable[Any]) -> list[str]:
+    """The GitHub logins and user UUIDs the newest `suggested_reviewers` artefact names."""
+    newest = max(
+        (item for item in artefacts if item.type == "suggested_reviewers"),
+        key=lambda item: item.created_at,
+        default=None,
+    )
+    reviewers = (newest.content or {}).get("reviewers") or [] if newest is not None else []
+    return [str(who[key]) for who in reviewers for key in ("github_login", "user_uuid") if who.get(key)]
+
+
+def diff_source(kind: str, content: dict[str, Any]) -> tuple[str, str]:
+    """The (repository, branch) whose diff a commit artefact stands for; `InvalidField` when the
+    artefact is not a commit or misses either."""
+    if kind != "commit":
+        raise InvalidField("type", f"a {kind} artefact has no diff; only commit artefacts do")
+    repository, branch = content.get("repository"), content.get("branch")
+    if not repository or not branch:
+        raise InvalidField("content", "this commit artefact misses its repository or branch")
+    return str(repository), str(branch)

@@ -237,6 +237,7 @@ class Decision:
     changes: dict[str, Any] = field(default_factory=dict)
     feedback: dict[str, str] | None = None
     detail: str | None = None
+    bad_field: str | None = None  # what made a `failed` request invalid
 
 
 def request_state(
@@ -267,7 +268,7 @@ def request_state(
     except InvalidTransition as exc:
         return Decision("skipped", current, detail=str(exc))
     except InvalidField as exc:
-        return Decision("failed", current, detail=str(exc))
+        return Decision("failed", current, detail=str(exc), bad_field=exc.field)
     return Decision("transitioned", target, changes, request.feedback)
 
 

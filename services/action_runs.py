@@ -13,6 +13,7 @@ calls the model again.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -42,7 +43,7 @@ from pipeline.digests import (
     slack_output,
     synthesis_call,
 )
-from pipeline.errors import InvalidField, SightlineError
+from pipeline.errors import InvalidField, NotFoundError, SightlineError
 from pipeline.names import DELIVER, RUN_ACTION
 from services.context import Deps
 
@@ -62,6 +63,20 @@ class ActionOutcome:
 class RunResult:
     status: str  # completed | skipped | failed | running | missing
     deliveries: list[UUID]  # its pending deliveries, each sent to the deliver queue
+
+
+@dataclass(frozen=True)
+class RunProgress:
+    status: str
+    error: str | None
+    markdown: str | None
+    deliveries: list[tuple[str, str, str | None]]  # (target, status, error)
+
+    @property
+    def finished(self) -> bool:
+        """The run ended and none of its deliveries is still waiting to be posted."""
+        waiting = any(status == "pending" for _, status, _ in self.deliveries)
+        return self.status != ActionRunStatus.RUNNING and not waiting
 
 
 @dataclass(frozen=True)
@@ -263,3 +278,24 @@ def _synthesise(deps: Deps, action: VisionAction, sample: list[Any]) -> str | No
     except SightlineError as exc:
         log.warning("digest_synthesis_fallback", action=action.name, error=type(exc).__name__)
         return None
+
+
+def run_progress(deps: Deps, run_id: UUID) -> RunProgress:
+    """A run's status and its deliveries'; `NotFoundError` for an unknown run."""
+    with deps.read() as session:
+        run = session.get(ActionRun, run_id)
+        if run is None:
+            raise NotFoundError(f"no action run {run_id}")
+        deliveries = [(row.target, str(row.status), row.error) for row in run_deliveries(session, run_id)]
+        return RunProgress(str(run.status), run.error, run.synthesized_markdown, deliveries)
+
+
+def wait_for_run(deps: Deps, run_id: UUID, timeout_s: float, poll_s: float = 0.5) -> RunProgress | None:
+    """The run's progress once it and its deliveries finished; None after `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        progress = run_progress(deps, run_id)
+        if progress.finished:
+            return progress
+        time.sleep(poll_s)
+    return None

@@ -10,7 +10,6 @@ a scanner and of `sightline apply`, which write scanners and actions together.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -19,51 +18,32 @@ from uuid import UUID
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from models import ActionRun, ActionRunStatus, Integration, Scanner, Team, VisionAction, as_utc
+from models import ActionRun, Integration, Scanner, Team, VisionAction, as_utc
 from models.action_queries import (
     action_named,
     has_runs,
     recent_runs,
-    run_deliveries,
     team_actions,
     team_scanner_ids,
 )
 from models.observation_queries import find_scanner
 from pipeline.actions import DEFAULT_DIGEST_RULE, next_run, validate_action
 from pipeline.errors import InvalidField, NotFoundError
+from pipeline.masking import unmasked_targets
 from pipeline.names import RUN_ACTION
 from services.context import Deps
 
 EDITABLE = (
-    "name",
-    "mode",
-    "enabled",
-    "trigger_config",
-    "selection",
-    "synthesis_config",
-    "delivery_config",
-    "alert_config",
+    *("name", "mode", "enabled", "trigger_config", "selection"),
+    *("synthesis_config", "delivery_config", "alert_config"),
 )
+TRIGGER_TYPES = ("schedule",)
 
 
 @dataclass(frozen=True)
 class ActionDetail:
     definition: dict[str, Any]  # the editable fields, the mode as text, and the id
     runs: list[ActionRun]  # newest first
-
-
-@dataclass(frozen=True)
-class RunProgress:
-    status: str
-    error: str | None
-    markdown: str | None
-    deliveries: list[tuple[str, str, str | None]]  # (target, status, error)
-
-    @property
-    def finished(self) -> bool:
-        """The run ended and none of its deliveries is still waiting to be posted."""
-        waiting = any(status == "pending" for _, status, _ in self.deliveries)
-        return self.status != ActionRunStatus.RUNNING and not waiting
 
 
 class Applied(NamedTuple):
@@ -82,12 +62,11 @@ def create_action(
     user_id: int | None = None,
 ) -> VisionAction:
     """Create an action over the scanner named (or with the id) `scanner_ref`; a rule without a
-    timezone is in the team's. Raises `NotFoundError` or `InvalidField`."""
+    timezone is in the team's. Raises `InvalidField` (an unknown scanner is `scanner`)."""
     now = now or deps.now()
+    _check_trigger_type(data.get("trigger_type"))
     with deps.transaction() as session:
-        scanner = find_scanner(session, team_id, scanner_ref)
-        if scanner is None:
-            raise NotFoundError(f"no scanner {scanner_ref!r} in team {team_id}")
+        scanner = _scanner(session, team_id, scanner_ref)
         trigger = dict(data.get("trigger_config") or {})
         if not trigger.get("timezone"):
             trigger["timezone"] = session.get_one(Team, team_id).timezone
@@ -97,27 +76,46 @@ def create_action(
 def update_action(
     deps: Deps, team_id: int, ref: str, changes: dict[str, Any], *, now: datetime | None = None
 ) -> list[str]:
-    """Change fields of an action; the names of the fields that changed. Raises `NotFoundError` or
-    `InvalidField`."""
+    """Change fields of an action (`scanner` too); the names of the fields that changed. A target
+    sent back with a masked secret keeps the stored one. Raises `NotFoundError` or `InvalidField`."""
     now = now or deps.now()
-    with deps.transaction() as session:
-        return _update(session, find_action(session, team_id, ref), changes, now)
-
-
-def delete_action(deps: Deps, team_id: int, ref: str) -> None:
-    """Delete an action that never ran. Raises `NotFoundError`, or `InvalidField` when it has runs
-    (disable it instead: its runs keep their history)."""
+    changes = dict(changes)
+    _check_trigger_type(changes.pop("trigger_type", None))
     with deps.transaction() as session:
         action = find_action(session, team_id, ref)
-        if has_runs(session, action.id):
-            raise InvalidField("action", "it has runs; disable it instead (--set enabled=false)")
-        session.delete(action)
+        if "delivery_config" in changes:
+            changes["delivery_config"] = unmasked_targets(changes["delivery_config"], action.delivery_config)
+        moved = _move(session, action, changes.pop("scanner", None), now)
+        return moved + _update(session, action, changes, now)
 
 
-def actions(deps: Deps, team_id: int) -> list[VisionAction]:
-    """A team's actions, by name."""
+def delete_action(deps: Deps, team_id: int, ref: str, *, now: datetime | None = None) -> str:
+    """Delete an action that never ran: `deleted`. One that ran is disabled instead, so its runs
+    keep their history: `disabled`. Raises `NotFoundError`."""
+    with deps.transaction() as session:
+        action = find_action(session, team_id, ref)
+        if not has_runs(session, action.id):
+            session.delete(action)
+            return "deleted"
+        if action.enabled:
+            action.enabled, action.next_run_at, action.updated_at = False, None, now or deps.now()
+            session.add(action)
+        return "disabled"
+
+
+def actions(
+    deps: Deps, team_id: int, *, scanner_id: UUID | None = None, limit: int | None = None, offset: int = 0
+) -> tuple[int, list[VisionAction]]:
+    """(how many, one page of) a team's actions by name; only those over `scanner_id` when given."""
     with deps.read() as session:
-        return list(team_actions(session, team_id))
+        count, rows = team_actions(session, team_id, scanner_id, limit, offset)
+        return count, list(rows)
+
+
+def action(deps: Deps, team_id: int, ref: str) -> VisionAction:
+    """One action by name or id; `NotFoundError` when the team has none."""
+    with deps.read() as session:
+        return find_action(session, team_id, ref)
 
 
 def action_detail(deps: Deps, team_id: int, ref: str, runs: int = 5) -> ActionDetail:
@@ -146,27 +144,6 @@ def run_now(deps: Deps, team_id: int, ref: str, *, now: datetime | None = None) 
         raise InvalidField("action", "it was started at this very moment; try again") from exc
     deps.sender().send(RUN_ACTION, str(run.id))
     return run.id
-
-
-def run_progress(deps: Deps, run_id: UUID) -> RunProgress:
-    """A run's status and its deliveries'; `NotFoundError` for an unknown run."""
-    with deps.read() as session:
-        run = session.get(ActionRun, run_id)
-        if run is None:
-            raise NotFoundError(f"no action run {run_id}")
-        deliveries = [(row.target, str(row.status), row.error) for row in run_deliveries(session, run_id)]
-        return RunProgress(str(run.status), run.error, run.synthesized_markdown, deliveries)
-
-
-def wait_for_run(deps: Deps, run_id: UUID, timeout_s: float, poll_s: float = 0.5) -> RunProgress | None:
-    """The run's progress once it and its deliveries finished; None after `timeout_s`."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        progress = run_progress(deps, run_id)
-        if progress.finished:
-            return progress
-        time.sleep(poll_s)
-    return None
 
 
 def find_action(session: Session, team_id: int, ref: str) -> VisionAction:
@@ -297,3 +274,27 @@ def _check_integrations(session: Session, team_id: int, targets: list[dict[str, 
                 f"delivery_config[{index}].integration_id",
                 "is not a Slack integration of this team; see `sightline integrations list`",
             )
+
+
+def _scanner(session: Session, team_id: int, ref: str) -> Scanner:
+    scanner = find_scanner(session, team_id, ref)
+    if scanner is None:
+        raise InvalidField("scanner", f"{ref!r} is not a scanner of this team; see `sightline scanners list`")
+    return scanner
+
+
+def _move(session: Session, action: VisionAction, scanner_ref: str | None, now: datetime) -> list[str]:
+    """Bind the action to another scanner of its team; `["scanner"]` when it moved."""
+    if scanner_ref is None:
+        return []
+    scanner = _scanner(session, action.team_id, str(scanner_ref))
+    if scanner.id == action.scanner_id:
+        return []
+    action.scanner_id, action.updated_at = scanner.id, now
+    session.add(action)
+    return ["scanner"]
+
+
+def _check_trigger_type(value: object) -> None:
+    if value is not None and value not in TRIGGER_TYPES:
+        raise InvalidField("trigger_type", f"{value!r} is not supported; actions run on a schedule")

@@ -1,15 +1,15 @@
-"""Reports (DESIGN §7): the team's inbox: list and show, state requests (single and bulk) and artefacts.
+"""Reports (DESIGN §7): the team's inbox: list and show, and state requests (single and bulk).
 
-State requests are decided by the pure state machine (`pipeline.reports.request_state`); a dismissal
-keeps its feedback as an artefact. Artefacts are validated per type (`pipeline.artefacts`); status
-types are latest-wins, so deleting the newest makes the previous one the report's value again.
-Deleted reports, and other teams', are never found.
+Which reports a list shows and in which order is `pipeline.inbox`. State requests are decided by the
+pure state machine (`pipeline.reports.request_state`); a dismissal keeps its feedback as an
+artefact (`services.artefacts` manages the others). Deleted reports, and other teams', are never
+found.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -17,25 +17,32 @@ from uuid import UUID
 from sqlmodel import Session
 
 from models import ReportArtefact, ReportStatus, Signal, SignalReport
-from models.signal_queries import artefacts_by_report, artefacts_of, report_signals, team_reports
-from pipeline.artefacts import derived, validate_artefact
-from pipeline.errors import InvalidField, NotFoundError
-from pipeline.reports import STATUSES, StateRequest, dedupe_ids, request_state
+from models.signal_queries import (
+    artefacts_by_report,
+    artefacts_of,
+    products_by_report,
+    report_signals,
+    team_reports,
+)
+from pipeline.artefacts import derived, suggested_reviewers
+from pipeline.errors import Conflict, InvalidField, NotFoundError
+from pipeline.inbox import InboxFilters, inbox_filters, ordered, ordering_of, shown
+from pipeline.reports import StateRequest, dedupe_ids, request_state
 from services.context import Deps
 
 NOT_FOUND = "No report with this id is visible to you."
 SHOWN_SIGNALS = 50
 OUTCOMES = ("transitioned", "skipped", "failed", "not_found")
-# `ordering=status`: the pipeline's rank, not the text of the status (reference §1.3).
-_RANK = {
-    "pending_input": 2,
-    "in_progress": 3,
-    "candidate": 4,
-    "potential": 5,
-    "failed": 6,
-    "resolved": 7,
-    "suppressed": 8,
-}
+
+
+@dataclass(frozen=True)
+class ReportView:
+    """A report, what its newest artefacts say, how many it has, and its signals' source products."""
+
+    report: SignalReport
+    facts: dict[str, Any]
+    artefact_count: int = 0
+    source_products: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -46,6 +53,38 @@ class ReportDetail:
     artefacts: list[ReportArtefact]  # oldest first
 
 
+@dataclass(frozen=True)
+class StateOutcome:
+    """What one state request did to one report."""
+
+    id: str
+    outcome: str  # transitioned | skipped | failed | not_found
+    status: str | None = None
+    detail: str | None = None
+    bad_field: str | None = None  # what made a `failed` request invalid
+
+    def row(self) -> dict[str, Any]:
+        """`{id, outcome, status?, detail?}`: a bulk result's entry."""
+        found: dict[str, Any] = {"id": self.id, "outcome": self.outcome}
+        if self.status is not None:
+            found["status"] = self.status
+        if self.detail:
+            found["detail"] = self.detail
+        return found
+
+    def check(self) -> None:
+        """Nothing when the report transitioned; else `NotFoundError`, `Conflict` (the move is not
+        allowed from its status) or `InvalidField` (the request does not fit this report)."""
+        detail = self.detail or ""
+        if self.outcome == "not_found":
+            raise NotFoundError(detail or NOT_FOUND)
+        if self.outcome == "skipped":
+            raise Conflict(detail)
+        if self.outcome == "failed":
+            name = self.bad_field or "state"
+            raise InvalidField(name, detail.removeprefix(f"{name}: "))
+
+
 def reports(
     deps: Deps,
     team_id: int,
@@ -54,30 +93,36 @@ def reports(
     include_all: bool = False,
     ordering: str = "status",
 ) -> list[tuple[SignalReport, dict[str, Any]]]:
-    """Reports with what their artefacts say, in `ordering` (status, priority or -updated_at).
+    """Reports with what their artefacts say, in `ordering` (`pipeline.inbox`). Deleted never;
+    suppressed only with `include_all` or `status="suppressed"`. Raises `InvalidField`."""
+    filters = inbox_filters(status=status, include_all=include_all)
+    return [(view.report, view.facts) for view in _listed(deps, team_id, filters, ordering)]
 
-    Deleted never; suppressed only with `include_all` or `status="suppressed"`. Raises `InvalidField`.
-    """
-    if status is not None and status not in STATUSES:
-        raise InvalidField("status", f"{status!r} is not one of {', '.join(STATUSES)}")
-    order = _order(ordering)
+
+def report_page(
+    deps: Deps, team_id: int, filters: InboxFilters, ordering: str, limit: int, offset: int
+) -> tuple[int, list[ReportView]]:
+    """(how many match, one page of) the team's reports; `InvalidField` for an unknown ordering."""
+    views = _listed(deps, team_id, filters, ordering)
+    return len(views), views[offset : offset + limit]
+
+
+def report_view(deps: Deps, team_id: int, report_id: str) -> ReportView:
+    """One report as a list shows it; `NotFoundError`."""
     with deps.read() as session:
-        rows = team_reports(session, team_id, status=status, include_suppressed=include_all)
-        artefacts = artefacts_by_report(session, [report.id for report in rows])
-    return sorted(((report, derived(artefacts.get(report.id, []))) for report in rows), key=order)
+        found = load_report(session, team_id, report_id)
+        rows = list(artefacts_of(session, found.id))
+        products = products_by_report(session, [found.id]).get(found.id, [])
+    return ReportView(found, derived(rows), len(rows), products)
 
 
 def report_detail(deps: Deps, team_id: int, report_id: str) -> ReportDetail:
     """A report with its newest signals, its artefacts and what they say; `NotFoundError`."""
     with deps.read() as session:
-        report = find_report(session, team_id, report_id)
-        if report is None:
-            raise NotFoundError(
-                f"no report {report_id} in team {team_id}; see `sightline reports list --all`"
-            )
-        artefacts = list(artefacts_of(session, report.id))
-        signals = list(report_signals(session, report.id, SHOWN_SIGNALS))
-    return ReportDetail(report, derived(artefacts), signals, artefacts)
+        found = load_report(session, team_id, report_id)
+        rows = list(artefacts_of(session, found.id))
+        signals = list(report_signals(session, found.id, SHOWN_SIGNALS))
+    return ReportDetail(found, derived(rows), signals, rows)
 
 
 def change_state(
@@ -88,9 +133,9 @@ def change_state(
     *,
     now: datetime | None = None,
     user_id: int | None = None,
-) -> dict[str, Any]:
-    """One report's state request: `{id, outcome, status?, detail?}`, the outcome being transitioned,
-    skipped, failed or not_found. Raises `InvalidField` for a request that is wrong in itself."""
+) -> StateOutcome:
+    """One report's state request; its outcome is transitioned, skipped, failed or not_found
+    (`StateOutcome.check` raises for the last three)."""
     with deps.transaction() as session:
         return _change_state(session, team_id, report_id, request, now or deps.now(), user_id)
 
@@ -105,146 +150,88 @@ def bulk_state(
     user_id: int | None = None,
 ) -> dict[str, Any]:
     """The same request for many reports, each on its own (one bad id never blocks the others), in
-    request order after de-duplication: `{results: [...], transitioned_count, …}`."""
+    request order after de-duplication: `{results: [...], transitioned_count, …}`. Raises
+    `InvalidField` (`ids`) unless there are 1 to 100 distinct ids."""
     now = now or deps.now()
     results = []
     with deps.transaction() as session:
-        for report_id in dedupe_ids(list(ids)):
+        for report_id in dedupe_ids([str(item) for item in ids]):
             with session.begin_nested():
-                results.append(_change_state(session, team_id, report_id, request, now, user_id))
+                results.append(_change_state(session, team_id, report_id, request, now, user_id).row())
     counts = {f"{outcome}_count": sum(r["outcome"] == outcome for r in results) for outcome in OUTCOMES}
     return {"results": results, **counts}
 
 
-def artefacts(deps: Deps, team_id: int, report_id: str) -> list[ReportArtefact]:
-    """A report's artefacts, oldest first; `NotFoundError`."""
-    with deps.read() as session:
-        report = find_report(session, team_id, report_id)
-        if report is None:
-            raise NotFoundError(f"no report {report_id} in team {team_id}")
-        return list(artefacts_of(session, report.id))
-
-
-def add_artefact(
-    deps: Deps,
-    team_id: int,
-    report_id: str,
-    kind: str,
-    content: object,
-    *,
-    now: datetime | None = None,
-    user_id: int | None = None,
-) -> ReportArtefact:
-    """Append an artefact, validated against its type. Raises `NotFoundError` or `InvalidField`."""
-    with deps.transaction() as session:
-        report = find_report(session, team_id, report_id)
-        if report is None:
-            raise NotFoundError(f"no report {report_id} in team {team_id}")
-        content = validate_artefact(kind, content)
-        row = ReportArtefact(
-            team_id=team_id,
-            report_id=report.id,
-            type=kind,
-            content=content,
-            created_by=user_id,
-            created_at=now or deps.now(),
-        )
-        session.add(row)
-    return row
-
-
-def edit_artefact(
-    deps: Deps, team_id: int, artefact_id: str, content: object, *, now: datetime | None = None
-) -> ReportArtefact:
-    """Replace an artefact's content, validated against its type. Raises `NotFoundError` or `InvalidField`."""
-    with deps.transaction() as session:
-        row = _find_artefact(session, team_id, artefact_id)
-        row.content = validate_artefact(row.type, content)
-        row.updated_at = now or deps.now()
-        session.add(row)
-    return row
-
-
-def delete_artefact(deps: Deps, team_id: int, artefact_id: str) -> str:
-    """Delete an artefact; its type. Raises `NotFoundError`."""
-    with deps.transaction() as session:
-        row = _find_artefact(session, team_id, artefact_id)
-        session.delete(row)
-        return row.type
-
-
 def find_report(session: Session, team_id: int, report_id: str, *, lock: bool = False) -> SignalReport | None:
     """A team's report by id; deleted reports and other teams' reports are not found."""
-    key = _uuid(report_id)
-    report = session.get(SignalReport, key, with_for_update=lock) if key else None
-    if report is None or report.team_id != team_id or report.status == ReportStatus.DELETED:
+    key = as_uuid(report_id)
+    found = session.get(SignalReport, key, with_for_update=lock) if key else None
+    if found is None or found.team_id != team_id or found.status == ReportStatus.DELETED:
         return None
-    return report
+    return found
+
+
+def load_report(session: Session, team_id: int, report_id: str) -> SignalReport:
+    """A team's report by id; `NotFoundError` for a deleted one, another team's or none."""
+    found = find_report(session, team_id, report_id)
+    if found is None:
+        raise NotFoundError(f"no report {report_id} in team {team_id}; see `sightline reports list --all`")
+    return found
+
+
+def _listed(deps: Deps, team_id: int, filters: InboxFilters, ordering: str) -> list[ReportView]:
+    ordering_of(ordering)  # an unknown ordering is refused before anything is read
+    with deps.read() as session:
+        rows = team_reports(
+            session,
+            team_id,
+            statuses=filters.statuses,
+            include_suppressed=filters.include_suppressed,
+            search=filters.search,
+            source_products=filters.source_products,
+        )
+        ids = [row.id for row in rows]
+        artefacts_of_each, products = artefacts_by_report(session, ids), products_by_report(session, ids)
+    facts = [(row, _facts(artefacts_of_each.get(row.id, []))) for row in rows]
+    return [
+        ReportView(row, said, len(artefacts_of_each.get(row.id, [])), products.get(row.id, []))
+        for row, said in ordered([item for item in facts if shown(filters, item[1])], ordering)
+    ]
+
+
+def _facts(artefacts: list[ReportArtefact]) -> dict[str, Any]:
+    return {**derived(artefacts), "suggested_reviewers": suggested_reviewers(artefacts)}
 
 
 def _change_state(
     session: Session, team_id: int, report_id: str, request: StateRequest, now: datetime, user_id: int | None
-) -> dict[str, Any]:
-    report = find_report(session, team_id, report_id, lock=True)
-    if report is None:
-        return {"id": report_id, "outcome": "not_found", "detail": NOT_FOUND}
-    judgments = artefacts_of(session, report.id, "actionability_judgment")
+) -> StateOutcome:
+    found = find_report(session, team_id, report_id, lock=True)
+    if found is None:
+        return StateOutcome(report_id, "not_found", detail=NOT_FOUND)
+    judgments = artefacts_of(session, found.id, "actionability_judgment")
     actionability = (judgments[-1].content or {}).get("actionability") if judgments else None
-    decision = request_state(report, request, now=now, latest_actionability=actionability)
+    decision = request_state(found, request, now=now, latest_actionability=actionability)
     if decision.outcome == "transitioned":
         for name, value in decision.changes.items():
-            setattr(report, name, value)
-        session.add(report)
+            setattr(found, name, value)
+        session.add(found)
         if decision.feedback:
             dismissal = ReportArtefact(
                 team_id=team_id,
-                report_id=report.id,
+                report_id=found.id,
                 type="dismissal",
                 content=decision.feedback,
                 created_by=user_id,
                 created_at=now,
             )
             session.add(dismissal)
-    result = {"id": report_id, "outcome": decision.outcome, "status": decision.status}
-    if decision.detail:
-        result["detail"] = decision.detail
-    return result
+    return StateOutcome(report_id, decision.outcome, decision.status, decision.detail, decision.bad_field)
 
 
-def _find_artefact(session: Session, team_id: int, artefact_id: str) -> ReportArtefact:
-    key = _uuid(artefact_id)
-    row = session.get(ReportArtefact, key) if key else None
-    if row is None or row.team_id != team_id:
-        raise NotFoundError(f"no artefact {artefact_id} in team {team_id}")
-    return row
-
-
-def _uuid(value: str) -> UUID | None:
+def as_uuid(value: str) -> UUID | None:
+    """`value` as a UUID; None when it is not one."""
     try:
         return UUID(str(value))
     except ValueError:
         return None
-
-
-def _order(ordering: str) -> Callable[[tuple[SignalReport, dict[str, Any]]], Any]:
-    """The sort key of an ordering; `InvalidField` for an unknown one."""
-
-    def updated(row: tuple[SignalReport, dict[str, Any]]) -> float:
-        return row[0].updated_at.timestamp()
-
-    def rank(row: tuple[SignalReport, dict[str, Any]]) -> tuple[int, float]:
-        report, facts = row
-        if report.status == ReportStatus.READY:
-            value = 1 if facts["actionability"] == "not_actionable" else 0
-        else:
-            value = _RANK.get(str(report.status), 9)
-        return (value, -updated(row))
-
-    orders = {
-        "status": rank,
-        "priority": lambda row: (row[1]["priority"] or "P9", -updated(row)),
-        "-updated_at": lambda row: -updated(row),
-    }
-    if ordering not in orders:
-        raise InvalidField("ordering", f"{ordering!r} is not one of status, priority, -updated_at")
-    return orders[ordering]

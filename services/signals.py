@@ -18,7 +18,7 @@ import structlog
 from sqlmodel import Session
 
 from integrations.embeddings import embedder
-from models import ProcessingState
+from models import ProcessingState, as_utc
 from models.signal_queries import paused_until, pool_rows, ungrouped
 from pipeline.embeddings import Embedder, from_bytes
 from pipeline.errors import InvalidField
@@ -61,22 +61,31 @@ def pause_processing(
     team_id: int,
     *,
     until: datetime | None = None,
-    duration: timedelta | None = None,
+    duration: timedelta | float | None = None,
     now: datetime | None = None,
 ) -> datetime:
-    """Stop grouping the team's signals (they are still stored) until a time, or for a while; when
-    the pause ends. Raises `InvalidField` unless exactly one is given and it ends in the future."""
+    """Stop grouping the team's signals (they are still stored) until a time (UTC unless it says
+    otherwise), or for a while (a timedelta or seconds); when the pause ends. Raises `InvalidField`
+    (`until`, or `for` for a duration) unless exactly one is given and it ends in the future."""
     now = now or deps.now()
-    if until is not None and duration is None:
-        end = until
-    elif until is None and duration is not None:
-        end = now + duration
-    else:
-        raise InvalidField("until", "give exactly one of --until or --for")
+    if (until is None) == (duration is None):
+        raise InvalidField("until", "give exactly one: a time to pause until, or a duration to pause for")
+    end = as_utc(until) if until is not None else _after(now, duration)
     if end <= now:
         raise InvalidField("until", "is in the past; a pause must end in the future")
     with deps.transaction() as session:
         _set_pause(session, team_id, end, now)
+    return end
+
+
+def _after(now: datetime, duration: timedelta | float | None) -> datetime:
+    try:
+        span = duration if isinstance(duration, timedelta) else timedelta(seconds=float(duration or 0))
+        end = now + span
+    except (OverflowError, ValueError) as exc:
+        raise InvalidField("for", "is longer than a calendar can count; give a shorter duration") from exc
+    if span <= timedelta(0):
+        raise InvalidField("for", "must be a positive duration")
     return end
 
 
