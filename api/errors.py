@@ -8,6 +8,9 @@ field too (never 422), and an unexpected exception is a 500 that says nothing of
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import structlog
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
@@ -107,3 +110,15 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("api_unexpected_error", path=request.url.path, method=request.method)
     return error_response(500, "server_error", "error", "Something went wrong on our side.")
+
+
+@contextmanager
+def fields_named(names: dict[str, str]) -> Iterator[None]:
+    """Re-raise an `InvalidField` under the request's name for the field: our use cases name the
+    CLI's options (`--type`, `--to`), the API the reference's request fields (also `api.signals`)."""
+    try:
+        yield
+    except InvalidField as exc:
+        if exc.field not in names:
+            raise
+        raise InvalidField(names[exc.field], str(exc).removeprefix(f"{exc.field}: ")) from exc

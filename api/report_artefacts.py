@@ -11,8 +11,6 @@ branch), else 404.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
@@ -21,28 +19,15 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict
 
 from api.auth import Caller, caller
-from api.errors import ErrorBody
+from api.errors import ErrorBody, fields_named
 from api.pagination import Page, Window, page, window
 from api.shapes import People, UserShape
 from models import ReportArtefact, as_utc
-from pipeline.errors import InvalidField
 from services import artefacts as use
 
 router = APIRouter(prefix="/reports/{report_id}/artefacts", tags=["signals"])
 READ, WRITE = "task:read", "task:write"
 NO_DIFF = {502: {"model": ErrorBody, "description": "GitHub could not produce the diff (never: no GitHub)."}}
-
-
-@contextmanager
-def fields_named(names: dict[str, str]) -> Iterator[None]:
-    """Re-raise an `InvalidField` under the request's name for the field: our use cases name the
-    CLI's options (`--type`, `--to`), the API the reference's request fields (also `api.signals`)."""
-    try:
-        yield
-    except InvalidField as exc:
-        if exc.field not in names:
-            raise
-        raise InvalidField(names[exc.field], str(exc).removeprefix(f"{exc.field}: ")) from exc
 
 
 class ArtefactShape(BaseModel):

@@ -20,9 +20,8 @@ from pydantic import BaseModel, ConfigDict
 
 from api import report_artefacts
 from api.auth import Caller, caller
-from api.errors import ErrorBody
+from api.errors import ErrorBody, fields_named
 from api.pagination import Page, Window, page, window
-from api.report_artefacts import fields_named
 from models import as_utc
 from pipeline.inbox import inbox_filters
 from pipeline.reports import StateRequest

@@ -50,7 +50,10 @@ def validate_selection(selection: object, scanner_ids: Sequence[str]) -> dict[st
         raise InvalidField("selection", f"unknown keys {', '.join(unknown)}; supported: {supported}")
     out: dict[str, Any] = {}
     if "scanner_ids" in selection:
-        ids = [str(item) for item in selection["scanner_ids"] or []]
+        given = selection["scanner_ids"] or []
+        if not isinstance(given, list | tuple):
+            raise InvalidField("selection.scanner_ids", "must be a list of scanner ids")
+        ids = [str(item) for item in given]
         missing = [item for item in ids if item not in scanner_ids]
         if not ids or missing:
             detail = ", ".join(missing) or "none given"

@@ -109,4 +109,6 @@ def test_a_scanner_is_deleted_with_its_digest_until_something_ran(sightline, tmp
     assert started.exit_code == 0, started.output
     refused = sightline("scanners", "delete", "Payment failed")
     assert refused.exit_code == 2
-    assert "its action 'Featured digest: Payment failed' has runs; disable the scanner instead" in refused.output
+    assert (
+        "its action 'Featured digest: Payment failed' has runs; disable the scanner instead" in refused.output
+    )

@@ -62,6 +62,7 @@ def test_a_valid_action_is_normalised():
         ({"selection": {"colour": "red"}}, "selection"),
         ({"selection": {"min_score": 5, "max_score": 2}}, "selection.min_score"),
         ({"selection": {"scanner_ids": ["other-team"]}}, "selection.scanner_ids"),
+        ({"selection": {"scanner_ids": 5}}, "selection.scanner_ids"),
         ({"selection": {"verdict": ["maybe"]}}, "selection.verdict"),
         (
             {"mode": "alert", "alert_config": {"metric": "count", "threshold": 3, "window_days": 2}},
