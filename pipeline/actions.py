@@ -50,22 +50,9 @@ def validate_selection(selection: object, scanner_ids: Sequence[str]) -> dict[st
         raise InvalidField("selection", f"unknown keys {', '.join(unknown)}; supported: {supported}")
     out: dict[str, Any] = {}
     if "scanner_ids" in selection:
-        given = selection["scanner_ids"] or []
-        if not isinstance(given, list | tuple):
-            raise InvalidField("selection.scanner_ids", "must be a list of scanner ids")
-        ids = [str(item) for item in given]
-        missing = [item for item in ids if item not in scanner_ids]
-        if not ids or missing:
-            detail = ", ".join(missing) or "none given"
-            raise InvalidField("selection.scanner_ids", f"not scanners of this team: {detail}")
-        out["scanner_ids"] = ids
+        out["scanner_ids"] = _selected_scanners(selection["scanner_ids"], scanner_ids)
     if "verdict" in selection:
-        verdicts = selection["verdict"] if isinstance(selection["verdict"], list) else [selection["verdict"]]
-        # YAML reads a bare yes/no as true/false: take them as the verdicts they were meant to be.
-        verdicts = [{True: "yes", False: "no"}.get(v, v) if isinstance(v, bool) else v for v in verdicts]
-        if not verdicts or any(v not in VERDICTS for v in verdicts):
-            raise InvalidField("selection.verdict", f"give some of {', '.join(VERDICTS)}")
-        out["verdict"] = verdicts
+        out["verdict"] = _selected_verdicts(selection["verdict"])
     if "tags" in selection:
         tags = selection["tags"] if isinstance(selection["tags"], list) else [selection["tags"]]
         if not tags or len(tags) > 100 or not all(isinstance(t, str) and t.strip() for t in tags):
@@ -77,6 +64,27 @@ def validate_selection(selection: object, scanner_ids: Sequence[str]) -> dict[st
     if "min_score" in out and "max_score" in out and out["min_score"] > out["max_score"]:
         raise InvalidField("selection.min_score", "must not be above max_score")
     return out
+
+
+def _selected_scanners(given: object, scanner_ids: Sequence[str]) -> list[str]:
+    given = given or []
+    if not isinstance(given, list | tuple):
+        raise InvalidField("selection.scanner_ids", "must be a list of scanner ids")
+    ids = [str(item) for item in given]
+    missing = [item for item in ids if item not in scanner_ids]
+    if not ids or missing:
+        detail = ", ".join(missing) or "none given"
+        raise InvalidField("selection.scanner_ids", f"not scanners of this team: {detail}")
+    return ids
+
+
+def _selected_verdicts(given: object) -> list[Any]:
+    verdicts = given if isinstance(given, list) else [given]
+    # YAML reads a bare yes/no as true/false: take them as the verdicts they were meant to be.
+    verdicts = [{True: "yes", False: "no"}.get(v, v) if isinstance(v, bool) else v for v in verdicts]
+    if not verdicts or any(v not in VERDICTS for v in verdicts):
+        raise InvalidField("selection.verdict", f"give some of {', '.join(VERDICTS)}")
+    return verdicts
 
 
 def validate_alert(config: object) -> dict[str, Any]:

@@ -316,7 +316,9 @@ def test_migration_0005_redacts_urls_stored_before_redaction_at_import(database_
         with engine.begin() as connection:  # the 0004 schema: the models have columns it lacks
             organization = uuid4().hex
             connection.execute(
-                text("INSERT INTO organizations (id, name, created_at, updated_at) VALUES (:id, 'o', :at, :at)"),
+                text(
+                    "INSERT INTO organizations (id, name, created_at, updated_at) VALUES (:id, 'o', :at, :at)"
+                ),
                 {"id": organization, "at": START},
             )
             team_id = connection.execute(
