@@ -16,6 +16,7 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import DataError
 
 from pipeline.errors import (
     ConfigurationError,
@@ -69,6 +70,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(SightlineError, _sightline_error)
     app.add_exception_handler(RequestValidationError, _unparsable)
     app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(DataError, _unstorable)
     app.add_exception_handler(Exception, _unexpected)
 
 
@@ -105,6 +107,16 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     codes = {404: ("invalid_request", "not_found"), 405: ("invalid_request", "method_not_allowed")}
     type_, code = codes.get(exc.status_code, ("invalid_request", "error"))
     return error_response(exc.status_code, type_, code, str(exc.detail), headers=exc.headers)
+
+
+async def _unstorable(request: Request, exc: Exception) -> JSONResponse:
+    """A value the database refuses (a NUL character in text, a number out of its range) that
+    validation let through: the request's fault, and nothing was written (the transaction rolled back)."""
+    log.warning(
+        "api_unstorable_value", path=request.url.path, method=request.method, error=type(exc).__name__
+    )
+    detail = "A value in this request cannot be stored (a NUL character, or a number out of range)."
+    return error_response(400, "validation_error", "invalid_input", detail)
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -1,7 +1,9 @@
 """ASGI middleware of the API: paths with or without a trailing slash, access logs, idempotent POSTs,
 and ETags on reads.
 
-- `TrailingSlash`: `/x/` is served as `/x` (no redirect: a client's POST must not meet a 307).
+- `TrailingSlash`: `/x/` is served as `/x` (no redirect: a client's POST must not meet a 307), and
+  a path or query with a NUL character is a 400 (no database stores one; SQLite and PostgreSQL
+  would otherwise answer such a filter differently).
 - `AccessLog`: one structlog line per request (method, route path, status, duration, API key id);
   never a header, a body, or a query string (a query may carry what a recording said).
 - `Idempotency`: a POST with `Idempotency-Key` is answered once; a replay within 24 h by the same
@@ -33,6 +35,14 @@ class TrailingSlash:
         self.app = app
 
     async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and _has_nul(scope):
+            detail = "A path or query parameter holds a NUL character."
+            await _json(
+                send,
+                400,
+                {"type": "validation_error", "code": "invalid_input", "detail": detail, "attr": None},
+            )
+            return
         if scope["type"] == "http" and len(scope["path"]) > 1 and scope["path"].endswith("/"):
             scope = {**scope, "path": scope["path"].rstrip("/") or "/"}
             scope["raw_path"] = scope["path"].encode()
@@ -188,6 +198,11 @@ async def _read_body(receive) -> bytes:
         chunks.append(message.get("body", b""))
         if not message.get("more_body"):
             return b"".join(chunks)
+
+
+def _has_nul(scope: dict[str, Any]) -> bool:
+    query = scope.get("query_string", b"")
+    return "\x00" in scope["path"] or b"%00" in query or b"\x00" in query
 
 
 def _problem(code: str, detail: str) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from api.pagination import Page, Window, page, window
 from api.shapes import People, UserShape
 from models.observation_queries import SCANNER_ORDERS, ScannerFilters
 from pipeline.errors import InvalidField
+from pipeline.limits import MAX_INTEGER
 from services import observations
 from services import scanner_overview as overview
 from services import scanners as use
@@ -95,7 +96,7 @@ def list_scanners(
     scanner_type: Annotated[Literal["monitor", "classifier", "scorer", "summarizer"] | None, Query()] = None,
     enabled: Annotated[bool | None, Query()] = None,
     emits_signals: Annotated[bool | None, Query()] = None,
-    created_by: Annotated[int | None, Query(description="A user id.")] = None,
+    created_by: Annotated[int | None, Query(ge=1, le=MAX_INTEGER, description="A user id.")] = None,
     search: Annotated[str | None, Query(max_length=200)] = None,
     order_by: Annotated[ScannerOrder, Query()] = "name",
 ) -> Page[ScannerShape]:

@@ -12,6 +12,8 @@ from typing import Any
 MIN_DURATION_S = 15
 MIN_ACTIVE_S = 10
 MAX_ACTIVE_S = 3_600
+# The largest whole number a database integer column holds: ids, counts and limits given to us.
+MAX_INTEGER = 2**31 - 1
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from typing import Any
 
 from pipeline.errors import InvalidField
 from pipeline.heuristics import CALM_TAG, HEURISTIC_RULES, HEURISTIC_TAGS
+from pipeline.limits import MAX_INTEGER
 
 SCANNER_TYPES = ("monitor", "classifier", "scorer", "summarizer")
 PROVIDERS = ("google", "heuristic")
@@ -236,9 +237,10 @@ def _bool(data: dict, key: str, default: bool) -> bool:
 def _credit_limit(value: object) -> int | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_INTEGER:
         raise InvalidField(
-            "credit_limit", f"{value!r} is not a whole number of credits ≥ 0 (or null for none)"
+            "credit_limit",
+            f"{value!r} is not a whole number of credits from 0 to {MAX_INTEGER} (or null for none)",
         )
     return value
 

@@ -94,3 +94,18 @@ def test_the_schema_and_the_docs_are_served(api):
         and "/api/environments/{environment_id}/vision/scanners" in schema.json()["paths"]
     )
     assert api.client.get("/api/docs/").status_code == 200
+
+
+def test_values_no_database_holds_are_a_400_naming_them_never_a_500(api, engine):
+    path = SCANNERS.format(team=api.team_id)
+    nul = api.get(path, params={"search": "a\x00b"})
+    assert nul.status_code == 400 and "NUL" in nul.json()["detail"]
+    huge = api.get(path, params={"created_by": 2**40})
+    assert huge.status_code == 400 and huge.json()["attr"] == "created_by"
+    limit = api.post(path, json={**SPEC, "credit_limit": 2**40})
+    assert limit.status_code == 400 and limit.json()["attr"] == "credit_limit"
+    # A NUL inside JSON text: SQLite stores it; PostgreSQL refuses it, and that is the caller's 400.
+    named = api.post(path, json={**SPEC, "name": "a\x00b"})
+    expected = 400 if engine.dialect.name == "postgresql" else 201
+    assert named.status_code == expected, named.text
+    assert api.get(path).json()["count"] == (0 if expected == 400 else 1)

@@ -6,6 +6,8 @@ on the world's team with a key of every scope, on SQLite or on PostgreSQL (`TEST
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
@@ -19,7 +21,8 @@ pytestmark = [
     pytest.mark.db,
     pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisDeprecationWarning"),
 ]
-EXAMPLES = 25
+# More with `FUZZ_EXAMPLES=500` (a few minutes), as before a release.
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))
 CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance]
 
 
