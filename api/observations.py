@@ -108,7 +108,7 @@ def _values(raw: str | None) -> tuple[str, ...]:
     return tuple(part.strip() for part in (raw or "").split(",") if part.strip())
 
 
-def observation_filters(
+async def observation_filters(
     session_id: Annotated[str | None, Query(max_length=128)] = None,
     status: Annotated[str | None, Query(description=CSV, max_length=200)] = None,
     tags: Annotated[str | None, Query(description=CSV, max_length=2000)] = None,

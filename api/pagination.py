@@ -24,7 +24,7 @@ class Window(BaseModel):
     offset: int
 
 
-def window(
+async def window(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
 ) -> Window:

@@ -94,7 +94,9 @@ class Observation(SQLModel, table=True):
         sa.CheckConstraint(
             "(status IN ('pending', 'running')) = (completed_at IS NULL)", name="completed_at_when_terminal"
         ),
-        sa.Index("ix_observations_scanner_id_status", "scanner_id", "status"),
+        # A scanner's observations, newest first, with or without a status (the API's lists).
+        sa.Index("ix_observations_scanner_id_status_created_at", "scanner_id", "status", "created_at", "id"),
+        sa.Index("ix_observations_scanner_id_created_at", "scanner_id", "created_at", "id"),
         sa.Index("ix_observations_team_id_status", "team_id", "status"),
         sa.Index("ix_observations_scanner_id_completed_at", "scanner_id", "completed_at"),
         # The scheduler's reapers look for old pending and running rows.

@@ -42,7 +42,8 @@ def observation_conditions(
     session: Session, team_id: int, scanner_id: UUID | None, filters: ObservationFilters
 ) -> list[Any]:
     """The WHERE clauses selecting a team's (or one scanner's) observations matching `filters`."""
-    where: list[Any] = [col(Observation.team_id) == team_id]
+    # A scanner belongs to one team (the caller checked which): its id alone keeps a list on the index.
+    where: list[Any] = [col(Observation.team_id) == team_id] if scanner_id is None else []
     if scanner_id is not None:
         where.append(col(Observation.scanner_id) == scanner_id)
     if filters.session_id is not None:
@@ -78,6 +79,20 @@ def _order_column(order_by: str) -> Any:
     return col(getattr(Observation, name))
 
 
+# Never empty: sorted as they are, so an index on (…, column) serves the order.
+_REQUIRED = ("created_at", "status")
+
+
+def _ordering(order_by: str) -> list[Any]:
+    """ORDER BY `order_by`, empty values last, ties by id in the same direction (one index walk)."""
+    descending = order_by.startswith("-")
+    column = _order_column(order_by)
+    main = column.desc() if descending else column.asc()
+    if order_by.lstrip("-") not in _REQUIRED:
+        main = main.nulls_last()
+    return [main, col(Observation.id).desc() if descending else col(Observation.id).asc()]
+
+
 def filtered_observations(
     session: Session,
     team_id: int,
@@ -91,9 +106,7 @@ def filtered_observations(
     descending), empty values last either way."""
     where = observation_conditions(session, team_id, scanner_id, filters)
     count = session.exec(select(func.count()).select_from(Observation).where(*where)).one()
-    column = _order_column(order_by)
-    direction = column.desc() if order_by.startswith("-") else column.asc()
-    statement = select(Observation).where(*where).order_by(direction.nulls_last(), col(Observation.id))
+    statement = select(Observation).where(*where).order_by(*_ordering(order_by))
     return count, session.exec(statement.offset(offset).limit(limit)).all()
 
 
