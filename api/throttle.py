@@ -1,4 +1,7 @@
-"""Per-key rate limits over Redis with the `limits` library (a moving window; every process shares it).
+"""Per-key rate limits over Redis with the `limits` library, shared by every process.
+
+A sliding window counter: two counters per key and window, so a hit costs the same however busy
+the key is (a moving window keeps one entry per hit and reads them all).
 
 `SIGHTLINE_API_RATE_LIMIT` is a `limits` expression such as `480/minute;4800/hour`. Past it a
 request is 429 with `Retry-After` (seconds until the window has room again).
@@ -11,7 +14,7 @@ import math
 from fastapi import Request
 from limits import RateLimitItem, parse_many
 from limits.storage import RedisStorage
-from limits.strategies import MovingWindowRateLimiter
+from limits.strategies import SlidingWindowCounterRateLimiter
 
 from api.errors import ApiError
 from models.base import utcnow
@@ -23,12 +26,12 @@ class Throttle:
     def __init__(self, expression: str, redis_factory):
         self.items: list[RateLimitItem] = parse_many(expression)
         self._redis_factory = redis_factory
-        self._limiter: MovingWindowRateLimiter | None = None
+        self._limiter: SlidingWindowCounterRateLimiter | None = None
 
-    def limiter(self) -> MovingWindowRateLimiter:
+    def limiter(self) -> SlidingWindowCounterRateLimiter:
         if self._limiter is None:
             pool = self._redis_factory().connection_pool
-            self._limiter = MovingWindowRateLimiter(RedisStorage("redis://", connection_pool=pool))
+            self._limiter = SlidingWindowCounterRateLimiter(RedisStorage("redis://", connection_pool=pool))
         return self._limiter
 
     def hit(self, identity: str) -> int | None:

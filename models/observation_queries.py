@@ -63,6 +63,24 @@ def scanner_usage(session: Session, scanner_id: UUID, since: datetime, price: An
     )
 
 
+def team_usage_by_scanner(session: Session, team_id: int, since: datetime, price: Any) -> dict[UUID, int]:
+    """`scanner_usage` of every scanner of the team at once (two queries, not two per scanner)."""
+    used: dict[UUID, int] = {}
+    receipts = (
+        select(UsageReceipt.scanner_id, func.sum(UsageReceipt.credits))
+        .where(UsageReceipt.team_id == team_id, UsageReceipt.observation_created_at >= since)
+        .group_by(col(UsageReceipt.scanner_id))
+    )
+    for scanner_id, credits in session.exec(receipts):
+        used[scanner_id] = int(credits or 0)
+    in_flight = select(Observation.scanner_id, col(Observation.scanner_snapshot)).where(
+        Observation.team_id == team_id, col(Observation.status).in_(IN_FLIGHT_STATUSES)
+    )
+    for scanner_id, snapshot in session.exec(in_flight):
+        used[scanner_id] = used.get(scanner_id, 0) + price(snapshot or {})
+    return used
+
+
 def observed_sessions(session: Session, scanner_id: UUID, session_ids: Iterable[str]) -> set[str]:
     """Which of `session_ids` already have an observation by this scanner (any status)."""
     wanted = list(session_ids)

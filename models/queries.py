@@ -96,12 +96,18 @@ def keys_with_owners(session: Session) -> list[tuple[ApiKey, str]]:
     return [(key, email) for key, email in session.exec(statement).all()]
 
 
-def key_and_owner(session: Session, key_hash: str) -> tuple[ApiKey, User] | None:
+def key_and_owner(session: Session, key_hash: str) -> tuple[ApiKey, User, frozenset[int]] | None:
+    """The key with this hash, its owner and the owner's team ids, in one query (every API call asks)."""
     statement = (
-        select(ApiKey, User).join(User, col(User.id) == ApiKey.user_id).where(ApiKey.key_hash == key_hash)
+        select(ApiKey, User, TeamMembership.team_id)
+        .join(User, col(User.id) == ApiKey.user_id)
+        .outerjoin(TeamMembership, col(TeamMembership.user_id) == User.id)
+        .where(ApiKey.key_hash == key_hash)
     )
-    row = session.exec(statement).first()
-    return (row[0], row[1]) if row else None
+    rows = session.exec(statement).all()
+    if not rows:
+        return None
+    return rows[0][0], rows[0][1], frozenset(team for _, _, team in rows if team is not None)
 
 
 def users_by_id(session: Session, ids: Iterable[int]) -> Sequence[User]:

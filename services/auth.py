@@ -165,8 +165,7 @@ def authenticate_key(deps: Deps, secret: str, *, now: datetime | None = None) ->
         row = key_and_owner(session, _digest(secret))
         if row is None or row[0].revoked_at is not None or not row[1].is_active:
             return None
-        key, user = row
-        teams = _teams_of(session, user)
+        key, user, teams = row
     if key.last_used_at is None or as_utc(key.last_used_at) < now - LAST_USED_EVERY:
         with deps.transaction() as session:
             touch_key(session, key.id, now)

@@ -15,7 +15,13 @@ from datetime import datetime
 from sqlmodel import Session
 
 from models import Organization, Scanner, Team
-from models.observation_queries import in_flight, organization_usage, scanner_usage, team_scanners
+from models.observation_queries import (
+    in_flight,
+    organization_usage,
+    scanner_usage,
+    team_scanners,
+    team_usage_by_scanner,
+)
 from models.vision_queries import enabled_scanner_estimates
 from pipeline.errors import ConfigurationError
 from pipeline.limits import Quota, credits_for, headroom, month_start, next_month_start
@@ -95,9 +101,11 @@ def quota(deps: Deps, team_id: int, *, now: datetime | None = None) -> QuotaRepo
     now = now or deps.now()
     with deps.read() as session:
         organization = session.get_one(Organization, session.get_one(Team, team_id).organization_id)
-        used = organization_usage(session, organization.id, month_start(now), _snapshot_price(deps.settings))
+        since, price = month_start(now), _snapshot_price(deps.settings)
+        used = organization_usage(session, organization.id, since, price)
+        usage = team_usage_by_scanner(session, team_id, since, price)
         per_scanner = [
-            (scanner.name, quotas(session, scanner, deps.settings, now)[1])
+            (scanner.name, Quota(scanner.credit_limit, usage.get(scanner.id, 0)))
             for scanner in team_scanners(session, team_id)
         ]
         projected = enabled_scanner_estimates(session, organization.id)
