@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlmodel import Session, col, func, or_, select, update
+from sqlmodel import Session, and_, case, col, func, or_, select, update
 
 from models.signals import ProcessingState, ReportArtefact, ReportStatus, Signal, SignalReport
+
+# An inbox sort key (`pipeline.inbox.SortKey`): column, descending, rank rules, rank when none matches.
+SortKey = tuple[str, bool, Sequence[tuple[Mapping[str, str], int]], int]
 
 
 def paused_until(session: Session, team_id: int, now: datetime) -> datetime | None:
@@ -119,39 +122,122 @@ def claim_notice(session: Session, report_id: UUID, now: datetime) -> bool:
     return session.exec(statement).rowcount == 1
 
 
-def team_reports(
-    session: Session,
+def report_conditions(
     team_id: int,
     *,
     statuses: Sequence[str] = (),
     include_suppressed: bool = False,
     search: str | None = None,
     source_products: Sequence[str] = (),
-) -> Sequence[SignalReport]:
-    """A team's reports: deleted never; suppressed only when asked for (or named by `statuses`);
-    `search` in the title or summary; only those with a live signal of one of `source_products`."""
-    statement = select(SignalReport).where(
-        SignalReport.team_id == team_id, SignalReport.status != ReportStatus.DELETED
-    )
+    priorities: Sequence[str] = (),
+    with_artefact: str | None = None,
+) -> list[Any]:
+    """WHERE for a team's reports: deleted never; suppressed only when asked for (or named by
+    `statuses`); `search` in the title or summary; only those with a live signal of one of
+    `source_products`, of one of `priorities`, with an artefact of type `with_artefact`."""
+    where: list[Any] = [SignalReport.team_id == team_id, SignalReport.status != ReportStatus.DELETED]
     if statuses:
-        statement = statement.where(col(SignalReport.status).in_(list(statuses)))
+        where.append(col(SignalReport.status).in_(list(statuses)))
     elif not include_suppressed:
-        statement = statement.where(SignalReport.status != ReportStatus.SUPPRESSED)
+        where.append(SignalReport.status != ReportStatus.SUPPRESSED)
     if search:
         pattern = f"%{search.lower()}%"
         title, summary = (
             func.lower(func.coalesce(SignalReport.title, "")),
             func.lower(func.coalesce(SignalReport.summary, "")),
         )
-        statement = statement.where(or_(title.like(pattern), summary.like(pattern)))
+        where.append(or_(title.like(pattern), summary.like(pattern)))
     if source_products:
         with_source = select(Signal.report_id).where(
             Signal.team_id == team_id,
             col(Signal.source_product).in_(list(source_products)),
             col(Signal.deleted).is_(False),
         )
-        statement = statement.where(col(SignalReport.id).in_(with_source))
+        where.append(col(SignalReport.id).in_(with_source))
+    if priorities:
+        where.append(col(SignalReport.priority).in_(list(priorities)))
+    if with_artefact is not None:
+        where.append(col(SignalReport.id).in_(_with_artefact(team_id, with_artefact)))
+    return where
+
+
+def _with_artefact(team_id: int, kind: str) -> Any:
+    return select(ReportArtefact.report_id).where(
+        ReportArtefact.team_id == team_id, ReportArtefact.type == kind
+    )
+
+
+def report_order(keys: Sequence[SortKey]) -> list[Any]:
+    """ORDER BY `keys` (names of `SignalReport` columns, checked by the caller): each a column and
+    whether descending, then rank rules and the rank when none matches. With rules, the key is the
+    rank of the first rule whose columns all hold its values (NULL matches no value), else the column."""
+    order = []
+    for name, descending, rules, otherwise in keys:
+        expression = _ranked(rules, otherwise) if rules else col(getattr(SignalReport, name))
+        order.append(expression.desc() if descending else expression.asc())
+    return order
+
+
+def _ranked(rules: Sequence[tuple[Mapping[str, str], int]], otherwise: int) -> Any:
+    whens = [
+        (and_(*(col(getattr(SignalReport, name)) == value for name, value in match.items())), rank)
+        for match, rank in rules
+    ]
+    return case(*whens, else_=otherwise)
+
+
+def inbox_page(
+    session: Session, where: Sequence[Any], order: Sequence[Any], limit: int | None = None, offset: int = 0
+) -> tuple[int, list[SignalReport]]:
+    """(how many reports match `where`, those in `order` from `offset`, at most `limit` of them).
+
+    A page sorts only ids, then reads its rows: the database can then sort off an index instead of
+    reading every row (see the inbox index in `models.signals`)."""
+    if limit is None:
+        rows = list(session.exec(select(SignalReport).where(*where).order_by(*order).offset(offset)).all())
+        return (len(rows) if not offset else _count(session, where)), rows
+    ids = session.exec(
+        select(SignalReport.id).where(*where).order_by(*order).offset(offset).limit(limit)
+    ).all()
+    found = {row.id: row for row in session.exec(select(SignalReport).where(col(SignalReport.id).in_(ids)))}
+    return _count(session, where), [found[key] for key in ids]
+
+
+def _count(session: Session, where: Sequence[Any]) -> int:
+    return session.exec(select(func.count()).select_from(SignalReport).where(*where)).one()
+
+
+def artefacts_where(session: Session, where: Sequence[Any], kind: str) -> dict[UUID, list[ReportArtefact]]:
+    """The `kind` artefacts of the reports that match `where`, oldest first, by report id."""
+    matching = select(SignalReport.id).where(*where)
+    statement = (
+        select(ReportArtefact)
+        .where(ReportArtefact.type == kind, col(ReportArtefact.report_id).in_(matching))
+        .order_by(col(ReportArtefact.created_at))
+    )
+    found: dict[UUID, list[ReportArtefact]] = {}
+    for row in session.exec(statement):
+        found.setdefault(row.report_id, []).append(row)
+    return found
+
+
+def artefact_rows(session: Session, report_id: UUID, kinds: Sequence[str]) -> Sequence[Any]:
+    """(type, content, created_at) of a report's artefacts of `kinds`, as stored: read as columns,
+    not as the session's objects, so one written in this transaction reads like the others."""
+    statement = select(ReportArtefact.type, ReportArtefact.content, ReportArtefact.created_at).where(
+        ReportArtefact.report_id == report_id, col(ReportArtefact.type).in_(list(kinds))
+    )
     return session.exec(statement).all()
+
+
+def set_inbox_columns(
+    session: Session, report_id: UUID, priority: str | None, actionability: str | None
+) -> None:
+    """Write a report's `priority` and `actionability` (what its newest judgments say)."""
+    report = session.get(SignalReport, report_id)
+    if report is not None:
+        report.priority, report.actionability = priority, actionability
+        session.add(report)
 
 
 def products_by_report(session: Session, report_ids: Sequence[UUID]) -> dict[UUID, list[str]]:

@@ -8,7 +8,7 @@ from uuid import UUID, uuid4
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from models.base import JSONType, UTCDateTime, str_enum, utcnow
+from models.base import JSONType, UTCDateTime, str_enum, table_of, utcnow
 
 
 class ReportStatus(StrEnum):
@@ -63,10 +63,7 @@ class SignalReport(SQLModel, table=True):
     """A group of signals sharing one root cause: an inbox item with a weight and a status."""
 
     __tablename__ = "signal_reports"
-    __table_args__ = (
-        sa.Index("ix_signal_reports_team_id_status", "team_id", "status"),
-        sa.Index("ix_signal_reports_team_id_created_at", "team_id", "created_at"),
-    )
+    __table_args__ = (sa.Index("ix_signal_reports_team_id_created_at", "team_id", "created_at"),)
 
     id: UUID = Field(default_factory=uuid4, primary_key=True)
     team_id: int = Field(foreign_key="teams.id")
@@ -79,6 +76,10 @@ class SignalReport(SQLModel, table=True):
     # The promotion gate: a potential report promotes only once signal_count reaches it.
     signals_at_run: int = 0
     run_count: int = 0
+    # What the newest priority and actionability judgments say (`pipeline.inbox.inbox_columns`),
+    # rewritten with every artefact write, so the inbox sorts and filters without reading artefacts.
+    priority: str | None = Field(default=None, max_length=2)
+    actionability: str | None = Field(default=None, max_length=32)
     promoted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     first_visible_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_run_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -87,6 +88,21 @@ class SignalReport(SQLModel, table=True):
     notified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+_reports = table_of(SignalReport).c
+# The default inbox list (`ordering=status`) reads nothing else: a team's reports by the rank's
+# columns, then newest updated first and by id, as the list breaks ties (a covering index, walked
+# in the order of the list, so a page's sort keeps few rows). Declared here: a descending column
+# needs the table's column.
+sa.Index(
+    "ix_signal_reports_team_id_status_actionability_updated_at",
+    _reports.team_id,
+    _reports.status,
+    _reports.actionability,
+    _reports.updated_at.desc(),
+    _reports.id,
+)
 
 
 class ReportArtefact(SQLModel, table=True):

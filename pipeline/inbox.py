@@ -3,31 +3,55 @@
 Deleted reports are never listed; suppressed ones only when a status filter names them (or every
 status is asked for). `ordering=status` sorts by the pipeline's rank, not by the text of the status;
 `priority` sorts P0…P4 with reports that have none last. Ties go newest-updated first, then by id,
-so pages never overlap. Pure: rows are `(report, facts)`: `pipeline.artefacts.derived` and the
-report's `suggested_reviewers`.
+so pages never overlap. The rules are data (`sort_keys`) that the database sorts by: a report keeps
+what its newest artefacts say in columns (`inbox_columns`), so a page is read without its artefacts.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from pipeline.errors import InvalidField
 from pipeline.reports import READY, STATUSES
 
 PRIORITIES = ("P0", "P1", "P2", "P3", "P4")
 ORDERINGS = ("status", "priority", "updated_at", "created_at", "total_weight", "signal_count")
-_RANK = {
-    "pending_input": 2,
-    "in_progress": 3,
-    "candidate": 4,
-    "potential": 5,
-    "failed": 6,
-    "resolved": 7,
-    "suppressed": 8,
-}
-Row = tuple[Any, dict[str, Any]]
+# A rank rule: when a report's columns hold these values (all of them), it has this rank.
+Rule = tuple[Mapping[str, str], int]
+# `ordering=status`: the pipeline's rank. Ready and actionable first, ready but judged not
+# actionable next, suppressed last; the first rule that matches wins, any other status is 9.
+STATUS_RANKS: tuple[Rule, ...] = (
+    ({"status": READY, "actionability": "not_actionable"}, 1),
+    ({"status": READY}, 0),
+    ({"status": "pending_input"}, 2),
+    ({"status": "in_progress"}, 3),
+    ({"status": "candidate"}, 4),
+    ({"status": "potential"}, 5),
+    ({"status": "failed"}, 6),
+    ({"status": "resolved"}, 7),
+    ({"status": "suppressed"}, 8),
+)
+UNRANKED_STATUS = 9
+MAX_ACTIONABILITY = 32  # the width of `signal_reports.actionability`
+# The artefact types the report columns of `inbox_columns` come from.
+JUDGMENTS = ("priority_judgment", "actionability_judgment")
+# `ordering=priority`: P0 first, P4 last, a report without a priority after every one with one.
+PRIORITY_RANKS: tuple[Rule, ...] = tuple(({"priority": name}, rank) for rank, name in enumerate(PRIORITIES))
+_RANKED = {"status": (STATUS_RANKS, UNRANKED_STATUS), "priority": (PRIORITY_RANKS, len(PRIORITIES))}
+# After the asked-for keys: newest updated first, then by id (ascending), so pages never overlap.
+TIE_BREAKS = (("updated_at", True), ("id", False))
+
+
+class SortKey(NamedTuple):
+    """One key of an ORDER BY: a column as is, or (with `rules`) the rank of the first rule that
+    matches, `otherwise` when none does."""
+
+    name: str
+    descending: bool
+    rules: tuple[Rule, ...] = ()
+    otherwise: int = 0
 
 
 @dataclass(frozen=True)
@@ -78,39 +102,28 @@ def inbox_filters(
     )
 
 
-def shown(filters: InboxFilters, facts: dict[str, Any]) -> bool:
-    """The filters that read a report's artefacts (the database applies the others)."""
-    if filters.priorities and facts.get("priority") not in filters.priorities:
-        return False
-    if filters.reviewers and not set(filters.reviewers) & set(facts.get("suggested_reviewers") or ()):
-        return False
-    # Sightline opens no pull requests and runs no tasks: nothing has either.
-    return not filters.has_implementation_pr and filters.task_id is None
+def nothing_matches(filters: InboxFilters) -> bool:
+    """Sightline opens no pull requests and runs no tasks: a list asking for either is empty."""
+    return bool(filters.has_implementation_pr) or filters.task_id is not None
 
 
-def rank(row: Row) -> int:
-    """A report's place in the pipeline: ready and actionable first, suppressed last."""
-    report, facts = row
-    status = str(getattr(report.status, "value", report.status))
-    if status == READY:
-        return 1 if facts.get("actionability") == "not_actionable" else 0
-    return _RANK.get(status, 9)
+def reviewed_by(filters: InboxFilters, reviewers: Sequence[str]) -> bool:
+    """Whether a report whose newest `suggested_reviewers` names `reviewers` passes that filter."""
+    return not filters.reviewers or bool(set(filters.reviewers) & set(reviewers))
 
 
-def _priority(row: Row) -> int:
-    """P0 first, P4 last; a report without a priority after every one with one."""
-    priority = row[1].get("priority")
-    return PRIORITIES.index(priority) if priority in PRIORITIES else len(PRIORITIES)
+def inbox_columns(facts: Mapping[str, Any]) -> dict[str, str | None]:
+    """The report columns the inbox sorts and filters by, from `pipeline.artefacts.derived`'s facts.
 
-
-_KEYS: dict[str, Callable[[Row], Any]] = {
-    "status": rank,
-    "priority": _priority,
-    "updated_at": lambda row: row[0].updated_at.timestamp(),
-    "created_at": lambda row: row[0].created_at.timestamp(),
-    "total_weight": lambda row: row[0].total_weight,
-    "signal_count": lambda row: row[0].signal_count,
-}
+    A priority outside PRIORITIES, or an actionability that is not short text, is stored as none:
+    it sorts and filters exactly like none (only P0…P4 and "not_actionable" count).
+    """
+    priority, actionability = facts.get("priority"), facts.get("actionability")
+    fits = isinstance(actionability, str) and len(actionability) <= MAX_ACTIONABILITY
+    return {
+        "priority": priority if priority in PRIORITIES else None,
+        "actionability": actionability if fits else None,
+    }
 
 
 def ordering_of(text: str) -> list[tuple[str, bool]]:
@@ -123,11 +136,10 @@ def ordering_of(text: str) -> list[tuple[str, bool]]:
     return parsed
 
 
-def ordered(rows: Sequence[Row], ordering: str) -> list[Row]:
-    """The rows in `ordering` (see `ordering_of`), ties newest-updated first, then by id."""
-    keys = ordering_of(ordering)
-    result = sorted(rows, key=lambda row: str(row[0].id))
-    result.sort(key=_KEYS["updated_at"], reverse=True)
-    for name, descending in reversed(keys):  # stable sorts: the first key is applied last
-        result.sort(key=_KEYS[name], reverse=descending)
-    return result
+def sort_keys(ordering: str) -> list[SortKey]:
+    """What `ordering` sorts by, then the tie-breaks; `InvalidField` for an unknown ordering."""
+    keys = []
+    for name, descending in [*ordering_of(ordering), *TIE_BREAKS]:
+        rules, otherwise = _RANKED.get(name, ((), 0))
+        keys.append(SortKey(name, descending, rules, otherwise))
+    return keys

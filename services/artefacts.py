@@ -1,7 +1,8 @@
 """Report artefacts (DESIGN §7): list, read, append, edit and delete them, and a commit's diff.
 
 Artefacts are validated per type (`pipeline.artefacts`); status types are latest-wins, so deleting
-the newest makes the previous one the report's value again. An artefact is found only through a
+the newest makes the previous one the report's value again (every write refreshes the columns the
+inbox sorts by: `services.reports.refresh_inbox_columns`). An artefact is found only through a
 report of the caller's team that is not deleted (or, from the CLI, by its id within the team).
 """
 
@@ -17,7 +18,7 @@ from models.signal_queries import artefact_window
 from pipeline.artefacts import diff_source, validate_artefact
 from pipeline.errors import NotFoundError
 from services.context import Deps
-from services.reports import as_uuid, find_report, load_report
+from services.reports import as_uuid, find_report, load_report, refresh_inbox_columns
 
 
 def artefacts(
@@ -58,6 +59,7 @@ def add_artefact(
             created_at=now or deps.now(),
         )
         session.add(row)
+        refresh_inbox_columns(session, found.id)
     return row
 
 
@@ -77,6 +79,7 @@ def edit_artefact(
         row.content = validate_artefact(row.type, content)
         row.updated_at = now or deps.now()
         session.add(row)
+        refresh_inbox_columns(session, row.report_id)
     return row
 
 
@@ -84,8 +87,10 @@ def delete_artefact(deps: Deps, team_id: int, artefact_id: str, *, report_id: st
     """Delete an artefact (of `report_id`'s, when given); its type. Raises `NotFoundError`."""
     with deps.transaction() as session:
         row = _find_artefact(session, team_id, artefact_id, report_id)
+        parent, kind = row.report_id, row.type
         session.delete(row)
-        return row.type
+        refresh_inbox_columns(session, parent)
+        return kind
 
 
 def artefact_diff(deps: Deps, team_id: int, report_id: str, artefact_id: str) -> NoReturn:

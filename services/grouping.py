@@ -25,6 +25,7 @@ from pipeline.grouping import Pool, Thresholds, decide, title_for
 from pipeline.names import SUMMARIZE_REPORT
 from pipeline.reports import promotion_due, transition
 from services.context import Deps
+from services.reports import refresh_inbox_columns
 
 JUDGE_CONTEXT = 8  # the report's newest signals shown to the judge
 CLOSED = (ReportStatus.RESOLVED, ReportStatus.DELETED, ReportStatus.SUPPRESSED)
@@ -232,6 +233,7 @@ def _successor(session: Session, resolved: SignalReport, weight: float, moment: 
                 created_at=moment,
             )
         )
+        refresh_inbox_columns(session, source.id)
     return report
 
 

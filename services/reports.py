@@ -1,9 +1,10 @@
 """Reports (DESIGN §7): the team's inbox: list and show, and state requests (single and bulk).
 
-Which reports a list shows and in which order is `pipeline.inbox`. State requests are decided by the
-pure state machine (`pipeline.reports.request_state`); a dismissal keeps its feedback as an
-artefact (`services.artefacts` manages the others). Deleted reports, and other teams', are never
-found.
+Which reports a list shows and in which order is `pipeline.inbox`; the database sorts, filters and
+pages by a report's columns, which `refresh_inbox_columns` keeps in step with its artefacts after
+every artefact write. State requests are decided by the pure state machine
+(`pipeline.reports.request_state`); a dismissal keeps its feedback as an artefact
+(`services.artefacts` manages the others). Deleted reports, and other teams', are never found.
 """
 
 from __future__ import annotations
@@ -18,15 +19,28 @@ from sqlmodel import Session
 
 from models import ReportArtefact, ReportStatus, Signal, SignalReport
 from models.signal_queries import (
+    artefact_rows,
     artefacts_by_report,
     artefacts_of,
+    artefacts_where,
+    inbox_page,
     products_by_report,
+    report_conditions,
+    report_order,
     report_signals,
-    team_reports,
+    set_inbox_columns,
 )
 from pipeline.artefacts import derived, suggested_reviewers
 from pipeline.errors import Conflict, InvalidField, NotFoundError
-from pipeline.inbox import InboxFilters, inbox_filters, ordered, ordering_of, shown
+from pipeline.inbox import (
+    JUDGMENTS,
+    InboxFilters,
+    inbox_columns,
+    inbox_filters,
+    nothing_matches,
+    reviewed_by,
+    sort_keys,
+)
 from pipeline.reports import StateRequest, dedupe_ids, request_state
 from services.context import Deps
 
@@ -96,15 +110,34 @@ def reports(
     """Reports with what their artefacts say, in `ordering` (`pipeline.inbox`). Deleted never;
     suppressed only with `include_all` or `status="suppressed"`. Raises `InvalidField`."""
     filters = inbox_filters(status=status, include_all=include_all)
-    return [(view.report, view.facts) for view in _listed(deps, team_id, filters, ordering)]
+    _, views = report_page(deps, team_id, filters, ordering, None, 0)
+    return [(view.report, view.facts) for view in views]
 
 
 def report_page(
-    deps: Deps, team_id: int, filters: InboxFilters, ordering: str, limit: int, offset: int
+    deps: Deps, team_id: int, filters: InboxFilters, ordering: str, limit: int | None, offset: int
 ) -> tuple[int, list[ReportView]]:
-    """(how many match, one page of) the team's reports; `InvalidField` for an unknown ordering."""
-    views = _listed(deps, team_id, filters, ordering)
-    return len(views), views[offset : offset + limit]
+    """(how many match, one page of: all from `offset` when `limit` is None) the team's reports;
+    `InvalidField` for an unknown ordering."""
+    order = report_order(sort_keys(ordering))  # an unknown ordering is refused before anything is read
+    if nothing_matches(filters):
+        return 0, []
+    with deps.read() as session:
+        if filters.reviewers:
+            count, rows = _reviewed_page(session, team_id, filters, order, limit, offset)
+        else:
+            count, rows = inbox_page(session, _conditions(team_id, filters), order, limit, offset)
+        ids = [row.id for row in rows]
+        artefacts_of_each, products = artefacts_by_report(session, ids), products_by_report(session, ids)
+    return count, [_view(row, artefacts_of_each.get(row.id, []), products.get(row.id, [])) for row in rows]
+
+
+def refresh_inbox_columns(session: Session, report_id: UUID) -> None:
+    """Rewrite a report's `priority` and `actionability` from its artefacts (`pipeline.inbox`); call
+    it in the transaction of every artefact write, after the write."""
+    session.flush()
+    judgments = artefact_rows(session, report_id, JUDGMENTS)
+    set_inbox_columns(session, report_id, **inbox_columns(derived(judgments)))
 
 
 def report_view(deps: Deps, team_id: int, report_id: str) -> ReportView:
@@ -179,24 +212,32 @@ def load_report(session: Session, team_id: int, report_id: str) -> SignalReport:
     return found
 
 
-def _listed(deps: Deps, team_id: int, filters: InboxFilters, ordering: str) -> list[ReportView]:
-    ordering_of(ordering)  # an unknown ordering is refused before anything is read
-    with deps.read() as session:
-        rows = team_reports(
-            session,
-            team_id,
-            statuses=filters.statuses,
-            include_suppressed=filters.include_suppressed,
-            search=filters.search,
-            source_products=filters.source_products,
-        )
-        ids = [row.id for row in rows]
-        artefacts_of_each, products = artefacts_by_report(session, ids), products_by_report(session, ids)
-    facts = [(row, _facts(artefacts_of_each.get(row.id, []))) for row in rows]
-    return [
-        ReportView(row, said, len(artefacts_of_each.get(row.id, [])), products.get(row.id, []))
-        for row, said in ordered([item for item in facts if shown(filters, item[1])], ordering)
-    ]
+def _conditions(team_id: int, filters: InboxFilters, with_artefact: str | None = None) -> list[Any]:
+    return report_conditions(
+        team_id,
+        statuses=filters.statuses,
+        include_suppressed=filters.include_suppressed,
+        search=filters.search,
+        source_products=filters.source_products,
+        priorities=filters.priorities,
+        with_artefact=with_artefact,
+    )
+
+
+def _reviewed_page(
+    session: Session, team_id: int, filters: InboxFilters, order: list[Any], limit: int | None, offset: int
+) -> tuple[int, Sequence[SignalReport]]:
+    """The reviewers filter reads the newest `suggested_reviewers` artefact, so it is applied here,
+    to the reports that pass the others and have one, and the page is cut here too."""
+    where = _conditions(team_id, filters, with_artefact="suggested_reviewers")
+    _, rows = inbox_page(session, where, order)
+    said = artefacts_where(session, where, "suggested_reviewers")
+    kept = [row for row in rows if reviewed_by(filters, suggested_reviewers(said.get(row.id, [])))]
+    return len(kept), kept[offset:][:limit]
+
+
+def _view(report: SignalReport, artefacts: list[ReportArtefact], products: list[str]) -> ReportView:
+    return ReportView(report, _facts(artefacts), len(artefacts), products)
 
 
 def _facts(artefacts: list[ReportArtefact]) -> dict[str, Any]:
@@ -226,6 +267,7 @@ def _change_state(
                 created_at=now,
             )
             session.add(dismissal)
+            refresh_inbox_columns(session, found.id)
     return StateOutcome(report_id, decision.outcome, decision.status, decision.detail, decision.bad_field)
 
 

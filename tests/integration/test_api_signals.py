@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from models import ProcessingState, ReportArtefact, ReportStatus, Signal, SignalReport, Team
+from models import ProcessingState, ReportStatus, Signal, SignalReport, Team
+from services import artefacts
 from services.auth import authenticate_key, create_key
 from tests.integration.api_support import check_envelope, check_fields, other_team_key
 
@@ -54,17 +55,9 @@ def add_report(world, team_id: int | None = None, **fields) -> str:
 
 
 def add_artefact(world, report_id: str, kind: str, content: dict, minutes: int = 0) -> None:
+    """Through the use case, which keeps the columns the inbox sorts and filters by."""
     moment = datetime(2026, 1, 5, 9, tzinfo=UTC) + timedelta(minutes=minutes)
-    with world.deps.transaction() as session:
-        session.add(
-            ReportArtefact(
-                team_id=world.team_id,
-                report_id=uuid.UUID(report_id),
-                type=kind,
-                content=content,
-                created_at=moment,
-            )
-        )
+    artefacts.add_artefact(world.deps, world.team_id, report_id, kind, content, now=moment)
 
 
 def add_signal(world, report_id: str, product: str) -> None:
