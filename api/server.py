@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import gc
+
 from fastapi import FastAPI
+
+# Allocations before a young collection (CPython's default is 700).
+GC_YOUNG_THRESHOLD = 20_000
 
 
 def app_factory() -> FastAPI:
@@ -14,7 +19,19 @@ def app_factory() -> FastAPI:
 
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_format)
-    return create_app(process_deps(settings))
+    app = create_app(process_deps(settings))
+    calm_garbage_collection()
+    return app
+
+
+def calm_garbage_collection() -> None:
+    """Keep the start-up objects (modules, the app, the schema) out of every later collection, and
+    collect less often: a page of 100 rows allocates enough to trigger several collections per
+    request, and the full ones, walking every object, were the API's slowest moments (bench/api.py:
+    p99 of a page of 100 went from 139 to 52 ms with 4 clients; memory grows by a few MB at most)."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, 50, 100)
 
 
 def serve(host: str, port: int, workers: int = 1) -> None:

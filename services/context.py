@@ -9,6 +9,7 @@ when it raises.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -41,6 +42,7 @@ class Deps:
     sender_factory: Callable[[], Sender]
     clock: Callable[[], datetime] = utcnow
     _built: dict = field(default_factory=dict, repr=False)
+    _building: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -72,6 +74,11 @@ class Deps:
         return Limits(self.settings.max_event_bytes, self.settings.max_recording_bytes)
 
     def _once(self, name: str, factory: Callable):
+        """Build an adapter once, even when the API's threads ask for it at the same moment: a
+        second Redis client would be dropped, and closing it closes its connections under whoever
+        still reads from them."""
         if name not in self._built:
-            self._built[name] = factory()
+            with self._building:
+                if name not in self._built:
+                    self._built[name] = factory()
         return self._built[name]
