@@ -191,16 +191,16 @@ def inbox_page(
 ) -> tuple[int, list[SignalReport]]:
     """(how many reports match `where`, those in `order` from `offset`, at most `limit` of them).
 
-    A page sorts only ids, then reads its rows: the database can then sort off an index instead of
-    reading every row (see the inbox index in `models.signals`)."""
+    A page sorts only ids (in a subquery), then reads its rows: the database can then sort off an
+    index instead of reading every row (see the inbox index in `models.signals`)."""
     if limit is None:
         rows = list(session.exec(select(SignalReport).where(*where).order_by(*order).offset(offset)).all())
         return (len(rows) if not offset else _count(session, where)), rows
-    ids = session.exec(
-        select(SignalReport.id).where(*where).order_by(*order).offset(offset).limit(limit)
-    ).all()
-    found = {row.id: row for row in session.exec(select(SignalReport).where(col(SignalReport.id).in_(ids)))}
-    return _count(session, where), [found[key] for key in ids]
+    page = select(SignalReport.id).where(*where).order_by(*order).offset(offset).limit(limit)
+    rows = list(
+        session.exec(select(SignalReport).where(col(SignalReport.id).in_(page)).order_by(*order)).all()
+    )
+    return _count(session, where), rows
 
 
 def _count(session: Session, where: Sequence[Any]) -> int:

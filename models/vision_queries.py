@@ -103,11 +103,18 @@ def filtered_observations(
     offset: int,
 ) -> tuple[int, Sequence[Observation]]:
     """(how many match, one page of them) ordered by `order_by` (an OBSERVATION_ORDERS name, `-`
-    descending), empty values last either way."""
+    descending), empty values last either way.
+
+    The page's ids are chosen first, in a subquery, then its rows read: sorting only ids, the
+    database walks an index of (scanner, column, id) alone; sorting whole rows, PostgreSQL's planner
+    preferred a scan of every scanner's rows by time (page 30 of 100k observations: 21 -> 4 ms)."""
     where = observation_conditions(session, team_id, scanner_id, filters)
     count = session.exec(select(func.count()).select_from(Observation).where(*where)).one()
-    statement = select(Observation).where(*where).order_by(*_ordering(order_by))
-    return count, session.exec(statement.offset(offset).limit(limit)).all()
+    order = _ordering(order_by)
+    page = select(Observation.id).where(*where).order_by(*order).offset(offset).limit(limit)
+    return count, session.exec(
+        select(Observation).where(col(Observation.id).in_(page)).order_by(*order)
+    ).all()
 
 
 def team_observation(
