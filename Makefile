@@ -12,7 +12,7 @@ export SIGHTLINE_HOME
 # computing, so more workers than cores pays: on 2 cores, 4 workers beat 2 and 3 (measured).
 TEST_WORKERS ?= 4
 
-.PHONY: demo test lint bench venv clean
+.PHONY: demo test lint bench venv clean assets
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11 or newer is required")'
@@ -23,10 +23,15 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-demo: $(STAMP)
+# The pages' third-party JavaScript and CSS (rrweb-player) from the npm registry; without npm the
+# pages load the same pinned files from a CDN with integrity hashes (api/assets.py).
+assets: $(STAMP)
+	$(BIN)/python scripts/assets.py
+
+demo: $(STAMP) assets
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/demo.sh
 
-test: $(STAMP)
+test: $(STAMP) assets
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy

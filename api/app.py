@@ -1,4 +1,4 @@
-"""The HTTP application: the reference's JSON API (and, in later issues, the pages and ingest).
+"""The HTTP application: the reference's JSON API and the web pages (`api/pages/`).
 
 `create_app(deps)` builds it for one process's `Deps`; `sightline api` serves it with uvicorn.
 OpenAPI is at `/api/schema/`, interactive docs at `/api/docs/`. Every path answers with or without
@@ -7,14 +7,20 @@ its trailing slash.
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, Response
+from fastapi.staticfiles import StaticFiles
 
 from api import actions, errors, observations, scanners, signals
 from api.middleware import AccessLog, ETags, Idempotency, TrailingSlash
+from api.pages import home, signin
+from api.pages import observations as observation_pages
+from api.pages.web import STATIC, CsrfRefused, SignInRequired, signin_redirect
 from api.throttle import Throttle
 from services.context import Deps
 
 ROUTERS = (scanners.router, observations.router, actions.router, signals.router)
+PAGES = (signin.router, home.router, observation_pages.router)
 DESCRIPTION = """\
 Sightline's API follows PostHog's Replay Vision and Signals API path for path: `:environment_id`
 and `:project_id` are both the team id. Authenticate with a personal API key
@@ -52,6 +58,11 @@ def create_app(deps: Deps) -> FastAPI:
         app.include_router(router, responses=ERRORS)
     app.openapi = lambda: _schema(app)  # type: ignore[method-assign]
     errors.install(app)
+    for router in PAGES:
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.add_exception_handler(SignInRequired, _sign_in_first)
+    app.add_exception_handler(CsrfRefused, _csrf_refused)
     app.get("/healthz", include_in_schema=False)(_alive)
     # Outermost last: slashes are normalised first, then requests are logged, idempotent POSTs
     # answered from their record, and GET bodies tagged.
@@ -60,6 +71,19 @@ def create_app(deps: Deps) -> FastAPI:
     app.add_middleware(AccessLog)
     app.add_middleware(TrailingSlash)
     return app
+
+
+async def _sign_in_first(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, SignInRequired)
+    return signin_redirect(exc)
+
+
+async def _csrf_refused(request: Request, exc: Exception) -> Response:
+    body = (
+        "<!doctype html><title>Refused</title><p>This form was refused: it did not carry this "
+        "session's token. Reload the page and try again.</p>"
+    )
+    return HTMLResponse(body, status_code=403)
 
 
 def _schema(app: FastAPI) -> dict:

@@ -24,3 +24,8 @@ def init_command(
     out.print(f"Database:    {done.database} (migration {done.revision})")
     team = f"team {done.team_id} ({done.team})"
     out.print(f"Default:     organisation {done.organization!r}, {team}, user {done.user}")
+    out.print(
+        "Web pages:   `sightline users create --email you@example.com --password` creates a person "
+        "who can sign in; `sightline up` serves the pages at SIGHTLINE_SITE_URL",
+        highlight=False,
+    )

@@ -91,12 +91,21 @@ def _title(row: Observation) -> str:
 def list_command(
     scanner: str = typer.Option(None, help="Only this scanner (name or id)."),
     status: str = typer.Option(None, help="pending, running, succeeded, failed or ineligible."),
+    verdict: str = typer.Option(None, help="A monitor's verdict: yes, no or inconclusive."),
     limit: int = typer.Option(50, min=1),
+    ids: bool = typer.Option(False, "--ids", help="Print only the ids, one per line (for scripts)."),
     team: int = TEAM,
 ) -> None:
     """Observations, newest first."""
     deps, team_id = team_deps(team)
-    _print_rows(observations.observations(deps, team_id, scanner_ref=scanner, status=status, limit=limit))
+    found = observations.observations(
+        deps, team_id, scanner_ref=scanner, status=status, verdict=verdict, limit=limit
+    )
+    if ids:
+        for row in found:
+            print(row.id)
+        return
+    _print_rows(found)
 
 
 @app.command("show")
@@ -119,6 +128,7 @@ def show_command(
                 out.print(f"    (t {citation.second}) → {escape(line)}", highlight=False)
     if shown.downgraded:
         out.print("[yellow]verdict downgraded from yes: no cited moment is in the timeline[/yellow]")
+    out.print(f"page: {deps.settings.site_url.rstrip('/')}/observations/{row.id}", highlight=False)
 
 
 @app.command("retry")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import sys
 
 import typer
 
@@ -26,13 +27,16 @@ def create_user_command(
     password: bool = typer.Option(
         False, "--password", help="Ask for a password (10+ characters), so they can sign in to the pages."
     ),
+    password_stdin: bool = typer.Option(
+        False, "--password-stdin", help="Read the password from the first line of standard input (scripts)."
+    ),
     operator: bool = typer.Option(False, "--operator", help="May also see the operator pages."),
     team: int = typer.Option(None, "--team", help="The team they join (default: the first team)."),
 ) -> None:
     """Create a person, a member of one team; `--password` asks for their password twice."""
     from services.auth import create_user
 
-    secret = _ask_password() if password else None
+    secret = _read_password() if password_stdin else (_ask_password() if password else None)
     user = create_user(_deps(), email, password=secret, operator=operator, team_id=team)
     role = "operator" if operator else "member"
     out.print(f"created {user.email} ({role}, id {user.id})", highlight=False)
@@ -71,6 +75,10 @@ def set_password_command(email: str = typer.Option(..., "--email")) -> None:
 
     set_password(_deps(), email, _ask_password())
     out.print(f"password set for {email}", highlight=False)
+
+
+def _read_password() -> str:
+    return sys.stdin.readline().rstrip("\r\n")
 
 
 def _ask_password() -> str:

@@ -155,14 +155,22 @@ def has_observations(session: Session, scanner_id: UUID) -> bool:
 
 
 def list_observations(
-    session: Session, team_id: int, *, scanner_id: UUID | None, status: str | None, limit: int
+    session: Session,
+    team_id: int,
+    *,
+    scanner_id: UUID | None,
+    status: str | None,
+    limit: int,
+    verdict: str | None = None,
 ) -> Sequence[Observation]:
-    """A team's observations, newest first, optionally of one scanner or in one status."""
+    """A team's observations, newest first, optionally of one scanner, in one status, with one verdict."""
     statement = select(Observation).where(Observation.team_id == team_id)
     if scanner_id is not None:
         statement = statement.where(Observation.scanner_id == scanner_id)
     if status:
         statement = statement.where(Observation.status == status)
+    if verdict:
+        statement = statement.where(Observation.result_verdict == verdict)
     return session.exec(statement.order_by(col(Observation.created_at).desc()).limit(limit)).all()
 
 

@@ -116,3 +116,19 @@ class Integration(SQLModel, table=True):
     created_by: int | None = Field(default=None, foreign_key="users.id")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class WebSession(SQLModel, table=True):
+    """A person signed in to the web pages: the cookie holds a random token, only its SHA-256 is here.
+
+    `csrf_token` is what every form of the session must send back. Signing out deletes the row.
+    """
+
+    __tablename__ = "web_sessions"
+
+    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    token_hash: str = Field(max_length=128, unique=True)
+    csrf_token: str = Field(max_length=64, repr=False)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)

@@ -158,3 +158,25 @@ class UsageReceipt(SQLModel, table=True):
     # The quota window key: usage counts in the month the observation was created.
     observation_created_at: datetime = Field(sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class LabelRating(StrEnum):
+    UP = "up"
+    DOWN = "down"
+
+
+class ObservationLabel(SQLModel, table=True):
+    """A person's thumbs up or down on an observation, with an optional note: the raw material of
+    calibrating a scanner. One per person and observation; a new one replaces it."""
+
+    __tablename__ = "observation_labels"
+    __table_args__ = (sa.UniqueConstraint("observation_id", "user_id"),)
+
+    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    team_id: int = Field(foreign_key="teams.id")
+    scanner_id: UUID = Field(foreign_key="scanners.id", index=True)
+    observation_id: UUID = Field(foreign_key="observations.id", index=True)
+    user_id: int = Field(foreign_key="users.id")
+    rating: LabelRating = Field(sa_type=str_enum(LabelRating, length=8))
+    note: str = Field(default="", max_length=2000, sa_type=sa.Text)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

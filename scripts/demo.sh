@@ -34,3 +34,21 @@ sightline quota
 sightline actions run-now "Featured digest: Rage clicks" --wait --timeout 120
 echo "--- the newest entry of $home/deliveries.jsonl:"
 tail -n 1 "$home/deliveries.jsonl" | python3 -c 'import json, sys; print(json.load(sys.stdin)["markdown"])'
+
+# The web pages: a demo person who can sign in (their password stays in a file, never printed),
+# and the page of the most telling finding.
+demo_email=demo@sightline.local
+if [ ! -s "$home/demo-password" ]; then
+    (umask 077; python3 -c 'import secrets; print(secrets.token_urlsafe(12))' > "$home/demo-password")
+fi
+if ! sightline users list | grep -q "$demo_email"; then
+    sightline users create --email "$demo_email" --password-stdin < "$home/demo-password"
+fi
+site="${SIGHTLINE_SITE_URL:-http://localhost:8000}"
+finding=$(sightline observations list --status succeeded --verdict yes --limit 1 --ids)
+echo "--- the web pages"
+if [ -n "$finding" ]; then
+    echo "The most telling finding, with its replay: $site/observations/$finding"
+fi
+echo "Start the web app with the pipeline:  .venv/bin/sightline up    (then open $site)"
+echo "Sign in as $demo_email with the password in $home/demo-password"

@@ -137,12 +137,21 @@ def retry_observation(deps: Deps, team_id: int, ref: str, *, now: datetime | Non
 
 
 def observations(
-    deps: Deps, team_id: int, *, scanner_ref: str | None = None, status: str | None = None, limit: int = 50
+    deps: Deps,
+    team_id: int,
+    *,
+    scanner_ref: str | None = None,
+    status: str | None = None,
+    verdict: str | None = None,
+    limit: int = 50,
 ) -> list[Observation]:
     """A team's observations, newest first; `NotFoundError` for an unknown scanner."""
     with deps.read() as session:
         scanner_id = load_scanner(session, team_id, scanner_ref).id if scanner_ref else None
-        return list(list_observations(session, team_id, scanner_id=scanner_id, status=status, limit=limit))
+        found = list_observations(
+            session, team_id, scanner_id=scanner_id, status=status, verdict=verdict, limit=limit
+        )
+        return list(found)
 
 
 def observations_by_ids(deps: Deps, ids: Iterable[UUID]) -> list[Observation]:

@@ -1,0 +1,79 @@
+"""The observation page (`/observations/{id}`, the link every digest carries), its label form, and
+the events the replay player loads (`/sessions/{team}/{session_id}/events`)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response, StreamingResponse
+
+from api.pages.web import check_csrf, deps_of, not_found_page, render, viewer
+from pipeline.errors import InvalidField, NotFoundError
+from services.observation_detail import label_observation, observation_detail, recording_events
+from services.web_sessions import SignedIn
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/observations/{observation_id}")
+def observation_page(
+    request: Request, observation_id: str, who: Annotated[SignedIn, Depends(viewer)]
+) -> Response:
+    person = who.principal
+    try:
+        detail = observation_detail(deps_of(request), person.team_ids, person.user_id, observation_id)
+    except NotFoundError:
+        return not_found_page(request, who)
+    return render(
+        request, "observation.html", who=who, detail=detail, error=request.query_params.get("error")
+    )
+
+
+@router.post("/observations/{observation_id}/label")
+def label(
+    request: Request,
+    observation_id: str,
+    who: Annotated[SignedIn, Depends(viewer)],
+    rating: Annotated[str, Form(max_length=8)] = "",
+    note: Annotated[str, Form(max_length=4000)] = "",
+    csrf_token: Annotated[str, Form(max_length=128)] = "",
+) -> Response:
+    check_csrf(who, csrf_token)
+    person = who.principal
+    try:
+        label_observation(deps_of(request), person.team_ids, person.user_id, observation_id, rating, note)
+    except NotFoundError:
+        return not_found_page(request, who)
+    except InvalidField as exc:
+        message = str(exc).split(": ", 1)[-1]
+        return RedirectResponse(
+            f"/observations/{observation_id}?error={_quote(message)}#label", status_code=303
+        )
+    return RedirectResponse(f"/observations/{observation_id}#label", status_code=303)
+
+
+@router.get("/recordings/{team_id}/events/{session_id:path}")
+def events(
+    request: Request, team_id: int, session_id: str, who: Annotated[SignedIn, Depends(viewer)]
+) -> Response:
+    """The recording's events as one JSON array, streamed as stored (never decoded here)."""
+    try:
+        lines = recording_events(deps_of(request), who.principal.team_ids, team_id, session_id)
+    except NotFoundError:
+        return Response('{"detail": "not found"}', status_code=404, media_type="application/json")
+
+    def body():
+        yield b"["
+        for index, line in enumerate(lines):
+            yield (b"," if index else b"") + line
+        yield b"]"
+
+    headers = {"Cache-Control": "private, max-age=300", "X-Content-Type-Options": "nosniff"}
+    return StreamingResponse(body(), media_type="application/json", headers=headers)
+
+
+def _quote(text: str) -> str:
+    from urllib.parse import quote
+
+    return quote(text[:200])

@@ -1,0 +1,89 @@
+"""Queries of the web pages: signed-in sessions and people's labels on observations."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from uuid import UUID
+
+from sqlmodel import Session, col, delete, select
+
+from models.signals import Signal, SignalReport
+from models.tenancy import TeamMembership, User, WebSession
+from models.vision import Observation, ObservationLabel, UsageReceipt
+
+
+def session_and_user(session: Session, token_hash: str) -> tuple[WebSession, User, frozenset[int]] | None:
+    """The signed-in session with this token hash, its person and their team ids, in one query."""
+    statement = (
+        select(WebSession, User, TeamMembership.team_id)
+        .join(User, col(User.id) == WebSession.user_id)
+        .outerjoin(TeamMembership, col(TeamMembership.user_id) == User.id)
+        .where(WebSession.token_hash == token_hash)
+    )
+    rows = session.exec(statement).all()
+    if not rows:
+        return None
+    return rows[0][0], rows[0][1], frozenset(team for _, _, team in rows if team is not None)
+
+
+def end_session(session: Session, token_hash: str) -> None:
+    session.exec(delete(WebSession).where(col(WebSession.token_hash) == token_hash))
+
+
+def drop_expired_sessions(session: Session, now: datetime) -> None:
+    session.exec(delete(WebSession).where(col(WebSession.expires_at) < now))
+
+
+def label_of(session: Session, observation_id: UUID, user_id: int) -> ObservationLabel | None:
+    statement = select(ObservationLabel).where(
+        ObservationLabel.observation_id == observation_id, ObservationLabel.user_id == user_id
+    )
+    return session.exec(statement).first()
+
+
+def labels_of_observation(session: Session, observation_id: UUID) -> Sequence[ObservationLabel]:
+    statement = (
+        select(ObservationLabel)
+        .where(ObservationLabel.observation_id == observation_id)
+        .order_by(col(ObservationLabel.created_at))
+    )
+    return session.exec(statement).all()
+
+
+def labels_of_scanner(session: Session, scanner_id: UUID, limit: int) -> Sequence[ObservationLabel]:
+    statement = (
+        select(ObservationLabel)
+        .where(ObservationLabel.scanner_id == scanner_id)
+        .order_by(col(ObservationLabel.created_at).desc())
+        .limit(limit)
+    )
+    return session.exec(statement).all()
+
+
+def signals_of_observation(
+    session: Session, team_id: int, observation_id: UUID
+) -> list[tuple[Signal, str | None]]:
+    """The live signals an observation emitted (`source_id` `observation:{id}:…`), each with the
+    title of the report it joined (None while ungrouped), oldest first."""
+    statement = (
+        select(Signal, SignalReport.title)
+        .outerjoin(SignalReport, col(SignalReport.id) == Signal.report_id)
+        .where(
+            Signal.team_id == team_id,
+            col(Signal.source_id).startswith(f"observation:{observation_id}:"),
+            col(Signal.deleted).is_(False),
+        )
+        .order_by(col(Signal.created_at))
+    )
+    return [(signal, title) for signal, title in session.exec(statement).all()]
+
+
+def receipt_of(session: Session, observation_id: UUID) -> UsageReceipt | None:
+    return session.exec(select(UsageReceipt).where(UsageReceipt.observation_id == observation_id)).first()
+
+
+def observation_in(session: Session, observation_id: UUID, team_ids: frozenset[int]) -> Observation | None:
+    """The observation with this id if one of `team_ids` owns it, else None (never another team's)."""
+    row = session.get(Observation, observation_id)
+    return row if row is not None and row.team_id in team_ids else None

@@ -1,0 +1,207 @@
+"""What the observation page shows (`/observations/{id}`): the answer, each cited moment with the
+timeline lines there and whether the evidence check found it, the timeline the model read, the
+signals the observation emitted and the reports they joined, its cost, and people's labels.
+
+The page is reached from a digest's link, which names no team: the observation is found only if one
+of the person's teams owns it (another team's is `NotFoundError`, as one that does not exist).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlmodel import Session
+
+from models import LabelRating, Observation, ObservationLabel, Recording
+from models.queries import get_recording, users_by_id
+from models.web_queries import (
+    label_of,
+    labels_of_observation,
+    observation_in,
+    receipt_of,
+    signals_of_observation,
+)
+from pipeline.errors import InvalidField, NotFoundError
+from pipeline.evidence import CITATION, LINE_SECOND, TOLERANCE_S
+from services.context import Deps
+from services.recordings import stored_timeline
+from services.reports import as_uuid
+
+MAX_NOTE = 2000
+_TEXT_FIELDS = ("reasoning", "summary", "intent", "outcome")
+
+
+@dataclass(frozen=True)
+class Moment:
+    """A cited second: the timeline lines within the check's tolerance, and the check's finding."""
+
+    second: float
+    supported: bool
+    lines: list[str]
+
+
+@dataclass(frozen=True)
+class Line:
+    second: int | None  # None for header lines
+    text: str
+
+
+@dataclass(frozen=True)
+class Emitted:
+    description: str
+    weight: float
+    report_id: UUID | None
+    report_title: str | None
+
+
+@dataclass(frozen=True)
+class Label:
+    rating: str
+    note: str
+    email: str
+    mine: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class ObservationDetail:
+    observation: Observation
+    recording: Recording | None
+    answer: dict[str, Any]  # the model's output, without the evidence check
+    moments: list[Moment]
+    downgraded_from: str | None
+    timeline: list[Line]
+    signals: list[Emitted]
+    labels: list[Label]
+    credits: int | None
+    tokens: tuple[int, int] | None  # input, output
+
+
+def observation_detail(deps: Deps, team_ids: frozenset[int], user_id: int, ref: str) -> ObservationDetail:
+    """Everything the page shows; `NotFoundError` unless one of `team_ids` owns the observation."""
+    with deps.read() as session:
+        row = _find(session, team_ids, ref)
+        recording = get_recording(session, row.team_id, row.session_id)
+        emitted = signals_of_observation(session, row.team_id, row.id)
+        labels = list(labels_of_observation(session, row.id))
+        people = {user.id: user.email for user in users_by_id(session, {label.user_id for label in labels})}
+        receipt = receipt_of(session, row.id)
+    output = dict((row.scanner_result or {}).get("model_output") or {})
+    check = output.pop("evidence", None) or {}
+    lines = _timeline(deps, recording)
+    supported = {float(second) for second in check.get("supported") or ()}
+    return ObservationDetail(
+        observation=row,
+        recording=recording,
+        answer=output,
+        moments=[Moment(second, second in supported, _near(lines, second)) for second in _cited(output)],
+        downgraded_from=check.get("downgraded_from"),
+        timeline=lines,
+        signals=[
+            Emitted(signal.description, signal.weight, signal.report_id, title) for signal, title in emitted
+        ],
+        labels=[
+            Label(
+                str(label.rating),
+                label.note,
+                people.get(label.user_id, "?"),
+                label.user_id == user_id,
+                label.created_at,
+            )
+            for label in labels
+        ],
+        credits=receipt.credits if receipt else None,
+        tokens=(receipt.input_tokens, receipt.output_tokens) if receipt else None,
+    )
+
+
+def label_observation(
+    deps: Deps,
+    team_ids: frozenset[int],
+    user_id: int,
+    ref: str,
+    rating: str,
+    note: str = "",
+    *,
+    now: datetime | None = None,
+) -> ObservationLabel:
+    """Store a person's thumbs up or down (and note) on an observation, replacing their earlier one.
+    Raises `InvalidField` for another rating or a note over 2,000 characters, `NotFoundError` as above."""
+    if rating not in {item.value for item in LabelRating}:
+        raise InvalidField("rating", f"{rating!r} is not up or down")
+    note = note.strip()
+    if len(note) > MAX_NOTE:
+        raise InvalidField("note", f"a note holds at most {MAX_NOTE} characters ({len(note)} given)")
+    with deps.transaction() as session:
+        row = _find(session, team_ids, ref)
+        label = label_of(session, row.id, user_id) or ObservationLabel(
+            team_id=row.team_id,
+            scanner_id=row.scanner_id,
+            observation_id=row.id,
+            user_id=user_id,
+            rating=LabelRating(rating),
+        )
+        label.rating, label.note, label.created_at = LabelRating(rating), note, now or deps.now()
+        session.add(label)
+    return label
+
+
+def recording_events(deps: Deps, team_ids: frozenset[int], team_id: int, session_id: str) -> Iterator[bytes]:
+    """The stored events of a session (each as JSON), for the replay player; `NotFoundError` when
+    the team is not one of `team_ids`, it has no such recording, or its events are missing."""
+    if team_id not in team_ids:
+        raise NotFoundError(f"no recording {session_id!r}")
+    with deps.read() as session:
+        row = get_recording(session, team_id, session_id)
+    if row is None:
+        raise NotFoundError(f"no recording {session_id!r}")
+    events = deps.blobs.lines(row.blob_ref)
+    try:
+        first = next(events)  # a missing blob raises here, before the page has sent anything
+    except StopIteration:
+        return iter(())
+    except OSError as exc:
+        raise NotFoundError(f"the events of {session_id!r} are missing; re-import it") from exc
+    return itertools.chain([first], events)
+
+
+def _find(session: Session, team_ids: frozenset[int], ref: str) -> Observation:
+    key = as_uuid(ref)
+    row = observation_in(session, key, team_ids) if key is not None else None
+    if row is None:
+        raise NotFoundError(f"no observation {ref!r}")
+    return row
+
+
+def _timeline(deps: Deps, recording: Recording | None) -> list[Line]:
+    if recording is None:
+        return []
+    try:
+        text = stored_timeline(deps.blobs, recording, budget_tokens=deps.settings.timeline_budget_tokens).text
+    except OSError:
+        return []
+    found = []
+    for line in text.splitlines():
+        match = LINE_SECOND.match(line)
+        found.append(Line(int(match[1]) if match else None, line))
+    return found
+
+
+def _cited(output: dict[str, Any]) -> list[float]:
+    seconds: list[float] = []
+    for name in _TEXT_FIELDS:
+        value = output.get(name)
+        if isinstance(value, str):
+            seconds += [float(second) for second in CITATION.findall(value) if float(second) not in seconds]
+    return seconds
+
+
+def _near(lines: list[Line], second: float) -> list[str]:
+    return [
+        line.text for line in lines if line.second is not None and abs(line.second - second) <= TOLERANCE_S
+    ][:4]
