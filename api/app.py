@@ -11,16 +11,17 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from api import actions, errors, observations, scanners, signals
+from api import actions, errors, health, observations, scanners, signals
 from api.middleware import AccessLog, ETags, Idempotency, TrailingSlash
 from api.pages import home, signin
 from api.pages import observations as observation_pages
+from api.pages import reports as report_pages
 from api.pages.web import STATIC, CsrfRefused, SignInRequired, signin_redirect
 from api.throttle import Throttle
 from services.context import Deps
 
 ROUTERS = (scanners.router, observations.router, actions.router, signals.router)
-PAGES = (signin.router, home.router, observation_pages.router)
+PAGES = (health.router, signin.router, home.router, observation_pages.router, report_pages.router)
 DESCRIPTION = """\
 Sightline's API follows PostHog's Replay Vision and Signals API path for path: `:environment_id`
 and `:project_id` are both the team id. Authenticate with a personal API key
@@ -63,7 +64,6 @@ def create_app(deps: Deps) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_exception_handler(SignInRequired, _sign_in_first)
     app.add_exception_handler(CsrfRefused, _csrf_refused)
-    app.get("/healthz", include_in_schema=False)(_alive)
     # Outermost last: slashes are normalised first, then requests are logged, idempotent POSTs
     # answered from their record, and GET bodies tagged.
     app.add_middleware(ETags)
@@ -101,7 +101,3 @@ def _schema(app: FastAPI) -> dict:
             schema.get("components", {}).get("schemas", {}).pop(name, None)
         app.openapi_schema = schema
     return app.openapi_schema
-
-
-def _alive() -> dict[str, str]:
-    return {"status": "ok"}

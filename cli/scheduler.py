@@ -111,15 +111,29 @@ def status_command(
         help="First wait (at most SECONDS) until every scanner is swept and no observation is pending "
         "or running; exit 1 if that does not happen in time.",
     ),
+    check: bool = typer.Option(
+        False,
+        "--check",
+        help="A probe: print nothing else, exit 1 when no scheduler leads or no worker is alive.",
+    ),
 ) -> None:
     """The scheduler's leader and last tick, scanners, actions, queues, workers and recent failures."""
     from actors.broker import process_deps
+    from services.health import problems
     from services.status import status
 
     current = settings()
     migrated_database(current)
     deps = process_deps(current)
     data = _wait_idle(deps, wait_idle) if wait_idle is not None else status(deps)
+    if check:
+        found = problems(data)
+        for problem in found:
+            out.print(f"unhealthy: {problem}", highlight=False)
+        if found:
+            raise typer.Exit(1)
+        out.print(f"healthy: a leader and {len(data['workers'])} live worker(s)", highlight=False)
+        return
     if as_json:
         out.file.write(json.dumps(data, indent=2) + "\n")
         return

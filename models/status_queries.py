@@ -7,10 +7,10 @@ from datetime import datetime
 
 from sqlmodel import Session, col, func, select
 
-from models.actions import VisionAction
+from models.actions import Delivery, VisionAction
 from models.jobs import JobRun, JobStatus
 from models.signals import Signal, SignalReport
-from models.vision import Observation, Scanner
+from models.vision import Observation, Scanner, UsageReceipt
 
 
 def team_scanners_by_name(session: Session) -> Sequence[Scanner]:
@@ -48,3 +48,31 @@ def failures_since(session: Session, since: datetime) -> dict[str, int]:
         .group_by(col(JobRun.actor))
     )
     return dict(session.exec(statement).all())
+
+
+def job_totals(session: Session) -> list[tuple[str, str, int, float]]:
+    """(actor, status, attempts, summed duration in ms) over the whole job history."""
+    statement = select(
+        JobRun.actor, JobRun.status, func.count(), func.coalesce(func.sum(JobRun.duration_ms), 0.0)
+    )
+    rows = session.exec(statement.group_by(col(JobRun.actor), col(JobRun.status))).all()
+    return [(actor, str(status), count, float(total)) for actor, status, count, total in rows]
+
+
+def delivery_counts(session: Session) -> dict[str, int]:
+    rows = session.exec(select(Delivery.status, func.count()).group_by(Delivery.status)).all()
+    return {str(status): count for status, count in rows}
+
+
+def token_totals(session: Session) -> dict[str, int]:
+    """Input and output tokens of every receipt (the model calls that succeeded)."""
+    statement = select(
+        func.coalesce(func.sum(UsageReceipt.input_tokens), 0),
+        func.coalesce(func.sum(UsageReceipt.output_tokens), 0),
+    )
+    inputs, outputs = session.exec(statement).one()
+    return {"input": int(inputs), "output": int(outputs)}
+
+
+def database_answers(session: Session) -> None:
+    session.exec(select(1)).one()

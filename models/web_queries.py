@@ -87,3 +87,15 @@ def observation_in(session: Session, observation_id: UUID, team_ids: frozenset[i
     """The observation with this id if one of `team_ids` owns it, else None (never another team's)."""
     row = session.get(Observation, observation_id)
     return row if row is not None and row.team_id in team_ids else None
+
+
+def observations_of_session(
+    session: Session, team_id: int, session_id: str, limit: int
+) -> Sequence[Observation]:
+    statement = (
+        select(Observation)
+        .where(Observation.team_id == team_id, Observation.session_id == session_id)
+        .order_by(col(Observation.created_at).desc())
+        .limit(limit)
+    )
+    return session.exec(statement).all()

@@ -23,6 +23,7 @@ from models.web_queries import (
     label_of,
     labels_of_observation,
     observation_in,
+    observations_of_session,
     receipt_of,
     signals_of_observation,
 )
@@ -33,6 +34,7 @@ from services.recordings import stored_timeline
 from services.reports import as_uuid
 
 MAX_NOTE = 2000
+SESSION_OBSERVATIONS = 200
 _TEXT_FIELDS = ("reasoning", "summary", "intent", "outcome")
 
 
@@ -120,6 +122,35 @@ def observation_detail(deps: Deps, team_ids: frozenset[int], user_id: int, ref: 
     )
 
 
+@dataclass(frozen=True)
+class SessionDetail:
+    """The session page: the stored recording, the timeline the model reads (with its redaction
+    manifest), and every observation of the session across the team's scanners, newest first."""
+
+    recording: Recording
+    timeline: list[Line]
+    manifest: dict[str, int]
+    observations: list[Observation]
+
+
+def session_detail(deps: Deps, team_ids: frozenset[int], session_id: str) -> SessionDetail:
+    """`NotFoundError` unless one of `team_ids` has a recording of this session (the lowest team
+    id wins when several do)."""
+    with deps.read() as session:
+        for team_id in sorted(team_ids):
+            recording = get_recording(session, team_id, session_id)
+            if recording is not None:
+                found = list(observations_of_session(session, team_id, session_id, SESSION_OBSERVATIONS))
+                break
+        else:
+            raise NotFoundError(f"no recording {session_id!r}")
+    try:
+        timeline = stored_timeline(deps.blobs, recording, budget_tokens=deps.settings.timeline_budget_tokens)
+    except OSError:
+        return SessionDetail(recording, [], {}, found)
+    return SessionDetail(recording, _lines(timeline.text), dict(timeline.manifest), found)
+
+
 def label_observation(
     deps: Deps,
     team_ids: frozenset[int],
@@ -185,6 +216,10 @@ def _timeline(deps: Deps, recording: Recording | None) -> list[Line]:
         text = stored_timeline(deps.blobs, recording, budget_tokens=deps.settings.timeline_budget_tokens).text
     except OSError:
         return []
+    return _lines(text)
+
+
+def _lines(text: str) -> list[Line]:
     found = []
     for line in text.splitlines():
         match = LINE_SECOND.match(line)

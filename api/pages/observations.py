@@ -10,7 +10,12 @@ from fastapi.responses import RedirectResponse, Response, StreamingResponse
 
 from api.pages.web import check_csrf, deps_of, not_found_page, render, viewer
 from pipeline.errors import InvalidField, NotFoundError
-from services.observation_detail import label_observation, observation_detail, recording_events
+from services.observation_detail import (
+    label_observation,
+    observation_detail,
+    recording_events,
+    session_detail,
+)
 from services.web_sessions import SignedIn
 
 router = APIRouter(include_in_schema=False)
@@ -77,3 +82,12 @@ def _quote(text: str) -> str:
     from urllib.parse import quote
 
     return quote(text[:200])
+
+
+@router.get("/sessions/{session_id:path}")
+def session_page(request: Request, session_id: str, who: Annotated[SignedIn, Depends(viewer)]) -> Response:
+    try:
+        detail = session_detail(deps_of(request), who.principal.team_ids, session_id)
+    except NotFoundError:
+        return not_found_page(request, who)
+    return render(request, "session.html", who=who, detail=detail)

@@ -80,7 +80,14 @@ def _form(
 ) -> HTMLResponse:
     token = secrets.token_urlsafe(32)
     response = render(
-        request, "signin.html", status=status, next=next_path, error=error, email=email, csrf=token, who=None
+        request,
+        "signin.html",
+        status_code=status,
+        next=next_path,
+        error=error,
+        email=email,
+        csrf=token,
+        who=None,
     )
     response.set_cookie(
         SIGNIN_CSRF_COOKIE,

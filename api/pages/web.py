@@ -70,7 +70,7 @@ def check_csrf(who: SignedIn, sent: str | None) -> None:
         raise CsrfRefused()
 
 
-def render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     body = environment.get_template(name).render(request=request, **context)
     headers = {
         # Our pages load scripts only from here (or the pinned CDN), never inline from recording text.
@@ -79,11 +79,11 @@ def render(request: Request, name: str, status: int = 200, **context: Any) -> HT
         "Referrer-Policy": "same-origin",
         "X-Frame-Options": "DENY",
     }
-    return HTMLResponse(body, status_code=status, headers=headers)
+    return HTMLResponse(body, status_code=status_code, headers=headers)
 
 
 def not_found_page(request: Request, who: SignedIn | None = None) -> HTMLResponse:
-    return render(request, "not_found.html", status=404, who=who)
+    return render(request, "not_found.html", status_code=404, who=who)
 
 
 def local_path(target: str | None) -> str:
@@ -99,3 +99,11 @@ def signin_redirect(exc: SignInRequired) -> RedirectResponse:
 
 def secure_cookies(request: Request) -> bool:
     return request.url.scheme == "https"
+
+
+def current_team(who: SignedIn, asked: str | None) -> int | None:
+    """The team a list page shows: `?team=` when the person is a member of it, else their first."""
+    teams = sorted(who.principal.team_ids)
+    if asked and asked.isdigit() and int(asked) in who.principal.team_ids:
+        return int(asked)
+    return teams[0] if teams else None

@@ -83,6 +83,7 @@ def test_up_observes_backfilled_sessions_and_stops_cleanly(tmp_path, folder):
         assert status["observations"] == {"succeeded": 8}, status["observations"]
         assert status["scheduler"]["leader"] is not None
         assert len(status["workers"]) == 1 and status["workers"][0]["threads"] == 2
+        assert "healthy: a leader and 1 live worker(s)" in run("status", "--check").stdout
         up.send_signal(signal.SIGINT)
         output, _ = up.communicate(timeout=60)
     finally:
@@ -93,6 +94,9 @@ def test_up_observes_backfilled_sessions_and_stops_cleanly(tmp_path, folder):
     after = json.loads(run("status", "--json").stdout)
     assert after["scheduler"]["leader"] is None  # the scheduler released its lock on the way out
     assert after["workers"] == []
+    probe = subprocess.run([*cli, "status", "--check"], env=env, cwd=cwd, capture_output=True, text=True)
+    assert probe.returncode == 1
+    assert "no scheduler is leading" in probe.stdout and "no worker is alive" in probe.stdout
 
 
 def observation_counter(home):

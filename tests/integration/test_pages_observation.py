@@ -73,6 +73,11 @@ def test_a_citation_seeks_the_replay_and_a_thumbs_down_is_stored(world, observed
         page.fill("textarea[name=note]", "It only hovered, nothing went wrong")
         page.click("button[value=down]")
         page.wait_for_selector(".labels .label-down")
+        page.click(f"a[href='/sessions/{row.session_id}']")
+        wait_until(page, "window.sightlineReplay !== undefined")
+        assert page.locator(f"table.list a[href='/observations/{row.id}']").count() == 1
+        assert page.locator("dl.facts code").count() >= 1  # the pages it visited
+        page.screenshot(path=str(screenshot_dir(tmp_path) / "session.png"), full_page=True)
         assert errors == []
     with world.deps.read() as session:
         [label] = session.exec(select(ObservationLabel)).all()
@@ -100,8 +105,11 @@ def test_signed_out_redirects_another_team_is_404_and_a_form_without_its_token_i
             assert ada.post(f"{page}/label", data={"rating": "up"}).status_code == 403
             assert ada.post(f"{page}/label", data={"rating": "up", "csrf_token": "guess"}).status_code == 403
             assert ada.get("/observations/not-an-id").status_code == 404
+            assert ada.get(f"/sessions/{row.session_id}").status_code == 200
+            assert ada.get("/sessions/no-such-session").status_code == 404
         with signed_in_as(base, "eve@example.com") as eve:
             assert eve.get(page).status_code == 404
+            assert eve.get(f"/sessions/{row.session_id}").status_code == 404
             assert eve.get(events).status_code == 404
             token = eve.get("/").text.split('name="csrf_token" value="')[1].split('"')[0]
             assert eve.post(f"{page}/label", data={"rating": "up", "csrf_token": token}).status_code == 404
