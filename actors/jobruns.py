@@ -37,6 +37,12 @@ class Attempt:
     began: float
     started_at: datetime
     written: bool = False
+    # The actor handled a failure itself (e.g. it failed the observation): the attempt is recorded
+    # as failed with this error although the actor returned normally.
+    failure: str | None = None
+
+    def failed(self, error: str) -> None:
+        self.failure = error[:MAX_ERROR_LENGTH]
 
     def insert_into(self, session: Session, status: JobStatus = JobStatus.SUCCEEDED) -> None:
         """Insert this attempt's row in `session`; call `committed()` once its transaction commits."""
@@ -102,6 +108,8 @@ class JobRunMiddleware(Middleware):
             attempt.attempt = 1
         if attempt.written:
             return
+        if attempt.failure is not None and status == JobStatus.SUCCEEDED:
+            status, error = JobStatus.FAILED, attempt.failure
         try:
             with session_scope(self.sessions) as session:
                 insert_job_run(session, **attempt.row(status, error))

@@ -50,9 +50,13 @@ def observe_session(observation_id: str) -> None:
         raise dramatiq.Retry(str(exc), delay=delay_ms) from exc
     except TimeLimitExceeded:
         fail_observation(deps, observation_id, "internal_error", "the analysis ran past its time limit")
+        if attempt is not None:
+            attempt.failed("observation failed: internal_error (past the time limit)")
         return
-    if result.written and attempt is not None:
+    if attempt is not None and result.written:
         attempt.committed()
+    elif attempt is not None and result.status == "failed":
+        attempt.failed(f"observation failed: {result.kind}")  # the job history shows it as failed
 
 
 @dramatiq.actor(**OBSERVE_GAVE_UP.actor_options(), throws=(PermanentError,))

@@ -15,13 +15,21 @@ from api import actions, errors, health, observations, scanners, signals
 from api.middleware import AccessLog, ETags, Idempotency, TrailingSlash
 from api.pages import home, signin
 from api.pages import observations as observation_pages
+from api.pages import ops as ops_pages
 from api.pages import reports as report_pages
 from api.pages.web import STATIC, CsrfRefused, SignInRequired, signin_redirect
 from api.throttle import Throttle
 from services.context import Deps
 
 ROUTERS = (scanners.router, observations.router, actions.router, signals.router)
-PAGES = (health.router, signin.router, home.router, observation_pages.router, report_pages.router)
+PAGES = (
+    health.router,
+    signin.router,
+    home.router,
+    observation_pages.router,
+    report_pages.router,
+    ops_pages.router,
+)
 DESCRIPTION = """\
 Sightline's API follows PostHog's Replay Vision and Signals API path for path: `:environment_id`
 and `:project_id` are both the team id. Authenticate with a personal API key

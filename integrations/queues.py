@@ -74,3 +74,20 @@ def queue_depths(client: redis.Redis, namespace: str) -> dict[str, dict[str, int
             "dead": client.zcard(f"{base}.XQ"),
         }
     return depths
+
+
+def record_depths(
+    client: redis.Redis, key: str, at: float, depths: dict[str, dict[str, int]], keep_s: float
+) -> None:
+    """Keep one sample of every queue's depths at `at` (seconds), and forget samples older than `keep_s`."""
+    sample = json.dumps({"at": at, "queues": depths}, sort_keys=True)
+    pipeline = client.pipeline()
+    pipeline.zadd(key, {sample: at})
+    pipeline.zremrangebyscore(key, "-inf", at - keep_s)
+    pipeline.execute()
+
+
+def depth_history(client: redis.Redis, key: str, since: float) -> list[dict[str, Any]]:
+    """The samples since `since` (seconds), oldest first: `{at, queues: {queue: {state: count}}}`."""
+    found: list[Any] = list(client.zrangebyscore(key, since, "+inf"))
+    return [json.loads(raw) for raw in found]

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlmodel import Session, col, func, select
 
-from models.actions import Delivery, VisionAction
+from models.actions import ActionRun, Delivery, VisionAction
 from models.jobs import JobRun, JobStatus
 from models.signals import Signal, SignalReport
 from models.vision import Observation, Scanner, UsageReceipt
@@ -76,3 +77,72 @@ def token_totals(session: Session) -> dict[str, int]:
 
 def database_answers(session: Session) -> None:
     session.exec(select(1)).one()
+
+
+def job_runs(
+    session: Session,
+    *,
+    actor: str | None,
+    status: str | None,
+    since: datetime | None,
+    limit: int,
+    offset: int,
+) -> tuple[int, Sequence[JobRun]]:
+    """(how many match, one page of) actor attempts, newest first."""
+    where: list[Any] = []
+    if actor:
+        where.append(JobRun.actor == actor)
+    if status:
+        where.append(JobRun.status == status)
+    if since is not None:
+        where.append(col(JobRun.started_at) >= since)
+    count = session.exec(select(func.count()).select_from(JobRun).where(*where)).one()
+    page = select(JobRun).where(*where).order_by(col(JobRun.started_at).desc()).offset(offset).limit(limit)
+    return count, session.exec(page).all()
+
+
+def job_actors(session: Session) -> list[str]:
+    return sorted(session.exec(select(JobRun.actor).distinct()).all())
+
+
+def failed_observations(session: Session, limit: int) -> Sequence[Observation]:
+    statement = (
+        select(Observation)
+        .where(Observation.status == "failed")
+        .order_by(col(Observation.completed_at).desc(), col(Observation.created_at).desc())
+        .limit(limit)
+    )
+    return session.exec(statement).all()
+
+
+def credits_by_scanner(session: Session, since: datetime) -> list[tuple[str, int, int]]:
+    """(scanner name, observations, credits) of the receipts since `since`, most credits first."""
+    statement = (
+        select(Scanner.name, func.count(), func.coalesce(func.sum(UsageReceipt.credits), 0))
+        .join(Scanner, col(Scanner.id) == UsageReceipt.scanner_id)
+        .where(col(UsageReceipt.observation_created_at) >= since)
+        .group_by(col(Scanner.name))
+        .order_by(func.coalesce(func.sum(UsageReceipt.credits), 0).desc())
+    )
+    return [(name, count, int(credits)) for name, count, credits in session.exec(statement).all()]
+
+
+def recent_action_runs(session: Session, limit: int) -> list[tuple[ActionRun, str, dict[str, int]]]:
+    """The newest action runs, each with its action's name and its deliveries counted by status."""
+    runs = session.exec(
+        select(ActionRun, VisionAction.name)
+        .join(VisionAction, col(VisionAction.id) == ActionRun.action_id)
+        .order_by(col(ActionRun.created_at).desc())
+        .limit(limit)
+    ).all()
+    ids = [run.id for run, _ in runs]
+    counts: dict[Any, dict[str, int]] = {}
+    if ids:
+        statement = (
+            select(Delivery.action_run_id, Delivery.status, func.count())
+            .where(col(Delivery.action_run_id).in_(ids))
+            .group_by(col(Delivery.action_run_id), col(Delivery.status))
+        )
+        for run_id, status, count in session.exec(statement).all():
+            counts.setdefault(run_id, {})[str(status)] = count
+    return [(run, name, counts.get(run.id, {})) for run, name in runs]

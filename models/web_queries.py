@@ -99,3 +99,7 @@ def observations_of_session(
         .limit(limit)
     )
     return session.exec(statement).all()
+
+
+def drop_labels(session: Session, observation_id: UUID) -> None:
+    session.exec(delete(ObservationLabel).where(col(ObservationLabel.observation_id) == observation_id))

@@ -73,6 +73,14 @@ def last_tick_key(namespace: str) -> str:
     return _key(namespace, "scheduler", "last_tick")
 
 
+def queue_samples_key(namespace: str) -> str:
+    return _key(namespace, "ops", "queue_samples")
+
+
+def queue_sample_gate_key(namespace: str) -> str:
+    return _key(namespace, "ops", "queue_sample_gate")
+
+
 def workers_prefix(namespace: str) -> str:
     return _key(namespace, "workers", "")
 

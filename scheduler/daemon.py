@@ -18,6 +18,7 @@ import structlog
 from integrations.leadership import Leadership, write_last_tick
 from services.action_runs import claim_due_actions
 from services.context import Deps
+from services.ops import sample_queues
 from services.reapers import reap
 from services.sweeps import refresh_stale_estimates, sweep_due
 
@@ -87,6 +88,7 @@ class Scheduler:
         report.reaped = asdict(reap(self.deps, now=now))
         self._still_leading()
         report.estimated = refresh_stale_estimates(self.deps, now=now, limit=ESTIMATES_PER_TICK)
+        sample_queues(self.deps, now=now)
 
     def run(self, stop: threading.Event, *, once: bool = False) -> None:
         """Tick until `stop` is set (or once); a failed tick is logged and the loop goes on."""

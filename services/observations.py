@@ -26,6 +26,7 @@ from models.observation_queries import (
 )
 from models.queries import get_recording, list_recordings
 from models.vision_queries import observation_ids, recorded_sessions
+from models.web_queries import drop_labels
 from pipeline.errors import InvalidField, NotFoundError
 from pipeline.evidence import CITATION, LINE_SECOND, TOLERANCE_S
 from pipeline.limits import plan_batch
@@ -120,6 +121,7 @@ def retry_observation(deps: Deps, team_id: int, ref: str, *, now: datetime | Non
                 "observation", f"is {row.status}; only failed or ineligible ones can be retried"
             )
         found = session.get_one(Scanner, row.scanner_id)
+        drop_labels(session, row.id)  # people's labels judged the failed attempt, not the new one
         session.delete(row)
         session.flush()
         [outcome] = request_observations(

@@ -1,0 +1,101 @@
+"""The operators' pages (`/ops`, `/ops/jobs`): only for people with the operator role; everyone
+else gets the same 404 as a page that does not exist. Retrying a failed observation goes through
+the same use case as `sightline observations retry`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from api.pages.charts import line_chart
+from api.pages.web import check_csrf, deps_of, not_found_page, render, viewer
+from models import Role
+from pipeline.errors import InvalidField, NotFoundError
+from services import ops
+from services.web_sessions import SignedIn
+
+router = APIRouter(include_in_schema=False)
+CHART_HOURS = 6
+
+
+def _operator(who: SignedIn) -> bool:
+    return who.principal.role == Role.OPERATOR
+
+
+@router.get("/ops")
+def dashboard(request: Request, who: Annotated[SignedIn, Depends(viewer)]) -> Response:
+    if not _operator(who):
+        return not_found_page(request, who)
+    deps = deps_of(request)
+    seen = ops.overview(deps)
+    samples = ops.queue_history(deps, CHART_HOURS)
+    charts = {
+        queue: line_chart(
+            {
+                state: [(sample["at"], sample["queues"].get(queue, {}).get(state, 0)) for sample in samples]
+                for state in ("ready", "delayed", "in_flight", "dead")
+            },
+            f"{queue} queue, last {CHART_HOURS} h",
+        )
+        for queue in seen.status["queues"]
+    }
+    return render(
+        request, "ops.html", who=who, seen=seen, charts=charts, flash=request.query_params.get("done")
+    )
+
+
+@router.get("/ops/jobs")
+def job_history(
+    request: Request,
+    who: Annotated[SignedIn, Depends(viewer)],
+    actor: str = "",
+    status: str = "",
+    hours: float = 0,
+    offset: int = 0,
+) -> Response:
+    if not _operator(who):
+        return not_found_page(request, who)
+    found = ops.jobs(
+        deps_of(request),
+        actor=actor or None,
+        status_=status or None,
+        hours=hours or None,
+        offset=max(0, offset),
+    )
+    query = {"actor": actor, "status": status, "hours": hours or ""}
+    return render(
+        request,
+        "jobs.html",
+        who=who,
+        found=found,
+        actor=actor,
+        status=status,
+        hours=hours,
+        offset=max(0, offset),
+        page=ops.JOBS_PAGE,
+        query=query,
+        urlencode=urlencode,
+    )
+
+
+@router.post("/ops/observations/{observation_id}/retry")
+def retry(
+    request: Request,
+    observation_id: str,
+    who: Annotated[SignedIn, Depends(viewer)],
+    csrf_token: Annotated[str, Form(max_length=128)] = "",
+) -> Response:
+    check_csrf(who, csrf_token)
+    if not _operator(who):
+        return not_found_page(request, who)
+    try:
+        new_id = ops.retry_failed(deps_of(request), observation_id)
+        done = f"retrying as {new_id}"
+    except NotFoundError:
+        return not_found_page(request, who)
+    except InvalidField as exc:
+        done = str(exc).split(": ", 1)[-1]
+    return RedirectResponse(f"/ops?{urlencode({'done': done})}", status_code=303)

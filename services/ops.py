@@ -1,0 +1,105 @@
+"""The operators' view (`/ops`): queue depths over time, the job history, failed observations and
+their retry, workers and the scheduler, action runs with their deliveries, and this month's credit
+use per scanner. Operators see every team; the pages check the role (`models.Role.OPERATOR`).
+
+Queue depths are sampled by the scheduler's leader (`sample_queues`, at most once a minute) into
+Redis and kept for seven days, so the chart has a point per minute whichever process draws it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from integrations.queues import depth_history, queue_depths, record_depths
+from models import JobRun, Observation
+from models.status_queries import (
+    credits_by_scanner,
+    failed_observations,
+    job_actors,
+    job_runs,
+    recent_action_runs,
+)
+from pipeline.errors import NotFoundError
+from pipeline.names import queue_sample_gate_key, queue_samples_key
+from services.context import Deps
+from services.observations import retry_observation
+from services.reports import as_uuid
+from services.status import status
+
+SAMPLE_EVERY_S = 60
+KEEP_SAMPLES_S = 7 * 86_400
+JOBS_PAGE = 50
+
+
+def sample_queues(deps: Deps, *, now: datetime | None = None, every_s: float = SAMPLE_EVERY_S) -> bool:
+    """Record every queue's depths, unless a sample was taken in the last `every_s` seconds (by any
+    process); whether one was taken."""
+    client, namespace = deps.redis(), deps.settings.redis_namespace
+    at = (now or deps.now()).timestamp()
+    gate = queue_sample_gate_key(namespace)
+    if every_s > 0 and not client.set(gate, str(at), nx=True, ex=max(1, int(every_s))):
+        return False
+    record_depths(client, queue_samples_key(namespace), at, queue_depths(client, namespace), KEEP_SAMPLES_S)
+    return True
+
+
+def queue_history(deps: Deps, hours: float, *, now: datetime | None = None) -> list[dict[str, Any]]:
+    """The samples of the last `hours`, oldest first."""
+    since = (now or deps.now()) - timedelta(hours=hours)
+    return depth_history(deps.redis(), queue_samples_key(deps.settings.redis_namespace), since.timestamp())
+
+
+@dataclass(frozen=True)
+class Overview:
+    status: dict[str, Any]  # `services.status.status`: leader, last tick, scanners, queues, workers
+    failed: list[Observation]
+    credits: list[tuple[str, int, int]]  # scanner, observations, credits this month
+    action_runs: list[tuple[Any, str, dict[str, int]]]
+
+
+def overview(deps: Deps, *, now: datetime | None = None) -> Overview:
+    now = now or deps.now()
+    month = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    with deps.read() as session:
+        failed = list(failed_observations(session, 50))
+        credits = credits_by_scanner(session, month)
+        runs = recent_action_runs(session, 20)
+    return Overview(status(deps, now=now), failed, credits, runs)
+
+
+@dataclass(frozen=True)
+class Jobs:
+    count: int
+    rows: list[JobRun]
+    actors: list[str]
+
+
+def jobs(
+    deps: Deps,
+    *,
+    actor: str | None,
+    status_: str | None,
+    hours: float | None,
+    offset: int,
+    now: datetime | None = None,
+) -> Jobs:
+    since = (now or deps.now()) - timedelta(hours=hours) if hours else None
+    with deps.read() as session:
+        count, rows = job_runs(
+            session, actor=actor, status=status_, since=since, limit=JOBS_PAGE, offset=offset
+        )
+        return Jobs(count, list(rows), job_actors(session))
+
+
+def retry_failed(deps: Deps, observation_id: str) -> str:
+    """Retry a failed observation of any team (the operator's view), through the same use case as
+    `sightline observations retry`; the new observation's id. Raises as that does."""
+    key = as_uuid(observation_id)
+    with deps.read() as session:
+        found = session.get(Observation, key) if key else None
+        team_id = found.team_id if found else None
+    if team_id is None:
+        raise NotFoundError(f"no observation {observation_id!r}")
+    return str(retry_observation(deps, team_id, observation_id))
