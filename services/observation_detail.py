@@ -22,6 +22,7 @@ from models.queries import get_recording, users_by_id
 from models.web_queries import (
     label_of,
     labels_of_observation,
+    labels_of_scanner,
     observation_in,
     observations_of_session,
     receipt_of,
@@ -240,3 +241,14 @@ def _near(lines: list[Line], second: float) -> list[str]:
     return [
         line.text for line in lines if line.second is not None and abs(line.second - second) <= TOLERANCE_S
     ][:4]
+
+
+def scanner_labels(deps: Deps, team_id: int, scanner_id: UUID, limit: int = 100) -> list[Label]:
+    """People's newest labels on a scanner's observations (the raw material of calibration)."""
+    with deps.read() as session:
+        rows = list(labels_of_scanner(session, scanner_id, limit))
+        rows = [row for row in rows if row.team_id == team_id]
+        people = {user.id: user.email for user in users_by_id(session, {row.user_id for row in rows})}
+    return [
+        Label(str(row.rating), row.note, people.get(row.user_id, "?"), False, row.created_at) for row in rows
+    ]

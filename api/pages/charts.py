@@ -50,3 +50,29 @@ def line_chart(series: dict[str, Sequence[tuple[float, float]]], title: str) -> 
 
 def _clock(seconds: float) -> str:
     return datetime.fromtimestamp(seconds, UTC).strftime("%m-%d %H:%M UTC")
+
+
+def bar_chart(bars: Sequence[tuple[str, float]], title: str) -> Markup:
+    """Horizontal bars, one per (label, value), labelled with their values."""
+    if not bars or not any(value for _, value in bars):
+        return Markup(f'<p class="hint">{escape(title)}: nothing to count yet.</p>')
+    row, label_width = 18, 150
+    top = max(value for _, value in bars)
+    height = PAD + row * len(bars) + 6
+    parts = [
+        f'<svg class="chart bars" viewBox="0 0 {WIDTH} {height}" role="img" aria-label="{escape(title)}">',
+        f'<text x="4" y="16" class="label">{escape(title)}</text>',
+    ]
+    for index, (name, value) in enumerate(bars):
+        y = PAD + index * row
+        length = (WIDTH - label_width - 60) * value / top if top else 0
+        parts.append(
+            f'<text x="{label_width - 6}" y="{y + 12}" class="label" text-anchor="end">{escape(name)}</text>'
+        )
+        parts.append(
+            f'<rect data-bar="{escape(name)}" x="{label_width}" y="{y}" width="{length:.1f}" '
+            f'height="{row - 5}" fill="{COLOURS[0]}"/>'
+        )
+        parts.append(f'<text x="{label_width + length + 4:.1f}" y="{y + 12}" class="label">{value:g}</text>')
+    parts.append("</svg>")
+    return Markup("".join(parts))
