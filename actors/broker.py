@@ -71,7 +71,7 @@ def setup_broker(settings: Settings | None = None) -> RedisBroker:
     broker = RedisBroker(client=client, namespace=settings.redis_namespace)
     broker.add_middleware(CurrentMessage())
     broker.add_middleware(WorkerPresence(client, settings.redis_namespace))
-    broker.add_middleware(JobRunMiddleware(database(settings).sessions))
+    broker.add_middleware(JobRunMiddleware(database(settings).sessions, client, settings.redis_namespace))
     dramatiq.set_broker(broker)
     for name in ACTOR_MODULES:
         _bind_actors(importlib.import_module(name), broker)

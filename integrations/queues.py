@@ -91,3 +91,16 @@ def depth_history(client: redis.Redis, key: str, since: float) -> list[dict[str,
     """The samples since `since` (seconds), oldest first: `{at, queues: {queue: {state: count}}}`."""
     found: list[Any] = list(client.zrangebyscore(key, since, "+inf"))
     return [json.loads(raw) for raw in found]
+
+
+def job_counters(client: redis.Redis, key: str) -> list[tuple[str, str, int, float]]:
+    """(actor, status, attempts, summed milliseconds) from the counters the workers keep."""
+    raw: dict[Any, Any] = dict(client.hgetall(key))
+    fields = {(k.decode() if isinstance(k, bytes) else k): v for k, v in raw.items()}
+    found = []
+    for field, value in sorted(fields.items()):
+        parts = field.split("|")
+        if len(parts) == 2:
+            total = float(fields.get(f"{field}|ms", 0) or 0)
+            found.append((parts[0], parts[1], int(value), total))
+    return found

@@ -23,6 +23,8 @@ class JobRun(SQLModel, table=True):
     """
 
     __tablename__ = "job_runs"
+    # Failures of the last hour (`status`, the operators' page) and the job history's filters.
+    __table_args__ = (sa.Index("ix_job_runs_status_started_at_actor", "status", "started_at", "actor"),)
 
     id: UUID = Field(default_factory=uuid4, primary_key=True)
     message_id: str = Field(max_length=64, index=True)

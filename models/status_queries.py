@@ -51,15 +51,6 @@ def failures_since(session: Session, since: datetime) -> dict[str, int]:
     return dict(session.exec(statement).all())
 
 
-def job_totals(session: Session) -> list[tuple[str, str, int, float]]:
-    """(actor, status, attempts, summed duration in ms) over the whole job history."""
-    statement = select(
-        JobRun.actor, JobRun.status, func.count(), func.coalesce(func.sum(JobRun.duration_ms), 0.0)
-    )
-    rows = session.exec(statement.group_by(col(JobRun.actor), col(JobRun.status))).all()
-    return [(actor, str(status), count, float(total)) for actor, status, count, total in rows]
-
-
 def delivery_counts(session: Session) -> dict[str, int]:
     rows = session.exec(select(Delivery.status, func.count()).group_by(Delivery.status)).all()
     return {str(status): count for status, count in rows}
@@ -109,7 +100,7 @@ def failed_observations(session: Session, limit: int) -> Sequence[Observation]:
     statement = (
         select(Observation)
         .where(Observation.status == "failed")
-        .order_by(col(Observation.completed_at).desc(), col(Observation.created_at).desc())
+        .order_by(col(Observation.created_at).desc())
         .limit(limit)
     )
     return session.exec(statement).all()

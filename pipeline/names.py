@@ -73,6 +73,11 @@ def last_tick_key(namespace: str) -> str:
     return _key(namespace, "scheduler", "last_tick")
 
 
+def job_counters_key(namespace: str) -> str:
+    """A hash of every actor attempt counted by `{actor}|{status}` and its summed `…|ms`."""
+    return _key(namespace, "metrics", "jobs")
+
+
 def queue_samples_key(namespace: str) -> str:
     return _key(namespace, "ops", "queue_samples")
 

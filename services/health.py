@@ -1,8 +1,10 @@
 """Is Sightline well? Liveness, readiness (`/readyz`: the database and Redis answer), the probe of
 `sightline status --check` (a leader and a live worker), and the numbers `/metrics` exposes.
 
-Every number comes from what the processes share (the database and Redis), read at scrape time,
-so one scrape of any API process sees every worker and scheduler, however many there are.
+Every number comes from what the processes share, read at scrape time, so one scrape of any API
+process sees every worker and scheduler, however many there are: counts of rows from the database,
+queue depths from Redis, and actor attempts from counters every worker adds to in Redis (one
+command to read, however long the job history).
 """
 
 from __future__ import annotations
@@ -11,15 +13,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from integrations.leadership import current_leader, read_last_tick
-from integrations.queues import queue_depths
+from integrations.queues import job_counters, queue_depths
 from models.status_queries import (
     database_answers,
     delivery_counts,
-    job_totals,
     observation_counts,
     report_counts,
     token_totals,
 )
+from pipeline.names import job_counters_key
 from services.context import Deps
 from services.status import workers
 
@@ -68,7 +70,8 @@ def snapshot(deps: Deps) -> Snapshot:
     client, namespace = deps.redis(), deps.settings.redis_namespace
     with deps.read() as session:
         observations, reports = observation_counts(session), report_counts(session)
-        deliveries, jobs, tokens = delivery_counts(session), job_totals(session), token_totals(session)
+        deliveries, tokens = delivery_counts(session), token_totals(session)
+    jobs = job_counters(client, job_counters_key(namespace))
     tick = read_last_tick(client, namespace) or {}
     return Snapshot(
         queues=queue_depths(client, namespace),
