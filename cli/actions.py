@@ -140,6 +140,24 @@ def run_now_command(
         out.print(escape(progress.markdown), highlight=False)
 
 
+@app.command("retry-delivery")
+@friendly_errors
+def retry_delivery_command(
+    delivery: str = typer.Argument(..., help="The failed delivery's id (see /ops)."),
+) -> None:
+    """Send a failed delivery again, after fixing its target (a token, a channel, a webhook)."""
+    from services.delivery import retry_delivery
+
+    deps, _ = team_deps(None)
+    if not retry_delivery(deps, delivery):
+        out.print(
+            f"delivery {escape(delivery)} is not failed (or does not exist): nothing to retry",
+            highlight=False,
+        )
+        raise typer.Exit(1)
+    out.print(f"delivery {escape(delivery)} sent again (a worker posts it)", highlight=False)
+
+
 @integrations_app.command("add-slack")
 @friendly_errors
 def add_slack_command(

@@ -37,11 +37,16 @@ def list_command(
     status: str = typer.Option(None, help=f"Only this status: {', '.join(STATUSES)}."),
     ordering: str = typer.Option("status", help="status (pipeline rank), priority, or -updated_at."),
     all_statuses: bool = typer.Option(False, "--all", help="Include suppressed reports."),
+    ids: bool = typer.Option(False, "--ids", help="Print only the ids, one per line (for scripts)."),
     team: int = TEAM,
 ) -> None:
     """The team's reports (deleted never; suppressed only with --all or --status suppressed)."""
     deps, team_id = team_deps(team)
     rows = use.reports(deps, team_id, status=status, include_all=all_statuses, ordering=ordering)
+    if ids:
+        for report, _ in rows:
+            print(report.id)
+        return
     table = [
         (
             str(r.id),

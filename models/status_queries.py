@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlmodel import Session, col, func, select
 
-from models.actions import ActionRun, Delivery, VisionAction
+from models.actions import ActionRun, Delivery, DeliveryStatus, VisionAction
 from models.jobs import JobRun, JobStatus
 from models.signals import Signal, SignalReport
 from models.vision import Observation, Scanner, UsageReceipt
@@ -137,3 +137,13 @@ def recent_action_runs(session: Session, limit: int) -> list[tuple[ActionRun, st
         for run_id, status, count in session.exec(statement).all():
             counts.setdefault(run_id, {})[str(status)] = count
     return [(run, name, counts.get(run.id, {})) for run, name in runs]
+
+
+def failed_deliveries(session: Session, limit: int) -> Sequence[Delivery]:
+    statement = (
+        select(Delivery)
+        .where(Delivery.status == DeliveryStatus.FAILED)
+        .order_by(col(Delivery.updated_at).desc())
+        .limit(limit)
+    )
+    return session.exec(statement).all()

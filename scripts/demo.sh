@@ -50,5 +50,9 @@ echo "--- the web pages"
 if [ -n "$finding" ]; then
     echo "The most telling finding, with its replay: $site/observations/$finding"
 fi
+report=$(sightline reports list --ordering=-total_weight --ids | sed -n 1p)
+if [ -n "$report" ]; then
+    echo "The heaviest report, its signals linked to their replays: $site/reports/$report"
+fi
 echo "Start the web app with the pipeline:  .venv/bin/sightline up    (then open $site)"
 echo "Sign in as $demo_email with the password in $home/demo-password"

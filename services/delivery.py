@@ -25,8 +25,8 @@ from models import ActionRun, Delivery, DeliveryStatus, Integration, SignalRepor
 from models.action_queries import claim_delivery, move_delivery, team_integrations
 from models.signal_queries import claim_notice, report_signals
 from pipeline.actions import target_key
-from pipeline.errors import DeliveryRejected, DeliveryTransient
-from pipeline.names import DELIVERY_LEASE_S
+from pipeline.errors import DeliveryRejected, DeliveryTransient, InvalidField
+from pipeline.names import DELIVER, DELIVERY_LEASE_S
 from pipeline.slack_text import report_card
 from services.context import Deps
 
@@ -67,6 +67,28 @@ def deliver(deps: Deps, delivery_id: UUID, *, now: datetime | None = None) -> De
             row = session.get(Delivery, delivery_id)
             return DeliveryOutcome(str(row.status) if row else "missing")
     return _post(deps, delivery_id, target, message, now)
+
+
+def retry_delivery(deps: Deps, delivery_id: UUID | str) -> bool:
+    """Send a failed delivery again (an operator fixed the token or the channel): failed → pending
+    with its attempts reset, then the `deliver` message. False when it is not failed (nothing done).
+    `InvalidField` for an id that is not a UUID."""
+    key = _delivery_uuid(delivery_id)
+    with deps.transaction() as session:
+        moved = move_delivery(session, key, (FAILED,), deps.now(), status=PENDING, attempts=0)
+    if moved:
+        deps.sender().send(DELIVER, str(key))
+        log.info("delivery_retried", delivery_id=str(key))
+    return moved
+
+
+def _delivery_uuid(value: UUID | str) -> UUID:
+    if isinstance(value, UUID):
+        return value
+    try:
+        return UUID(str(value))
+    except ValueError as exc:
+        raise InvalidField("delivery", f"{value!r} is not a delivery id") from exc
 
 
 def give_up(deps: Deps, delivery_id: UUID, attempts: int) -> bool:

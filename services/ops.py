@@ -13,9 +13,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from integrations.queues import depth_history, queue_depths, record_depths
-from models import JobRun, Observation
+from models import Delivery, JobRun, Observation
 from models.status_queries import (
     credits_by_scanner,
+    failed_deliveries,
     failed_observations,
     job_actors,
     job_runs,
@@ -57,6 +58,7 @@ class Overview:
     failed: list[Observation]
     credits: list[tuple[str, int, int]]  # scanner, observations, credits this month
     action_runs: list[tuple[Any, str, dict[str, int]]]
+    failed_deliveries: list[Delivery]
 
 
 def overview(deps: Deps, *, now: datetime | None = None) -> Overview:
@@ -66,7 +68,8 @@ def overview(deps: Deps, *, now: datetime | None = None) -> Overview:
         failed = list(failed_observations(session, 50))
         credits = credits_by_scanner(session, month)
         runs = recent_action_runs(session, 20)
-    return Overview(status(deps, now=now), failed, credits, runs)
+        deliveries = list(failed_deliveries(session, 20))
+    return Overview(status(deps, now=now), failed, credits, runs, deliveries)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from api.pages.web import check_csrf, deps_of, not_found_page, render, viewer
 from models import Role
 from pipeline.errors import InvalidField, NotFoundError
 from services import ops
+from services.delivery import retry_delivery
 from services.web_sessions import SignedIn
 
 router = APIRouter(include_in_schema=False)
@@ -96,6 +97,27 @@ def retry(
         done = f"retrying as {new_id}"
     except NotFoundError:
         return not_found_page(request, who)
+    except InvalidField as exc:
+        done = str(exc).split(": ", 1)[-1]
+    return RedirectResponse(f"/ops?{urlencode({'done': done})}", status_code=303)
+
+
+@router.post("/ops/deliveries/{delivery_id}/retry")
+def retry_delivery_page(
+    request: Request,
+    delivery_id: str,
+    who: Annotated[SignedIn, Depends(viewer)],
+    csrf_token: Annotated[str, Form(max_length=128)] = "",
+) -> Response:
+    check_csrf(who, csrf_token)
+    if not _operator(who):
+        return not_found_page(request, who)
+    try:
+        done = (
+            "delivery sent again"
+            if retry_delivery(deps_of(request), delivery_id)
+            else "that delivery is not failed"
+        )
     except InvalidField as exc:
         done = str(exc).split(": ", 1)[-1]
     return RedirectResponse(f"/ops?{urlencode({'done': done})}", status_code=303)

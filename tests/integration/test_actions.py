@@ -246,6 +246,42 @@ def test_a_bad_token_fails_the_delivery_with_our_message(world, slack):
     assert fresh(world, Delivery, delivery_id).error == "Slack refused the message (invalid_auth)"
 
 
+def test_an_operator_retries_a_failed_delivery_from_the_ops_page_once_the_token_is_fixed(world, slack):
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from services.auth import create_user
+
+    scanner = scanner_of(world)
+    observation(world, scanner, T0 - timedelta(hours=1))
+    action = action_of(
+        world, scanner, [{"type": "slack", "integration_id": slack.integration_id, "channel": "C1"}]
+    )
+    (delivery_id,) = process_run(world, run_at(world, action, T0))
+    slack.script(FakeSlackReply.error("invalid_auth"))
+    assert deliver_one(world, delivery_id) == "failed"
+    create_user(world.deps, "ops@example.com", password="correct horse battery", operator=True)
+    client = TestClient(create_app(world.deps), follow_redirects=False)
+    form = client.get("/signin")
+    token = form.text.split('name="csrf_token" value="')[1].split('"')[0]
+    client.post(
+        "/signin", data={"email": "ops@example.com", "password": "correct horse battery", "csrf_token": token}
+    )
+    page = client.get("/ops")
+    assert f"/ops/deliveries/{delivery_id}/retry" in page.text and "invalid_auth" in page.text
+    session_token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+    assert client.post(f"/ops/deliveries/{delivery_id}/retry").status_code == 403  # no token
+    assert str(fresh(world, Delivery, delivery_id).status) == "failed"
+    retried = client.post(f"/ops/deliveries/{delivery_id}/retry", data={"csrf_token": session_token})
+    assert retried.status_code == 303 and "sent+again" in retried.headers["location"]
+    world.broker.join("deliver", timeout=30_000)
+    world.worker.join()
+    row = fresh(world, Delivery, delivery_id)
+    assert (str(row.status), row.attempts >= 1) == ("delivered", True)
+    again = client.post(f"/ops/deliveries/{delivery_id}/retry", data={"csrf_token": session_token})
+    assert "not+failed" in again.headers["location"]  # a delivered target is never posted twice
+
+
 def test_an_empty_window_is_skipped_without_a_post_and_a_rerun_never_synthesises_again(world, slack):
     scanner = scanner_of(world)
     action = action_of(world, scanner, [{"type": "log"}])

@@ -29,6 +29,7 @@ from models import (
 from models.migrate import upgrade
 from models.queries import ensure_defaults
 from pipeline.names import OBSERVE
+from pipeline.sampling import slot_start, sweep_slot
 from scheduler.daemon import Scheduler
 from services.action_runs import claim_occurrence
 from services.scanners import ScannerView, create_scanner, update_scanner
@@ -152,7 +153,11 @@ def test_a_slot_is_swept_once_however_often_it_ticks(harness):
     scanner = harness.scanner()
     now = datetime.now(UTC)
     harness.record("one", now - SETTLE + timedelta(minutes=1))
-    later = now + timedelta(minutes=2)
+    # Both ticks inside one slot of this scanner's stagger (whatever the clock says when this runs):
+    # a second into the slot that begins after now + 2 minutes, then ten seconds later.
+    interval = harness.settings.sweep_interval_s
+    slot = sweep_slot(str(scanner.id), (now + timedelta(minutes=2)).timestamp(), interval) + 1
+    later = datetime.fromtimestamp(slot_start(str(scanner.id), slot, interval) + 1, UTC)
     first, second = harness.tick(later), harness.tick(later + timedelta(seconds=10))
     assert len(first.swept) == 1 and second.swept == []
     assert len(harness.observations(scanner)) == 1
