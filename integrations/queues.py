@@ -16,7 +16,7 @@ import dramatiq
 import redis
 from dramatiq.errors import ActorNotFound
 
-from pipeline.names import QUEUES, Route
+from pipeline.names import QUEUES, ROUTES, Route
 
 
 class Sender:
@@ -104,3 +104,50 @@ def job_counters(client: redis.Redis, key: str) -> list[tuple[str, str, int, flo
             total = float(fields.get(f"{field}|ms", 0) or 0)
             found.append((parts[0], parts[1], int(value), total))
     return found
+
+
+def dead_messages(client: redis.Redis, namespace: str, limit: int = 50) -> list[dict[str, Any]]:
+    """The dead-lettered messages of every queue, newest first: `{queue, id, actor, args, dead_at}`
+    (Dramatiq keeps them in `{queue}.XQ`, with their bodies in `.XQ.msgs`, for a week)."""
+    found = []
+    for queue in QUEUES:
+        base = f"{namespace}:{queue}.XQ"
+        entries: list[Any] = list(client.zrevrange(base, 0, limit - 1, withscores=True))
+        for raw_id, score in entries:
+            message_id = raw_id.decode() if isinstance(raw_id, bytes) else str(raw_id)
+            body = client.hget(f"{base}.msgs", message_id)
+            try:
+                message = json.loads(body) if body else {}
+            except ValueError:
+                message = {}
+            found.append(
+                {
+                    "queue": queue,
+                    "id": message_id,
+                    "actor": message.get("actor_name", "?"),
+                    "args": message.get("args") or [],
+                    "dead_at": float(score) / 1000,
+                    "body": message,
+                }
+            )
+    return sorted(found, key=lambda item: item["dead_at"], reverse=True)[:limit]
+
+
+def drop_dead(client: redis.Redis, namespace: str, queue: str, message_id: str) -> dict[str, Any] | None:
+    """Remove one dead-lettered message; its body, or None when there was none (or `queue` is not ours)."""
+    if queue not in QUEUES:
+        return None
+    base = f"{namespace}:{queue}.XQ"
+    body = client.hget(f"{base}.msgs", message_id)
+    pipeline = client.pipeline()
+    pipeline.zrem(base, message_id)
+    pipeline.hdel(f"{base}.msgs", message_id)
+    pipeline.execute()
+    try:
+        return json.loads(body) if body else None
+    except ValueError:
+        return None
+
+
+def route_of(actor_name: str) -> Route | None:
+    return next((route for route in ROUTES if route.actor == actor_name), None)

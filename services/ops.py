@@ -12,7 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from integrations.queues import depth_history, queue_depths, record_depths
+from integrations.queues import (
+    dead_messages,
+    depth_history,
+    drop_dead,
+    queue_depths,
+    record_depths,
+    route_of,
+)
 from models import Delivery, JobRun, Observation
 from models.status_queries import (
     credits_by_scanner,
@@ -106,3 +113,27 @@ def retry_failed(deps: Deps, observation_id: str) -> str:
     if team_id is None:
         raise NotFoundError(f"no observation {observation_id!r}")
     return str(retry_observation(deps, team_id, observation_id))
+
+
+def dead_letters(deps: Deps) -> list[dict[str, Any]]:
+    """Messages Dramatiq gave up on (retries exhausted or refused), newest first."""
+    return dead_messages(deps.redis(), deps.settings.redis_namespace)
+
+
+def resend_dead(deps: Deps, queue: str, message_id: str) -> bool:
+    """Send a dead-lettered message again, as a new message with the same arguments, and forget the
+    dead one; False when there is no such message or its actor is not one of ours."""
+    client, namespace = deps.redis(), deps.settings.redis_namespace
+    found = next(
+        (item for item in dead_messages(client, namespace, limit=1000) if item["id"] == message_id), None
+    )
+    route = route_of(found["actor"]) if found and found["queue"] == queue else None
+    if found is None or route is None:
+        return False
+    deps.sender().send(route, *found["args"])
+    drop_dead(client, namespace, queue, message_id)
+    return True
+
+
+def delete_dead(deps: Deps, queue: str, message_id: str) -> bool:
+    return drop_dead(deps.redis(), deps.settings.redis_namespace, queue, message_id) is not None

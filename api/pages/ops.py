@@ -44,7 +44,13 @@ def dashboard(request: Request, who: Annotated[SignedIn, Depends(viewer)]) -> Re
         for queue in seen.status["queues"]
     }
     return render(
-        request, "ops.html", who=who, seen=seen, charts=charts, flash=request.query_params.get("done")
+        request,
+        "ops.html",
+        who=who,
+        seen=seen,
+        charts=charts,
+        dead=ops.dead_letters(deps),
+        flash=request.query_params.get("done"),
     )
 
 
@@ -121,3 +127,26 @@ def retry_delivery_page(
     except InvalidField as exc:
         done = str(exc).split(": ", 1)[-1]
     return RedirectResponse(f"/ops?{urlencode({'done': done})}", status_code=303)
+
+
+@router.post("/ops/dead/{queue}/{message_id}")
+def dead_letter(
+    request: Request,
+    queue: str,
+    message_id: str,
+    who: Annotated[SignedIn, Depends(viewer)],
+    action: Annotated[str, Form(max_length=8)] = "",
+    csrf_token: Annotated[str, Form(max_length=128)] = "",
+) -> Response:
+    """Retry (send again) or delete one dead-lettered message."""
+    check_csrf(who, csrf_token)
+    if not _operator(who):
+        return not_found_page(request, who)
+    deps = deps_of(request)
+    if action == "retry":
+        done = "sent again" if ops.resend_dead(deps, queue, message_id) else "no such message"
+    elif action == "delete":
+        done = "deleted" if ops.delete_dead(deps, queue, message_id) else "no such message"
+    else:
+        done = "choose retry or delete"
+    return RedirectResponse(f"/ops?{urlencode({'done': f'dead-lettered message {done}'})}", status_code=303)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -40,6 +41,9 @@ def cite(text: object) -> Markup:
 
 
 environment.filters["cite"] = cite
+environment.filters["clock"] = lambda seconds: datetime.fromtimestamp(float(seconds), UTC).strftime(
+    "%m-%d %H:%M UTC"
+)
 
 
 class SignInRequired(Exception):

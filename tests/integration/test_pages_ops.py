@@ -83,3 +83,57 @@ def test_only_operators_see_the_operators_pages_and_a_retry_needs_its_token(worl
                 assert client.post(f"/ops/observations/{failed.id}/retry").status_code == 403
     with world.deps.read() as session:
         assert str(session.get(Observation, failed.id).status) == "failed"
+
+
+def test_a_dead_lettered_message_is_listed_retried_or_deleted(world):
+    import json
+    import uuid as uuid_module
+
+    from fastapi.testclient import TestClient
+
+    world.fake.default = lambda request: YES
+    scanner = world.scanner(scanner_type="monitor", scanner_config={"prompt": "Did payment fail?"})
+    world.stop_worker()
+    [requested] = world.request(scanner, CHECKOUT)
+    namespace = world.settings.redis_namespace
+    client = world.deps.redis()
+    client.delete(f"{namespace}:observe", f"{namespace}:observe.msgs")  # as if the message had died
+    dead = {}
+    for name, args in (("keep", [str(requested.observation_id)]), ("drop", ["not-an-observation"])):
+        message_id = str(uuid_module.uuid4())
+        body = {
+            "queue_name": "observe",
+            "actor_name": "observe_session",
+            "args": args,
+            "kwargs": {},
+            "options": {},
+            "message_id": message_id,
+            "message_timestamp": 1,
+        }
+        client.zadd(f"{namespace}:observe.XQ", {message_id: 1_700_000_000_000})
+        client.hset(f"{namespace}:observe.XQ.msgs", message_id, json.dumps(body))
+        dead[name] = message_id
+    create_user(world.deps, "ops@example.com", password=PASSWORD, operator=True)
+    http = TestClient(create_app(world.deps), follow_redirects=False)
+    form = http.get("/signin")
+    token = form.text.split('name="csrf_token" value="')[1].split('"')[0]
+    http.post("/signin", data={"email": "ops@example.com", "password": PASSWORD, "csrf_token": token})
+    page = http.get("/ops").text
+    assert dead["keep"] in page and dead["drop"] in page and "not-an-observation" in page
+    session_token = page.split('name="csrf_token" value="')[1].split('"')[0]
+    dropped = http.post(
+        f"/ops/dead/observe/{dead['drop']}", data={"action": "delete", "csrf_token": session_token}
+    )
+    assert "deleted" in dropped.headers["location"]
+    resent = http.post(
+        f"/ops/dead/observe/{dead['keep']}", data={"action": "retry", "csrf_token": session_token}
+    )
+    assert "sent+again" in resent.headers["location"]
+    assert client.zcard(f"{namespace}:observe.XQ") == 0
+    world.start_worker()
+    world.drain()
+    assert str(world.observation(requested.observation_id).status) == "succeeded"
+    missing = http.post(
+        f"/ops/dead/observe/{dead['keep']}", data={"action": "retry", "csrf_token": session_token}
+    )
+    assert "no+such+message" in missing.headers["location"]
