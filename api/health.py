@@ -94,6 +94,15 @@ class _Numbers(Collector):
         for direction, count in numbers.tokens.items():
             tokens.add_metric([direction], count)
         yield tokens
+        gemini = CounterMetricFamily(
+            "sightline_gemini_requests",
+            "Gemini requests by kind and outcome (ok, or the error's class)",
+            labels=["kind", "outcome"],
+        )
+        for field, count in sorted(numbers.gemini.items()):
+            kind, _, outcome = field.partition("|")
+            gemini.add_metric([kind, outcome], count)
+        yield gemini
         yield GaugeMetricFamily(
             "sightline_workers_alive", "Workers that announced themselves", value=len(numbers.workers)
         )

@@ -12,6 +12,7 @@ text (which may quote the prompt) never travels further.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import threading
@@ -26,6 +27,7 @@ from google.genai import errors, types
 from integrations.ratelimit import GeminiLimiter
 from pipeline.conversation import ModelCall, ModelReply
 from pipeline.errors import ConfigurationError, ProviderRejected, ProviderTransient
+from pipeline.names import gemini_counters_key
 from settings import Settings
 
 TRANSIENT_CODES = frozenset({408, 409, 429})
@@ -126,23 +128,41 @@ class GeminiClient:
 
 
 class GeminiGateway:
-    """A process's Gemini: one client, every request inside a slot of the shared limiter."""
+    """A process's Gemini: one client, every request inside a slot of the shared limiter.
 
-    def __init__(self, client: GeminiClient, limiter: GeminiLimiter):
+    Each request is counted in Redis by kind and outcome (`ok` or the error's class), shared by
+    every process, for `/metrics` (`pipeline.names.gemini_counters_key`).
+    """
+
+    def __init__(
+        self, client: GeminiClient, limiter: GeminiLimiter, counters: redis.Redis | None = None, key: str = ""
+    ):
         self.client, self.limiter = client, limiter
+        self.counters, self.counters_key = counters, key
 
     def generate(self, call: ModelCall) -> ModelReply:
-        with self._slot():
+        with self._slot("generate"):
             return self.client.generate(call)
 
     def embed(self, model: str, texts: list[str], dimensions: int) -> list[list[float]]:
-        with self._slot():
+        with self._slot("embed"):
             return self.client.embed(model, texts, dimensions)
 
     @contextmanager
-    def _slot(self) -> Iterator[None]:
+    def _slot(self, kind: str) -> Iterator[None]:
         with self.limiter.slot():
-            yield
+            try:
+                yield
+            except Exception as exc:
+                self._count(kind, type(exc).__name__)
+                raise
+            self._count(kind, "ok")
+
+    def _count(self, kind: str, outcome: str) -> None:
+        if self.counters is None:
+            return
+        with contextlib.suppress(redis.RedisError):  # a lost count never fails a request
+            self.counters.hincrby(self.counters_key, f"{kind}|{outcome}", 1)
 
 
 _gateways: dict[tuple, GeminiGateway] = {}
@@ -173,7 +193,10 @@ def gemini_gateway(settings: Settings, redis_client: Callable[[], redis.Redis]) 
                 per_minute=settings.gemini_requests_per_minute,
                 concurrency=settings.gemini_concurrency,
             )
-            gateway = _gateways[key] = GeminiGateway(GeminiClient.from_settings(settings), limiter)
+            counters = gemini_counters_key(settings.redis_namespace)
+            gateway = _gateways[key] = GeminiGateway(
+                GeminiClient.from_settings(settings), limiter, redis_client(), counters
+            )
         return gateway
 
 

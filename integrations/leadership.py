@@ -13,13 +13,14 @@ import contextlib
 import json
 import os
 import socket
+from typing import Any
 
 import redis
 import structlog
 from redis.exceptions import LockError
 
 from models.base import utcnow
-from pipeline.names import last_tick_key, leader_key
+from pipeline.names import last_tick_key, leader_key, recent_ticks_key
 
 log = structlog.get_logger(__name__)
 
@@ -86,9 +87,24 @@ def current_leader(client: redis.Redis, namespace: str) -> dict | None:
     return json.loads(raw) if raw else {"who": "unknown", "since": None}
 
 
+RECENT_TICKS = 50
+
+
 def write_last_tick(client: redis.Redis, namespace: str, report: dict) -> None:
-    """The leader's last tick, for `status` (kept a day)."""
-    client.set(last_tick_key(namespace), json.dumps(report), ex=86_400)
+    """The leader's last tick, for `status` (kept a day), and the last 50 for the operators' page."""
+    encoded = json.dumps(report)
+    pipeline = client.pipeline()
+    pipeline.set(last_tick_key(namespace), encoded, ex=86_400)
+    pipeline.lpush(recent_ticks_key(namespace), encoded)
+    pipeline.ltrim(recent_ticks_key(namespace), 0, RECENT_TICKS - 1)
+    pipeline.expire(recent_ticks_key(namespace), 86_400)
+    pipeline.execute()
+
+
+def read_recent_ticks(client: redis.Redis, namespace: str, count: int = 20) -> list[dict]:
+    """The leader's newest ticks, newest first."""
+    raw: list[Any] = list(client.lrange(recent_ticks_key(namespace), 0, count - 1))
+    return [json.loads(item) for item in raw]
 
 
 def read_last_tick(client: redis.Redis, namespace: str) -> dict | None:

@@ -77,10 +77,16 @@ def queue_depths(client: redis.Redis, namespace: str) -> dict[str, dict[str, int
 
 
 def record_depths(
-    client: redis.Redis, key: str, at: float, depths: dict[str, dict[str, int]], keep_s: float
+    client: redis.Redis,
+    key: str,
+    at: float,
+    depths: dict[str, dict[str, int]],
+    keep_s: float,
+    jobs: dict[str, int] | None = None,
 ) -> None:
-    """Keep one sample of every queue's depths at `at` (seconds), and forget samples older than `keep_s`."""
-    sample = json.dumps({"at": at, "queues": depths}, sort_keys=True)
+    """Keep one sample of every queue's depths (and the job counters then) at `at` (seconds), and
+    forget samples older than `keep_s`."""
+    sample = json.dumps({"at": at, "queues": depths, "jobs": jobs or {}}, sort_keys=True)
     pipeline = client.pipeline()
     pipeline.zadd(key, {sample: at})
     pipeline.zremrangebyscore(key, "-inf", at - keep_s)
@@ -151,3 +157,9 @@ def drop_dead(client: redis.Redis, namespace: str, queue: str, message_id: str) 
 
 def route_of(actor_name: str) -> Route | None:
     return next((route for route in ROUTES if route.actor == actor_name), None)
+
+
+def counters(client: redis.Redis, key: str) -> dict[str, int]:
+    """A hash of integer counters, as text keys."""
+    raw: dict[Any, Any] = dict(client.hgetall(key))
+    return {(k.decode() if isinstance(k, bytes) else str(k)): int(float(v)) for k, v in raw.items()}

@@ -103,3 +103,15 @@ def observations_of_session(
 
 def drop_labels(session: Session, observation_id: UUID) -> None:
     session.exec(delete(ObservationLabel).where(col(ObservationLabel.observation_id) == observation_id))
+
+
+def observation_outcomes_since(
+    session: Session, scanner_id: UUID, since: datetime
+) -> list[tuple[datetime, str, str | None, float | None]]:
+    """(created_at, status, verdict, score) of a scanner's observations since `since`."""
+    statement = select(
+        Observation.created_at, Observation.status, Observation.result_verdict, Observation.result_score
+    ).where(Observation.scanner_id == scanner_id, col(Observation.created_at) >= since)
+    return [
+        (created, str(status), verdict, score) for created, status, verdict, score in session.exec(statement)
+    ]

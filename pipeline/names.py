@@ -78,6 +78,15 @@ def job_counters_key(namespace: str) -> str:
     return _key(namespace, "metrics", "jobs")
 
 
+def gemini_counters_key(namespace: str) -> str:
+    """A hash of Gemini requests counted by `{generate|embed}|{ok or the error's class}`."""
+    return _key(namespace, "metrics", "gemini")
+
+
+def recent_ticks_key(namespace: str) -> str:
+    return _key(namespace, "scheduler", "recent_ticks")
+
+
 def queue_samples_key(namespace: str) -> str:
     return _key(namespace, "ops", "queue_samples")
 

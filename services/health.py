@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from integrations.leadership import current_leader, read_last_tick
-from integrations.queues import job_counters, queue_depths
+from integrations.queues import counters, job_counters, queue_depths
 from models.status_queries import (
     database_answers,
     delivery_counts,
@@ -21,7 +21,7 @@ from models.status_queries import (
     report_counts,
     token_totals,
 )
-from pipeline.names import job_counters_key
+from pipeline.names import gemini_counters_key, job_counters_key
 from services.context import Deps
 from services.status import workers
 
@@ -62,6 +62,7 @@ class Snapshot:
     jobs: list[tuple[str, str, int, float]]
     tokens: dict[str, int]
     workers: list[dict[str, Any]]
+    gemini: dict[str, int]  # `{kind}|{outcome}` → requests
     leader: bool
     last_tick_ms: float | None
 
@@ -81,6 +82,7 @@ def snapshot(deps: Deps) -> Snapshot:
         jobs=jobs,
         tokens=tokens,
         workers=workers(client, namespace),
+        gemini=counters(client, gemini_counters_key(namespace)),
         leader=current_leader(client, namespace) is not None,
         last_tick_ms=tick.get("duration_ms"),
     )

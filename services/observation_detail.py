@@ -11,19 +11,20 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 from sqlmodel import Session
 
-from models import LabelRating, Observation, ObservationLabel, Recording
+from models import LabelRating, Observation, ObservationLabel, Recording, Scanner, as_utc
 from models.queries import get_recording, users_by_id
 from models.web_queries import (
     label_of,
     labels_of_observation,
     labels_of_scanner,
     observation_in,
+    observation_outcomes_since,
     observations_of_session,
     receipt_of,
     signals_of_observation,
@@ -252,3 +253,32 @@ def scanner_labels(deps: Deps, team_id: int, scanner_id: UUID, limit: int = 100)
     return [
         Label(str(row.rating), row.note, people.get(row.user_id, "?"), False, row.created_at) for row in rows
     ]
+
+
+def outcomes_by_day(
+    deps: Deps, team_id: int, scanner_id: UUID, days: int = 14, *, now: datetime | None = None
+) -> dict[str, list[tuple[float, float]]]:
+    """A scanner's last `days` days, one point per UTC day: observations by verdict (monitors) or
+    by status, and the mean score (scorers): `{series: [(day start in seconds, value), …]}`."""
+    now = now or deps.now()
+    first_day = (now - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    with deps.read() as session:
+        scanner = session.get(Scanner, scanner_id)
+        if scanner is None or scanner.team_id != team_id:
+            raise NotFoundError(f"no scanner {scanner_id}")
+        rows = observation_outcomes_since(session, scanner_id, first_day)
+    starts = [(first_day + timedelta(days=index)).timestamp() for index in range(days)]
+    counts: dict[str, list[float]] = {}
+    scores: list[list[float]] = [[] for _ in starts]
+    for created, status, verdict, score in rows:
+        day = min(days - 1, max(0, int((as_utc(created) - first_day).total_seconds() // 86_400)))
+        name = verdict or status
+        counts.setdefault(name, [0.0] * days)[day] += 1
+        if score is not None:
+            scores[day].append(score)
+    series = {name: list(zip(starts, values, strict=True)) for name, values in sorted(counts.items())}
+    if any(scores):
+        series["mean score"] = [
+            (start, sum(day) / len(day)) for start, day in zip(starts, scores, strict=True) if day
+        ]
+    return series

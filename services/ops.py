@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import pairwise
 from typing import Any
 
+from integrations.leadership import read_recent_ticks
 from integrations.queues import (
     dead_messages,
     depth_history,
     drop_dead,
+    job_counters,
     queue_depths,
     record_depths,
     route_of,
@@ -30,7 +33,7 @@ from models.status_queries import (
     recent_action_runs,
 )
 from pipeline.errors import NotFoundError
-from pipeline.names import queue_sample_gate_key, queue_samples_key
+from pipeline.names import job_counters_key, queue_sample_gate_key, queue_samples_key
 from services.context import Deps
 from services.observations import retry_observation
 from services.reports import as_uuid
@@ -49,7 +52,13 @@ def sample_queues(deps: Deps, *, now: datetime | None = None, every_s: float = S
     gate = queue_sample_gate_key(namespace)
     if every_s > 0 and not client.set(gate, str(at), nx=True, ex=max(1, int(every_s))):
         return False
-    record_depths(client, queue_samples_key(namespace), at, queue_depths(client, namespace), KEEP_SAMPLES_S)
+    jobs = {
+        f"{actor}|{status}": count
+        for actor, status, count, _ in job_counters(client, job_counters_key(namespace))
+    }
+    record_depths(
+        client, queue_samples_key(namespace), at, queue_depths(client, namespace), KEEP_SAMPLES_S, jobs
+    )
     return True
 
 
@@ -59,6 +68,23 @@ def queue_history(deps: Deps, hours: float, *, now: datetime | None = None) -> l
     return depth_history(deps.redis(), queue_samples_key(deps.settings.redis_namespace), since.timestamp())
 
 
+def job_rates(samples: list[dict[str, Any]]) -> dict[str, dict[str, list[tuple[float, float]]]]:
+    """Attempts per minute by actor and outcome, between consecutive samples of the job counters:
+    `{actor: {status: [(at, per minute), …]}}`. A counter that went down (Redis was reset) counts
+    from zero."""
+    rates: dict[str, dict[str, list[tuple[float, float]]]] = {}
+    for before, after in pairwise(samples):
+        minutes = (after["at"] - before["at"]) / 60
+        if minutes <= 0:
+            continue
+        for field, count in (after.get("jobs") or {}).items():
+            actor, _, status = field.partition("|")
+            done = count - (before.get("jobs") or {}).get(field, 0)
+            done = count if done < 0 else done
+            rates.setdefault(actor, {}).setdefault(status, []).append((after["at"], done / minutes))
+    return rates
+
+
 @dataclass(frozen=True)
 class Overview:
     status: dict[str, Any]  # `services.status.status`: leader, last tick, scanners, queues, workers
@@ -66,6 +92,7 @@ class Overview:
     credits: list[tuple[str, int, int]]  # scanner, observations, credits this month
     action_runs: list[tuple[Any, str, dict[str, int]]]
     failed_deliveries: list[Delivery]
+    ticks: list[dict[str, Any]]  # the leader's newest ticks, newest first
 
 
 def overview(deps: Deps, *, now: datetime | None = None) -> Overview:
@@ -76,7 +103,8 @@ def overview(deps: Deps, *, now: datetime | None = None) -> Overview:
         credits = credits_by_scanner(session, month)
         runs = recent_action_runs(session, 20)
         deliveries = list(failed_deliveries(session, 20))
-    return Overview(status(deps, now=now), failed, credits, runs, deliveries)
+    ticks = read_recent_ticks(deps.redis(), deps.settings.redis_namespace)
+    return Overview(status(deps, now=now), failed, credits, runs, deliveries, ticks)
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,15 @@ def dashboard(request: Request, who: Annotated[SignedIn, Depends(viewer)]) -> Re
         )
         for queue in seen.status["queues"]
     }
+    rates = ops.job_rates(samples)
+    charts.update(
+        {
+            f"{actor} per minute": line_chart(
+                by_status, f"{actor}: attempts per minute, last {CHART_HOURS} h"
+            )
+            for actor, by_status in sorted(rates.items())
+        }
+    )
     return render(
         request,
         "ops.html",

@@ -12,13 +12,13 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
-from api.pages.charts import bar_chart
+from api.pages.charts import bar_chart, line_chart
 from api.pages.web import check_csrf, current_team, deps_of, not_found_page, render, viewer
 from models.vision_queries import ObservationFilters
 from pipeline.errors import InvalidField, NotFoundError
 from services import scanners as use
 from services.budget import quota
-from services.observation_detail import scanner_labels
+from services.observation_detail import outcomes_by_day, scanner_labels
 from services.observation_views import observation_page, observation_stats
 from services.web_sessions import SignedIn
 
@@ -84,7 +84,7 @@ def scanner_page(
         team_id=team_id,
         scanner=found,
         stats=stats,
-        charts=_charts(stats),
+        charts=[*_charts(stats), line_chart(outcomes_by_day(deps, team_id, key), "By day, last 14 days")],
         recent=recent,
         labels=scanner_labels(deps, team_id, key),
         fields=_fields(found.definition),

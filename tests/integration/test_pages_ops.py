@@ -53,6 +53,10 @@ def test_a_failed_observation_is_listed_retried_and_succeeds(world, failed, tmp_
         assert "provider_rejected" in page.inner_text("table.failed")
         points = page.locator("svg.chart polyline[data-series=ready]").first.get_attribute("points")
         assert len(points.split()) == 3
+        # the per-minute attempts of the observe actor (its one failure came before the samples)
+        assert (
+            page.locator("svg.chart[aria-label^='observe_session'] polyline[data-series=failed]").count() == 1
+        )
         page.screenshot(path=str(screenshot_dir(tmp_path) / "ops.png"), full_page=True)
         page.goto(base + "/ops/jobs?status=failed")
         assert page.locator("table.jobs tr.job-failed").count() >= 1
@@ -81,6 +85,10 @@ def test_only_operators_see_the_operators_pages_and_a_retry_needs_its_token(worl
                 assert client.get("/ops").status_code == expected
                 assert client.get("/ops/jobs").status_code == expected
                 assert client.post(f"/ops/observations/{failed.id}/retry").status_code == 403
+                if expected == 200:
+                    scraped = client.get("/metrics").text
+                    assert 'sightline_gemini_requests_total{kind="generate",outcome="ok"}' not in scraped
+                    assert 'sightline_gemini_requests_total{kind="generate",outcome="Provider' in scraped
     with world.deps.read() as session:
         assert str(session.get(Observation, failed.id).status) == "failed"
 

@@ -48,6 +48,9 @@ def test_list_stats_and_the_forms_say_what_the_api_says(world, tmp_path):
         page.click("text=Rage")
         assert page.locator("svg.chart rect[data-bar=succeeded]").count() == 1
         assert page.locator("svg.chart rect[data-bar=no]").count() == 1  # the verdicts chart
+        by_day = page.locator("svg.chart[aria-label^='By day'] polyline[data-series=yes]")
+        points = [point.split(",") for point in by_day.get_attribute("points").split()]
+        assert len(points) == 14 and points[-1][1] != points[0][1]  # today's one yes stands above the rest
         page.screenshot(path=str(screenshot_dir(tmp_path) / "scanner.png"), full_page=True)
 
         page.goto(base + "/scanners/new")

@@ -11,7 +11,7 @@ import pytest
 from sqlmodel import select
 
 from actors import broker as broker_module
-from integrations.leadership import Leadership
+from integrations.leadership import Leadership, read_recent_ticks
 from integrations.storage import database
 from models import (
     ActionRun,
@@ -161,6 +161,8 @@ def test_a_slot_is_swept_once_however_often_it_ticks(harness):
     first, second = harness.tick(later), harness.tick(later + timedelta(seconds=10))
     assert len(first.swept) == 1 and second.swept == []
     assert len(harness.observations(scanner)) == 1
+    recent = read_recent_ticks(harness.client, harness.settings.redis_namespace)
+    assert [tick["at"] for tick in recent[:2]] == [second.at, first.at]  # the operators' page, newest first
 
 
 def test_an_unsettled_session_is_picked_up_once_it_settles(harness):
