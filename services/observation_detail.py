@@ -30,14 +30,13 @@ from models.web_queries import (
     signals_of_observation,
 )
 from pipeline.errors import InvalidField, NotFoundError
-from pipeline.evidence import CITATION, LINE_SECOND, TOLERANCE_S
+from pipeline.evidence import LINE_SECOND, TOLERANCE_S, citations
 from services.context import Deps
 from services.recordings import stored_timeline
 from services.reports import as_uuid
 
 MAX_NOTE = 2000
 SESSION_OBSERVATIONS = 200
-_TEXT_FIELDS = ("reasoning", "summary", "intent", "outcome")
 
 
 @dataclass(frozen=True)
@@ -103,7 +102,10 @@ def observation_detail(deps: Deps, team_ids: frozenset[int], user_id: int, ref: 
         observation=row,
         recording=recording,
         answer=output,
-        moments=[Moment(second, second in supported, _near(lines, second)) for second in _cited(output)],
+        moments=[
+            Moment(second, second in supported, _near(lines, second))
+            for second in dict.fromkeys(citations(output))
+        ],
         downgraded_from=check.get("downgraded_from"),
         timeline=lines,
         signals=[
@@ -227,15 +229,6 @@ def _lines(text: str) -> list[Line]:
         match = LINE_SECOND.match(line)
         found.append(Line(int(match[1]) if match else None, line))
     return found
-
-
-def _cited(output: dict[str, Any]) -> list[float]:
-    seconds: list[float] = []
-    for name in _TEXT_FIELDS:
-        value = output.get(name)
-        if isinstance(value, str):
-            seconds += [float(second) for second in CITATION.findall(value) if float(second) not in seconds]
-    return seconds
 
 
 def _near(lines: list[Line], second: float) -> list[str]:
