@@ -134,7 +134,7 @@ def create_key(
         if team_id is not None and not is_member(session, user.id, team_id):
             raise InvalidField("team", f"{user.email} is not a member of team {team_id}")
         mask = f"{secret[:7]}…{secret[-4:]}"
-        key = ApiKey(team_id=team_id, user_id=user.id, label=label.strip()[:255], key_hash=_digest(secret),
+        key = ApiKey(team_id=team_id, user_id=user.id, label=label.strip()[:255], key_hash=digest(secret),
                      mask_value=mask, scopes=chosen)  # fmt: skip
         session.add(key)
         return NewKey(key, secret)
@@ -162,7 +162,7 @@ def authenticate_key(deps: Deps, secret: str, *, now: datetime | None = None) ->
         return None
     now = now or deps.now()
     with deps.read() as session:
-        row = key_and_owner(session, _digest(secret))
+        row = key_and_owner(session, digest(secret))
         if row is None or row[0].revoked_at is not None or not row[1].is_active:
             return None
         key, user, teams = row
@@ -219,7 +219,8 @@ def _email(email: str) -> str:
     return email
 
 
-def _digest(secret: str) -> str:
+def digest(secret: str) -> str:
+    """What is stored of a random secret (a key, a session token): its SHA-256, in hex."""
     return hashlib.sha256(secret.encode()).hexdigest()
 
 

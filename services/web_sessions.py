@@ -8,7 +8,6 @@ Signing out deletes the row, so the cookie is useless afterwards even if someone
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
@@ -16,7 +15,7 @@ from datetime import datetime, timedelta
 
 from models import WebSession, as_utc
 from models.web_queries import drop_expired_sessions, end_session, session_and_user
-from services.auth import Principal, authenticate_password
+from services.auth import Principal, authenticate_password, digest
 from services.context import Deps
 
 SESSION_DAYS = 14
@@ -49,7 +48,7 @@ def sign_in(deps: Deps, email: str, password: str, *, now: datetime | None = Non
         session.add(
             WebSession(
                 user_id=principal.user_id,
-                token_hash=_digest(token),
+                token_hash=digest(token),
                 csrf_token=csrf,
                 created_at=now,
                 expires_at=now + timedelta(days=SESSION_DAYS),
@@ -64,7 +63,7 @@ def signed_in(deps: Deps, token: str | None, *, now: datetime | None = None) -> 
     if not token:
         return None
     with deps.read() as session:
-        found = session_and_user(session, _digest(token))
+        found = session_and_user(session, digest(token))
     if found is None:
         return None
     row, user, teams = found
@@ -77,12 +76,8 @@ def signed_in(deps: Deps, token: str | None, *, now: datetime | None = None) -> 
 def sign_out(deps: Deps, token: str | None) -> None:
     if token:
         with deps.transaction() as session:
-            end_session(session, _digest(token))
+            end_session(session, digest(token))
 
 
 def csrf_matches(signed: SignedIn, sent: str | None) -> bool:
     return bool(sent) and hmac.compare_digest(signed.csrf_token.encode(), (sent or "").encode())
-
-
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
