@@ -2,12 +2,15 @@
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any, TypeVar
 from uuid import UUID
 
 from sqlmodel import Session, col, select, update
 
 from models.recordings import Recording
 from models.tenancy import ApiKey, Organization, Role, Team, TeamMembership, User
+
+T = TypeVar("T")
 
 DEFAULT_ORGANIZATION_NAME = "Default organization"
 DEFAULT_TEAM_NAME = "Default team"
@@ -98,11 +101,19 @@ def keys_with_owners(session: Session) -> list[tuple[ApiKey, str]]:
 
 def key_and_owner(session: Session, key_hash: str) -> tuple[ApiKey, User, frozenset[int]] | None:
     """The key with this hash, its owner and the owner's team ids, in one query (every API call asks)."""
+    return holder_and_teams(session, ApiKey, col(ApiKey.user_id), ApiKey.key_hash == key_hash)
+
+
+def holder_and_teams(
+    session: Session, holder: type[T], user_id: Any, where: Any
+) -> tuple[T, User, frozenset[int]] | None:
+    """The one `holder` row matching `where` (a key, a signed-in session), the person its `user_id`
+    names, and that person's team ids, in one query; None when no row matches."""
     statement = (
-        select(ApiKey, User, TeamMembership.team_id)
-        .join(User, col(User.id) == ApiKey.user_id)
+        select(holder, User, TeamMembership.team_id)
+        .join(User, col(User.id) == user_id)
         .outerjoin(TeamMembership, col(TeamMembership.user_id) == User.id)
-        .where(ApiKey.key_hash == key_hash)
+        .where(where)
     )
     rows = session.exec(statement).all()
     if not rows:

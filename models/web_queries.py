@@ -8,23 +8,15 @@ from uuid import UUID
 
 from sqlmodel import Session, col, delete, select
 
+from models.queries import holder_and_teams
 from models.signals import Signal, SignalReport
-from models.tenancy import TeamMembership, User, WebSession
+from models.tenancy import User, WebSession
 from models.vision import Observation, ObservationLabel, UsageReceipt
 
 
 def session_and_user(session: Session, token_hash: str) -> tuple[WebSession, User, frozenset[int]] | None:
     """The signed-in session with this token hash, its person and their team ids, in one query."""
-    statement = (
-        select(WebSession, User, TeamMembership.team_id)
-        .join(User, col(User.id) == WebSession.user_id)
-        .outerjoin(TeamMembership, col(TeamMembership.user_id) == User.id)
-        .where(WebSession.token_hash == token_hash)
-    )
-    rows = session.exec(statement).all()
-    if not rows:
-        return None
-    return rows[0][0], rows[0][1], frozenset(team for _, _, team in rows if team is not None)
+    return holder_and_teams(session, WebSession, col(WebSession.user_id), WebSession.token_hash == token_hash)
 
 
 def end_session(session: Session, token_hash: str) -> None:
