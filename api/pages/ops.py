@@ -4,6 +4,7 @@ the same use case as `sightline observations retry`."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -15,6 +16,7 @@ from api.pages.web import check_csrf, deps_of, not_found_page, render, viewer
 from models import Role
 from pipeline.errors import InvalidField, NotFoundError
 from services import ops
+from services.context import Deps
 from services.delivery import retry_delivery
 from services.web_sessions import SignedIn
 
@@ -104,17 +106,9 @@ def retry(
     who: Annotated[SignedIn, Depends(viewer)],
     csrf_token: Annotated[str, Form(max_length=128)] = "",
 ) -> Response:
-    check_csrf(who, csrf_token)
-    if not _operator(who):
-        return not_found_page(request, who)
-    try:
-        new_id = ops.retry_failed(deps_of(request), observation_id)
-        done = f"retrying as {new_id}"
-    except NotFoundError:
-        return not_found_page(request, who)
-    except InvalidField as exc:
-        done = str(exc).split(": ", 1)[-1]
-    return RedirectResponse(f"/ops?{urlencode({'done': done})}", status_code=303)
+    return _act(
+        request, who, csrf_token, lambda deps: f"retrying as {ops.retry_failed(deps, observation_id)}"
+    )
 
 
 @router.post("/ops/deliveries/{delivery_id}/retry")
@@ -124,18 +118,10 @@ def retry_delivery_page(
     who: Annotated[SignedIn, Depends(viewer)],
     csrf_token: Annotated[str, Form(max_length=128)] = "",
 ) -> Response:
-    check_csrf(who, csrf_token)
-    if not _operator(who):
-        return not_found_page(request, who)
-    try:
-        done = (
-            "delivery sent again"
-            if retry_delivery(deps_of(request), delivery_id)
-            else "that delivery is not failed"
-        )
-    except InvalidField as exc:
-        done = str(exc).split(": ", 1)[-1]
-    return RedirectResponse(f"/ops?{urlencode({'done': done})}", status_code=303)
+    def act(deps: Deps) -> str:
+        return "delivery sent again" if retry_delivery(deps, delivery_id) else "that delivery is not failed"
+
+    return _act(request, who, csrf_token, act)
 
 
 @router.post("/ops/dead/{queue}/{message_id}")
@@ -148,14 +134,29 @@ def dead_letter(
     csrf_token: Annotated[str, Form(max_length=128)] = "",
 ) -> Response:
     """Retry (send again) or delete one dead-lettered message."""
+
+    def act(deps: Deps) -> str:
+        if action == "retry":
+            done = "sent again" if ops.resend_dead(deps, queue, message_id) else "no such message"
+        elif action == "delete":
+            done = "deleted" if ops.delete_dead(deps, queue, message_id) else "no such message"
+        else:
+            done = "choose retry or delete"
+        return f"dead-lettered message {done}"
+
+    return _act(request, who, csrf_token, act)
+
+
+def _act(request: Request, who: SignedIn, csrf_token: str, act: Callable[[Deps], str]) -> Response:
+    """An operator's form: the token checked, then `act`; back to /ops saying what it did (or why
+    not). Not an operator, or an object that does not exist: the 404 page."""
     check_csrf(who, csrf_token)
     if not _operator(who):
         return not_found_page(request, who)
-    deps = deps_of(request)
-    if action == "retry":
-        done = "sent again" if ops.resend_dead(deps, queue, message_id) else "no such message"
-    elif action == "delete":
-        done = "deleted" if ops.delete_dead(deps, queue, message_id) else "no such message"
-    else:
-        done = "choose retry or delete"
-    return RedirectResponse(f"/ops?{urlencode({'done': f'dead-lettered message {done}'})}", status_code=303)
+    try:
+        done = act(deps_of(request))
+    except NotFoundError:
+        return not_found_page(request, who)
+    except InvalidField as exc:
+        done = str(exc).split(": ", 1)[-1]
+    return RedirectResponse(f"/ops?{urlencode({'done': done})}", status_code=303)
