@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from itertools import pairwise
 from typing import Any
 
 from integrations.leadership import read_recent_ticks
@@ -66,23 +65,6 @@ def queue_history(deps: Deps, hours: float, *, now: datetime | None = None) -> l
     """The samples of the last `hours`, oldest first."""
     since = (now or deps.now()) - timedelta(hours=hours)
     return depth_history(deps.redis(), queue_samples_key(deps.settings.redis_namespace), since.timestamp())
-
-
-def job_rates(samples: list[dict[str, Any]]) -> dict[str, dict[str, list[tuple[float, float]]]]:
-    """Attempts per minute by actor and outcome, between consecutive samples of the job counters:
-    `{actor: {status: [(at, per minute), …]}}`. A counter that went down (Redis was reset) counts
-    from zero."""
-    rates: dict[str, dict[str, list[tuple[float, float]]]] = {}
-    for before, after in pairwise(samples):
-        minutes = (after["at"] - before["at"]) / 60
-        if minutes <= 0:
-            continue
-        for field, count in (after.get("jobs") or {}).items():
-            actor, _, status = field.partition("|")
-            done = count - (before.get("jobs") or {}).get(field, 0)
-            done = count if done < 0 else done
-            rates.setdefault(actor, {}).setdefault(status, []).append((after["at"], done / minutes))
-    return rates
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from api.pages.charts import line_chart
 from api.pages.web import check_csrf, deps_of, not_found_page, render, viewer
 from models import Role
 from pipeline.errors import InvalidField, NotFoundError
+from pipeline.rates import job_rates
 from services import ops
 from services.context import Deps
 from services.delivery import retry_delivery
@@ -45,7 +46,7 @@ def dashboard(request: Request, who: Annotated[SignedIn, Depends(viewer)]) -> Re
         )
         for queue in seen.status["queues"]
     }
-    rates = ops.job_rates(samples)
+    rates = job_rates(samples)
     charts.update(
         {
             f"{actor} per minute": line_chart(

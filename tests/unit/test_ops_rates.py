@@ -1,8 +1,8 @@
-"""Attempts per minute from the job counters sampled each minute (`services.ops.job_rates`)."""
+"""Attempts per minute from the job counters sampled each minute (`pipeline.rates.job_rates`)."""
 
 from __future__ import annotations
 
-from services.ops import job_rates
+from pipeline.rates import job_rates
 
 
 def test_rates_are_the_counters_differences_per_minute_and_a_reset_counts_from_zero():
