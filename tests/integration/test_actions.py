@@ -251,6 +251,7 @@ def test_an_operator_retries_a_failed_delivery_from_the_ops_page_once_the_token_
 
     from api.app import create_app
     from services.auth import create_user
+    from tests.support.browser import form_token, sign_in
 
     scanner = scanner_of(world)
     observation(world, scanner, T0 - timedelta(hours=1))
@@ -262,14 +263,10 @@ def test_an_operator_retries_a_failed_delivery_from_the_ops_page_once_the_token_
     assert deliver_one(world, delivery_id) == "failed"
     create_user(world.deps, "ops@example.com", password="correct horse battery", operator=True)
     client = TestClient(create_app(world.deps), follow_redirects=False)
-    form = client.get("/signin")
-    token = form.text.split('name="csrf_token" value="')[1].split('"')[0]
-    client.post(
-        "/signin", data={"email": "ops@example.com", "password": "correct horse battery", "csrf_token": token}
-    )
+    sign_in(client, "ops@example.com", "correct horse battery")
     page = client.get("/ops")
     assert f"/ops/deliveries/{delivery_id}/retry" in page.text and "invalid_auth" in page.text
-    session_token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+    session_token = form_token(page.text)
     assert client.post(f"/ops/deliveries/{delivery_id}/retry").status_code == 403  # no token
     assert str(fresh(world, Delivery, delivery_id).status) == "failed"
     retried = client.post(f"/ops/deliveries/{delivery_id}/retry", data={"csrf_token": session_token})

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from api.app import PAGES, create_app
 from services.auth import create_user
+from tests.support.browser import sign_in
 
 pytestmark = pytest.mark.db
 NOT_PAGES = ("/api/", "/static", "/healthz", "/readyz", "/metrics", "/signin")
@@ -36,9 +37,7 @@ def test_signed_out_every_page_redirects_to_sign_in_and_operators_pages_are_404_
         assert response.status_code == 303, (method, path, response.status_code)
         assert response.headers["location"].startswith("/signin?next=")
     create_user(world.deps, "member@example.com", password=PASSWORD)
-    form = client.get("/signin")
-    token = form.text.split('name="csrf_token" value="')[1].split('"')[0]
-    client.post("/signin", data={"email": "member@example.com", "password": PASSWORD, "csrf_token": token})
+    sign_in(client, "member@example.com", PASSWORD)
     for method, path in routes:
         if path.startswith("/ops") and method == "GET":
             assert client.get(path).status_code == 404, path

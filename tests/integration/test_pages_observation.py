@@ -17,7 +17,16 @@ from models import ObservationLabel
 from services import recordings
 from services.auth import create_user
 from tests.integration.api_support import other_team_key
-from tests.support.browser import browser_page, chromium_or_skip, screenshot_dir, served, wait_until
+from tests.support.browser import (
+    browser_page,
+    chromium_or_skip,
+    form_token,
+    screenshot_dir,
+    served,
+    sign_in,
+    sign_in_to,
+    wait_until,
+)
 
 pytestmark = [pytest.mark.db, pytest.mark.recordings, pytest.mark.browser]
 PASSWORD = "correct horse battery"
@@ -41,22 +50,13 @@ def observed(world, recordings_dir):
     return row, cited
 
 
-def sign_in(page, base: str, path: str) -> None:
-    page.goto(base + path)
-    assert "/signin" in page.url
-    page.fill("input[name=email]", "ada@example.com")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(base + path)
-
-
 def test_a_citation_seeks_the_replay_and_a_thumbs_down_is_stored(world, observed, tmp_path):
     row, cited = observed
     chromium = chromium_or_skip()
     with served(create_app(world.deps)) as base, browser_page(chromium) as page:
         errors: list[str] = []
         page.on("pageerror", lambda error: errors.append(str(error)))
-        sign_in(page, base, f"/observations/{row.id}")
+        sign_in_to(page, base, f"/observations/{row.id}", "ada@example.com", PASSWORD)
         wait_until(page, "window.sightlineReplay !== undefined")
         assert page.locator(".rr-player").count() == 1
         page.click(f"dd a.cite[data-seek='{cited}']")
@@ -111,7 +111,7 @@ def test_signed_out_redirects_another_team_is_404_and_a_form_without_its_token_i
             assert eve.get(page).status_code == 404
             assert eve.get(f"/sessions/{row.session_id}").status_code == 404
             assert eve.get(events).status_code == 404
-            token = eve.get("/").text.split('name="csrf_token" value="')[1].split('"')[0]
+            token = form_token(eve.get("/").text)
             assert eve.post(f"{page}/label", data={"rating": "up", "csrf_token": token}).status_code == 404
     with world.deps.read() as session:
         assert session.exec(select(ObservationLabel)).all() == []
@@ -121,12 +121,7 @@ def test_signed_out_redirects_another_team_is_404_and_a_form_without_its_token_i
 def signed_in_as(base: str, email: str) -> Iterator[httpx.Client]:
     """A client that signed in through the form (its CSRF cookie and token) and keeps the session."""
     client = httpx.Client(base_url=base)
-    form = client.get("/signin")
-    token = form.text.split('name="csrf_token" value="')[1].split('"')[0]
-    done = client.post(
-        "/signin", data={"email": email, "password": PASSWORD, "csrf_token": token, "next": "/"}
-    )
-    assert done.status_code == 303, done.text
+    sign_in(client, email, PASSWORD)
     try:
         yield client
     finally:

@@ -15,7 +15,15 @@ from integrations.fake_gemini import FakeReply
 from models import Observation
 from services import ops
 from services.auth import create_user
-from tests.support.browser import browser_page, chromium_or_skip, screenshot_dir, served
+from tests.support.browser import (
+    browser_page,
+    chromium_or_skip,
+    form_token,
+    screenshot_dir,
+    served,
+    sign_in,
+    sign_in_to,
+)
 
 pytestmark = [pytest.mark.db, pytest.mark.browser]
 PASSWORD = "correct horse battery"
@@ -37,18 +45,10 @@ def failed(world):
     return row
 
 
-def sign_in(page, base: str, email: str, path: str) -> None:
-    page.goto(base + path)
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(base + path)
-
-
 def test_a_failed_observation_is_listed_retried_and_succeeds(world, failed, tmp_path):
     chromium = chromium_or_skip()
     with served(create_app(world.deps)) as base, browser_page(chromium) as page:
-        sign_in(page, base, "ops@example.com", "/ops")
+        sign_in_to(page, base, "/ops", "ops@example.com", PASSWORD)
         assert page.locator("table.failed tbody tr").count() == 1
         assert "provider_rejected" in page.inner_text("table.failed")
         points = page.locator("svg.chart polyline[data-series=ready]").first.get_attribute("points")
@@ -79,9 +79,7 @@ def test_only_operators_see_the_operators_pages_and_a_retry_needs_its_token(worl
     with served(create_app(world.deps)) as base:
         for email, expected in (("member@example.com", 404), ("ops@example.com", 200)):
             with httpx.Client(base_url=base) as client:
-                form = client.get("/signin")
-                token = form.text.split('name="csrf_token" value="')[1].split('"')[0]
-                client.post("/signin", data={"email": email, "password": PASSWORD, "csrf_token": token})
+                sign_in(client, email, PASSWORD)
                 assert client.get("/ops").status_code == expected
                 assert client.get("/ops/jobs").status_code == expected
                 assert client.post(f"/ops/observations/{failed.id}/retry").status_code == 403
@@ -123,12 +121,10 @@ def test_a_dead_lettered_message_is_listed_retried_or_deleted(world):
         dead[name] = message_id
     create_user(world.deps, "ops@example.com", password=PASSWORD, operator=True)
     http = TestClient(create_app(world.deps), follow_redirects=False)
-    form = http.get("/signin")
-    token = form.text.split('name="csrf_token" value="')[1].split('"')[0]
-    http.post("/signin", data={"email": "ops@example.com", "password": PASSWORD, "csrf_token": token})
+    sign_in(http, "ops@example.com", PASSWORD)
     page = http.get("/ops").text
     assert dead["keep"] in page and dead["drop"] in page and "not-an-observation" in page
-    session_token = page.split('name="csrf_token" value="')[1].split('"')[0]
+    session_token = form_token(page)
     dropped = http.post(
         f"/ops/dead/observe/{dead['drop']}", data={"action": "delete", "csrf_token": session_token}
     )

@@ -10,7 +10,15 @@ from api.app import create_app
 from models import Observation, SignalReport
 from services.auth import create_user
 from services.signals import group_signals
-from tests.support.browser import browser_page, chromium_or_skip, screenshot_dir, served, wait_until
+from tests.support.browser import (
+    browser_page,
+    chromium_or_skip,
+    screenshot_dir,
+    served,
+    sign_in,
+    sign_in_to,
+    wait_until,
+)
 
 pytestmark = [pytest.mark.db, pytest.mark.browser]
 PASSWORD = "correct horse battery"
@@ -46,11 +54,7 @@ def test_bulk_suppress_two_restore_one_and_a_signal_opens_the_replay_at_its_mome
     first, second = str(reports[0].id), str(reports[1].id)
     chromium = chromium_or_skip()
     with served(create_app(world.deps)) as base, browser_page(chromium) as page:
-        page.goto(base + "/reports")
-        page.fill("input[name=email]", "ada@example.com")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(base + "/reports")
+        sign_in_to(page, base, "/reports", "ada@example.com", PASSWORD)
         assert page.locator("table.list tbody tr").count() == len(reports)
         page.screenshot(path=str(screenshot_dir(tmp_path) / "inbox.png"), full_page=True)
         page.check(f"input[name=ids][value='{first}']")
@@ -83,12 +87,7 @@ def test_the_inbox_refuses_a_bulk_form_without_its_token_and_hides_another_teams
 
     _, reports = inbox
     with served(create_app(world.deps)) as base, httpx.Client(base_url=base) as client:
-        form = client.get("/signin")
-        token = form.text.split('name="csrf_token" value="')[1].split('"')[0]
-        signed = client.post(
-            "/signin", data={"email": "ada@example.com", "password": PASSWORD, "csrf_token": token}
-        )
-        assert signed.status_code == 303
+        sign_in(client, "ada@example.com", PASSWORD)
         refused = client.post("/reports/bulk", data={"ids": [str(reports[0].id)], "action": "suppress"})
         assert refused.status_code == 403
         assert statuses(world)[str(reports[0].id)] == "potential"

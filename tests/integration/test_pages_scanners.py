@@ -11,7 +11,7 @@ from api.app import create_app
 from models import Scanner
 from services.auth import create_user
 from tests.integration.api_support import api_for
-from tests.support.browser import browser_page, chromium_or_skip, screenshot_dir, served
+from tests.support.browser import browser_page, chromium_or_skip, screenshot_dir, served, sign_in, sign_in_to
 
 pytestmark = [pytest.mark.db, pytest.mark.browser]
 PASSWORD = "correct horse battery"
@@ -39,11 +39,7 @@ def test_list_stats_and_the_forms_say_what_the_api_says(world, tmp_path):
     ).json()["detail"]
     chromium = chromium_or_skip()
     with served(create_app(world.deps)) as base, browser_page(chromium) as page:
-        page.goto(base + "/scanners")
-        page.fill("input[name=email]", "ada@example.com")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(base + "/scanners")
+        sign_in_to(page, base, "/scanners", "ada@example.com", PASSWORD)
         assert "Rage" in page.inner_text("table.scanners")
         page.click("text=Rage")
         assert page.locator("svg.chart rect[data-bar=succeeded]").count() == 1
@@ -89,9 +85,7 @@ def test_another_teams_scanner_is_404_and_the_form_needs_its_token(world):
         other = max(team.id for team in session.exec(select(Team)).all() if team.id != world.team_id)
     create_user(world.deps, "eve@example.com", password=PASSWORD, team_id=other)
     client = TestClient(create_app(world.deps), follow_redirects=False)
-    form = client.get("/signin")
-    token = form.text.split('name="csrf_token" value="')[1].split('"')[0]
-    client.post("/signin", data={"email": "eve@example.com", "password": PASSWORD, "csrf_token": token})
+    sign_in(client, "eve@example.com", PASSWORD)
     assert client.get(f"/scanners/{rage.id}").status_code == 404
     assert client.get(f"/scanners/{rage.id}?team={world.team_id}").status_code == 404
     assert client.post(f"/scanners/{rage.id}", data={"name": "Mine"}).status_code == 403

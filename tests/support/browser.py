@@ -90,3 +90,28 @@ def wait_until(page, expression: str, timeout_s: float = 20) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"still false after {timeout_s} s: {expression}")
         page.wait_for_timeout(50)
+
+
+def form_token(html: str) -> str:
+    """The CSRF token a page's form carries."""
+    return html.split('name="csrf_token" value="')[1].split('"')[0]
+
+
+def sign_in(client, email: str, password: str) -> None:
+    """Sign `client` (an httpx or a TestClient, not following redirects) in through the form: its
+    CSRF cookie and token, then the session cookie it keeps."""
+    token = form_token(client.get("/signin").text)
+    done = client.post(
+        "/signin", data={"email": email, "password": password, "csrf_token": token, "next": "/"}
+    )
+    assert done.status_code == 303, done.text
+
+
+def sign_in_to(page, base: str, path: str, email: str, password: str) -> None:
+    """Open `path` signed out, which lands on the sign-in form; fill it in and arrive at `path`."""
+    page.goto(base + path)
+    assert "/signin" in page.url
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(base + path)
