@@ -15,6 +15,20 @@ from pipeline.limits import MAX_INTEGER
 
 SCANNER_TYPES = ("monitor", "classifier", "scorer", "summarizer")
 PROVIDERS = ("google", "heuristic")
+# The fields a person sets (CLI flags, YAML, the API, the pages); every other column is ours.
+EDITABLE = (
+    "name",
+    "description",
+    "scanner_type",
+    "scanner_config",
+    "query",
+    "sampling_rate",
+    "provider",
+    "model",
+    "enabled",
+    "emits_signals",
+    "credit_limit",
+)
 MAX_PROMPT = 20_000
 MAX_NAME, MAX_DESCRIPTION = 255, 1_000
 MAX_TAGS, MAX_TAG_LENGTH = 100, 100
@@ -187,19 +201,7 @@ def validate_scanner(data: dict, *, default_model: str, prices: dict[str, int]) 
     """
     from pipeline.query import validate_query
 
-    allowed = {
-        "name",
-        "description",
-        "scanner_type",
-        "scanner_config",
-        "query",
-        "sampling_rate",
-        "provider",
-        "model",
-        "enabled",
-        "emits_signals",
-        "credit_limit",
-    }
+    allowed = set(EDITABLE)
     unknown = sorted(set(data) - allowed)
     if unknown:
         raise InvalidField(

@@ -27,26 +27,19 @@ from models.observation_queries import (
 )
 from pipeline.errors import InvalidField, NotFoundError
 from pipeline.query import validate_query
-from pipeline.scanners import bumps_version, changed_fields, validate_sampling_rate, validate_scanner
+from pipeline.scanners import (
+    EDITABLE,
+    bumps_version,
+    changed_fields,
+    validate_sampling_rate,
+    validate_scanner,
+)
 from pipeline.schedule import parse_since
 from services.actions import apply_actions, default_digest
 from services.context import Deps
 from services.estimates import Estimate, estimate_details, refresh_estimate
 from settings import Settings
 
-EDITABLE = (
-    "name",
-    "description",
-    "scanner_type",
-    "scanner_config",
-    "query",
-    "sampling_rate",
-    "provider",
-    "model",
-    "enabled",
-    "emits_signals",
-    "credit_limit",
-)
 # Changing these changes how many sessions the scanner takes, so its monthly estimate is redone.
 _ESTIMATED_FROM = frozenset({"query", "sampling_rate", "enabled"})
 
