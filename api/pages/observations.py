@@ -4,6 +4,7 @@ the events the replay player loads (`/sessions/{team}/{session_id}/events`)."""
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
@@ -53,7 +54,7 @@ def label(
     except InvalidField as exc:
         message = str(exc).split(": ", 1)[-1]
         return RedirectResponse(
-            f"/observations/{observation_id}?error={_quote(message)}#label", status_code=303
+            f"/observations/{observation_id}?{urlencode({'error': message[:200]})}#label", status_code=303
         )
     return RedirectResponse(f"/observations/{observation_id}#label", status_code=303)
 
@@ -76,12 +77,6 @@ def events(
 
     headers = {"Cache-Control": "private, max-age=300", "X-Content-Type-Options": "nosniff"}
     return StreamingResponse(body(), media_type="application/json", headers=headers)
-
-
-def _quote(text: str) -> str:
-    from urllib.parse import quote
-
-    return quote(text[:200])
 
 
 @router.get("/sessions/{session_id:path}")
