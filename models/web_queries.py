@@ -43,10 +43,12 @@ def labels_of_observation(session: Session, observation_id: UUID) -> Sequence[Ob
     return session.exec(statement).all()
 
 
-def labels_of_scanner(session: Session, scanner_id: UUID, limit: int) -> Sequence[ObservationLabel]:
+def labels_of_scanner(
+    session: Session, team_id: int, scanner_id: UUID, limit: int
+) -> Sequence[ObservationLabel]:
     statement = (
         select(ObservationLabel)
-        .where(ObservationLabel.scanner_id == scanner_id)
+        .where(ObservationLabel.team_id == team_id, ObservationLabel.scanner_id == scanner_id)
         .order_by(col(ObservationLabel.created_at).desc())
         .limit(limit)
     )

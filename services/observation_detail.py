@@ -240,8 +240,7 @@ def _near(lines: list[Line], second: float) -> list[str]:
 def scanner_labels(deps: Deps, team_id: int, scanner_id: UUID, limit: int = 100) -> list[Label]:
     """People's newest labels on a scanner's observations (the raw material of calibration)."""
     with deps.read() as session:
-        rows = list(labels_of_scanner(session, scanner_id, limit))
-        rows = [row for row in rows if row.team_id == team_id]
+        rows = list(labels_of_scanner(session, team_id, scanner_id, limit))
         people = {user.id: user.email for user in users_by_id(session, {row.user_id for row in rows})}
     return [
         Label(str(row.rating), row.note, people.get(row.user_id, "?"), False, row.created_at) for row in rows
