@@ -46,7 +46,12 @@ def answers(socket_file: str) -> bool:
         unix_socket_path=socket_file, socket_connect_timeout=0.5, retry=Retry(NoBackoff(), 0)
     )
     try:
-        return bool(client.ping())
+        alive = bool(client.ping())
+        # QUIT: the server drops this connection now, not when it next notices the socket closed.
+        # Otherwise this nameless probe could still be listed when another process asks whether it
+        # is the last one on the server, and that process would (rightly) leave the server running.
+        client.execute_command("QUIT")
+        return alive
     except (redis.ConnectionError, OSError):
         return False
     finally:
