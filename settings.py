@@ -135,6 +135,46 @@ class Settings(BaseSettings):
         "480/minute;4800/hour", validation_alias=AliasChoices("SIGHTLINE_API_RATE_LIMIT")
     )
 
+    # Recording intake (issue [5/9]).
+    # Where recording blobs live: unset ⇒ the `blobs` folder in SIGHTLINE_HOME; `s3://bucket/prefix`
+    # ⇒ S3-compatible object storage (credentials from the usual AWS_* variables or these).
+    blob_url: str | None = Field(None, validation_alias=AliasChoices("SIGHTLINE_BLOB_URL"))
+    s3_endpoint_url: str | None = Field(
+        None, validation_alias=AliasChoices("SIGHTLINE_S3_ENDPOINT_URL", "AWS_ENDPOINT_URL")
+    )
+    s3_region: str | None = Field(
+        None, validation_alias=AliasChoices("SIGHTLINE_S3_REGION", "AWS_DEFAULT_REGION")
+    )
+    s3_access_key_id: str | None = Field(
+        None, validation_alias=AliasChoices("SIGHTLINE_S3_ACCESS_KEY_ID", "AWS_ACCESS_KEY_ID")
+    )
+    s3_secret_access_key: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("SIGHTLINE_S3_SECRET_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY")
+    )
+    # Live ingest: what one HTTP batch may weigh (compressed body, and decompressed), and how many
+    # batches a minute one ingest token may send (a `limits` expression).
+    ingest_max_body_bytes: int = Field(
+        2 * 2**20, ge=2**10, validation_alias=AliasChoices("SIGHTLINE_INGEST_MAX_BODY_BYTES")
+    )
+    ingest_max_batch_bytes: int = Field(
+        16 * 2**20, ge=2**10, validation_alias=AliasChoices("SIGHTLINE_INGEST_MAX_BATCH_BYTES")
+    )
+    ingest_max_event_bytes: int = Field(
+        4 * 2**20, ge=2**10, validation_alias=AliasChoices("SIGHTLINE_INGEST_MAX_EVENT_BYTES")
+    )
+    ingest_rate_limit: str = Field(
+        "1200/minute", validation_alias=AliasChoices("SIGHTLINE_INGEST_RATE_LIMIT")
+    )
+    # Recordings older than this many days (by end time) are deleted with what was derived from them.
+    retention_days: int = Field(90, ge=1, validation_alias=AliasChoices("SIGHTLINE_RETENTION_DAYS"))
+    # How often the scheduler polls each PostHog source, and how many requests a minute it sends one.
+    posthog_poll_interval_s: int = Field(
+        300, ge=1, validation_alias=AliasChoices("SIGHTLINE_POSTHOG_POLL_INTERVAL_S")
+    )
+    posthog_requests_per_minute: int = Field(60, ge=1, validation_alias=AliasChoices("SIGHTLINE_POSTHOG_RPM"))
+    # Encrypts stored secrets (a PostHog API key); unset ⇒ a key file created in SIGHTLINE_HOME.
+    secret_key: SecretStr | None = Field(None, validation_alias=AliasChoices("SIGHTLINE_SECRET_KEY"))
+
     @property
     def resolved_database_url(self) -> str:
         """`DATABASE_URL`, or the SQLite file in the data folder."""
