@@ -11,6 +11,7 @@ from models.actions import (
 )
 from models.base import MAX_ERROR_LENGTH, as_utc, utcnow
 from models.db import make_engine, session_factory, session_scope
+from models.ingest import IngestBatch, IngestToken
 from models.jobs import JobRun, JobStatus
 from models.recordings import DeviceType, Recording
 from models.signals import ProcessingState, ReportArtefact, ReportStatus, Signal, SignalReport
@@ -48,6 +49,8 @@ __all__ = [
     "Delivery",
     "DeliveryStatus",
     "DeviceType",
+    "IngestBatch",
+    "IngestToken",
     "Integration",
     "IntegrationKind",
     "JobRun",

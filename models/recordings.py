@@ -22,9 +22,11 @@ class Recording(SQLModel, table=True):
     __tablename__ = "recordings"
     __table_args__ = (
         sa.UniqueConstraint("team_id", "session_id"),
-        # The sweep's watermark order, `(end_time, session_id)`, within a team.
+        # Recordings by when they happened (estimates, the data span, retention).
         sa.Index("ix_recordings_team_id_end_time", "team_id", "end_time", "session_id"),
         sa.Index("ix_recordings_team_id_start_time", "team_id", "start_time"),
+        # The sweep's order: by when a recording settled (its last ingest), so late data is swept too.
+        sa.Index("ix_recordings_team_id_last_ingested_at", "team_id", "last_ingested_at", "session_id"),
     )
 
     id: UUID = Field(default_factory=uuid4, primary_key=True)

@@ -35,6 +35,8 @@ class Team(SQLModel, table=True):
     organization_id: UUID = Field(foreign_key="organizations.id", index=True)
     name: str = Field(max_length=255)
     timezone: str = Field(default="UTC", max_length=64)
+    # Web origins (`https://shop.example`) whose pages may send recordings with an ingest token.
+    ingest_origins: list[str] | None = Field(default=None, sa_type=JSONType)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
