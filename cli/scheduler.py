@@ -171,11 +171,12 @@ def _print_tables(data: dict) -> None:
             s["last_sweep_at"] or "-",
             s["next_sweep_at"] or "-",
             str(s["unswept"]),
+            str(s["settling"]),
             str(s["estimated_monthly_observations"] or 0),
         )
         for s in data["scanners"]
     ]
-    columns = ("scanner", "enabled", "rate", "last sweep", "next sweep", "unswept", "est./month")
+    columns = ("scanner", "enabled", "rate", "last sweep", "next sweep", "unswept", "settling", "est./month")
     print_table(columns, scanners, title="Scanners")
     if data["actions"]:
         actions = [

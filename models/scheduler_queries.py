@@ -76,41 +76,49 @@ def advance_watermark(
     return session.exec(statement).rowcount == 1
 
 
+def _after_watermark(team_id: int, after: tuple[datetime, str], cutoff: datetime) -> list[Any]:
+    """Recordings of a team that settled after the watermark `after` and no later than `cutoff`.
+
+    The order is `(last_ingested_at, session_id)`: when a recording settled, not when it ended, so
+    an old session that arrives late is still ahead of every watermark. The tie on
+    `last_ingested_at` is broken by `session_id`, so nothing is skipped or repeated.
+    """
+    since, seen = after
+    return [
+        Recording.team_id == team_id,
+        Recording.last_ingested_at >= since,
+        Recording.last_ingested_at <= cutoff,
+        or_(Recording.last_ingested_at > since, Recording.session_id > seen),
+    ]
+
+
 def candidates_after(
     session: Session, team_id: int, after: tuple[datetime, str], cutoff: datetime, limit: int
 ) -> list[Row]:
-    """Recordings ending after the watermark `after` and no later than `cutoff`, in watermark order.
-
-    The range on `end_time` uses the (team_id, end_time, session_id) index; the tie on `end_time`
-    is broken by `session_id`, so sessions ending at the same instant are never skipped or repeated.
-    """
-    since, seen = after
+    """Settled recordings after the watermark `after`, in watermark order, on the
+    (team_id, last_ingested_at, session_id) index."""
     statement = (
         select(*CANDIDATE_COLUMNS)
-        .where(
-            Recording.team_id == team_id,
-            Recording.end_time >= since,
-            Recording.end_time <= cutoff,
-            or_(Recording.end_time > since, Recording.session_id > seen),
-        )
-        .order_by(Recording.end_time, Recording.session_id)
+        .where(*_after_watermark(team_id, after, cutoff))
+        .order_by(Recording.last_ingested_at, Recording.session_id)
         .limit(limit)
     )
     return list(session.exec(statement))
 
 
 def unswept_count(session: Session, team_id: int, after: tuple[datetime, str], cutoff: datetime) -> int:
-    """How many settled-by-time recordings lie after a watermark (before query and sampling)."""
-    since, seen = after
+    """How many settled recordings lie after a watermark (before query and sampling)."""
+    return session.exec(
+        select(func.count()).select_from(Recording).where(*_after_watermark(team_id, after, cutoff))
+    ).one()
+
+
+def settling_count(session: Session, team_id: int, cutoff: datetime) -> int:
+    """How many recordings are still being ingested (their last batch is newer than `cutoff`)."""
     return session.exec(
         select(func.count())
         .select_from(Recording)
-        .where(
-            Recording.team_id == team_id,
-            Recording.end_time >= since,
-            Recording.end_time <= cutoff,
-            or_(Recording.end_time > since, Recording.session_id > seen),
-        )
+        .where(Recording.team_id == team_id, Recording.last_ingested_at > cutoff)
     ).one()
 
 

@@ -1,10 +1,14 @@
 """Which recordings one sweep of one scanner takes (DESIGN §6). Pure: rows in, a plan out.
 
-Candidates arrive in watermark order, `(end_time, session_id)` ascending, all after the scanner's
-watermark and ending no later than the settle cutoff. The plan walks them and stops:
+Candidates arrive in watermark order, `(last_ingested_at, session_id)` ascending: the order in
+which recordings *settled* (nothing ingested for `settle_s`), all after the scanner's watermark and
+settled by the cutoff. Walking by settle order rather than end time means a session that arrives
+late (an old export, a PostHog backfill, a batch retried after an outage) is still ahead of every
+watermark, and a session still receiving batches is simply not a candidate yet. A recording that
+receives more events after it was swept settles again and is walked again; the unique
+(scanner, session) key skips it. The plan walks them and stops:
 
-- at the first recording still being ingested (`last_ingested_at` after the cutoff): the watermark
-  must not pass it, or it would never be swept once it settles;
+- at a recording not settled by the cutoff (a defence: the query already leaves them out);
 - when the batch is full (headroom, quota or the sweep limit): the watermark stops just before
   the first kept recording that was not taken, so the next sweep starts there.
 
@@ -112,7 +116,7 @@ def plan_sweep(
                 break
             plan.chosen.append(row)
         plan.examined += 1
-        plan.watermark = (row.end_time, row.session_id)
+        plan.watermark = (row.last_ingested_at, row.session_id)
     return plan
 
 

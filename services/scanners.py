@@ -193,7 +193,8 @@ def estimate_scanner(deps: Deps, team_id: int, query: Any, sampling_rate: Any) -
 def backfill(
     deps: Deps, team_id: int, refs: list[str], *, since: str, every: bool = False, now: datetime | None = None
 ) -> Backfilled:
-    """Move scanners' watermark back to `since` (a date or `7d`), so the next sweep looks again.
+    """Move scanners' watermark back to `since` (a date or `7d`): the next sweep looks again at every
+    recording that settled (was last ingested) since then.
 
     Sessions a scanner already observed are skipped by the unique (scanner, session) key. Raises
     `InvalidField` for a bad `since` or when no scanner is named, `NotFoundError` for an unknown one.

@@ -11,7 +11,7 @@ import redis
 from integrations.leadership import current_leader, read_last_tick
 from integrations.queues import queue_depths
 from models import as_utc
-from models.scheduler_queries import unswept_count
+from models.scheduler_queries import settling_count, unswept_count
 from models.status_queries import (
     action_schedules,
     failures_since,
@@ -78,7 +78,10 @@ def _scanner_row(deps: Deps, session, scanner, now: datetime) -> dict[str, Any]:
         "last_sweep_at": _iso(scanner.last_sweep_at),
         "next_sweep_at": _iso(upcoming) if scanner.enabled and scanner.sampling_rate > 0 else None,
         "watermark": [_iso(scanner.last_swept_at), scanner.last_seen_session_id],
+        # Settled recordings the scanner has not walked yet, whenever they ended (late data too),
+        # and the team's recordings still receiving events, which it will walk once they settle.
         "unswept": unswept_count(session, scanner.team_id, watermark, cutoff),
+        "settling": settling_count(session, scanner.team_id, cutoff),
         "estimated_monthly_observations": scanner.estimated_monthly_observations,
     }
 

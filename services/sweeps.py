@@ -53,7 +53,7 @@ class SweepOutcome:
 
 
 class TeamCandidates:
-    """One team's recordings after a starting watermark, read page by page once per tick.
+    """One team's settled recordings after a starting watermark, read page by page once per tick.
 
     Every due scanner of the team walks the same list from its own watermark, so a tick with 200
     scanners reads the new recordings once, not 200 times.
@@ -79,7 +79,7 @@ class TeamCandidates:
             values["end_time"] = as_utc(row.end_time)
             values["last_ingested_at"] = as_utc(row.last_ingested_at)
             self.rows.append(Candidate(**values))
-            self.keys.append((values["end_time"], row.session_id))
+            self.keys.append((values["last_ingested_at"], row.session_id))
         if page:
             self.next_after = self.keys[-1]
         return bool(page)

@@ -33,6 +33,7 @@ from pipeline.sampling import slot_start, sweep_slot
 from scheduler.daemon import Scheduler
 from services.action_runs import claim_occurrence
 from services.scanners import ScannerView, create_scanner, update_scanner
+from services.status import status
 from settings import get_settings
 
 pytestmark = pytest.mark.db
@@ -109,6 +110,10 @@ class Harness:
         with self.db.sessions() as session:
             return session.get(model, key)
 
+    def status_row(self, scanner: Scanner, now: datetime | None = None) -> dict:
+        rows = status(self.deps, now=now or datetime.now(UTC))["scanners"]
+        return next(row for row in rows if row["id"] == str(scanner.id))
+
     def queued(self, queue: str) -> int:
         return self.client.llen(f"{self.settings.redis_namespace}:{queue}")
 
@@ -172,10 +177,10 @@ def test_an_unsettled_session_is_picked_up_once_it_settles(harness):
     tick_at = now + timedelta(minutes=2)
     harness.record("still-uploading", end, ingested=tick_at - timedelta(minutes=1))
     harness.record("done", end + timedelta(seconds=30))
-    assert harness.tick(tick_at).enqueued == 0  # the watermark waits before the unsettled one
-    assert harness.observations(scanner) == []
+    assert harness.tick(tick_at).enqueued == 1  # the settled one; the other is not a candidate yet
+    assert [o.session_id for o in harness.observations(scanner)] == ["done"]
     settled_at = tick_at + SETTLE + timedelta(minutes=1)
-    assert harness.tick(settled_at).enqueued == 2
+    assert harness.tick(settled_at).enqueued == 1
     assert sorted(o.session_id for o in harness.observations(scanner)) == ["done", "still-uploading"]
 
 
@@ -498,3 +503,22 @@ def test_lost_run_and_delivery_messages_are_sent_again_and_endless_deliveries_fa
     assert harness.fresh(Delivery, hopeless.id).status == "failed"
     again = harness.tick(now + timedelta(seconds=10)).reaped
     assert (again["resent_runs"], again["resent_deliveries"]) == (0, 0)  # progress was just recorded
+
+
+def test_a_session_arriving_after_the_watermark_passed_its_end_is_still_swept(harness):
+    scanner = harness.scanner()
+    now = datetime.now(UTC)
+    harness.record(
+        "on-time", now - SETTLE - timedelta(minutes=1), ingested=now - SETTLE + timedelta(minutes=1)
+    )
+    first = now + timedelta(minutes=6)
+    assert harness.tick(first).enqueued == 1
+    swept_to = as_utc(harness.fresh(Scanner, scanner.id).last_swept_at)
+    # An export from last week lands now: it ended long before the watermark, but settles after it.
+    harness.record("old-export", now - timedelta(days=7), ingested=first)
+    assert harness.status_row(scanner)["unswept"] == 0  # not settled yet
+    later = first + SETTLE + timedelta(minutes=6)
+    assert harness.status_row(scanner, later)["unswept"] == 1
+    assert harness.tick(later).enqueued == 1
+    assert sorted(o.session_id for o in harness.observations(scanner)) == ["old-export", "on-time"]
+    assert as_utc(harness.fresh(Scanner, scanner.id).last_swept_at) > swept_to

@@ -57,6 +57,14 @@ def test_an_unsettled_recording_holds_the_watermark_before_it():
     assert result.watermark == (end, "a") and result.stopped == "unsettled"
 
 
+def test_the_watermark_follows_the_settle_order_not_the_end_time():
+    settled = CUTOFF - timedelta(minutes=5)
+    old_session = candidate("old-export", CUTOFF - timedelta(days=30), ingested=settled)
+    result = plan([old_session])
+    assert [row.session_id for row in result.chosen] == ["old-export"]
+    assert result.watermark == (settled, "old-export")
+
+
 def test_a_zero_limit_takes_nothing_and_keeps_the_watermark_before_the_first_wanted_one():
     end = CUTOFF - timedelta(minutes=5)
     result = plan([candidate("short", end, duration_s=2), candidate("a", end)], limit=0)
