@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
+import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -37,7 +38,8 @@ class BlobStore:
         session_key = hashlib.sha256(session_id.encode()).hexdigest()[:24]
         folder = self.root / str(team_id)
         folder.mkdir(parents=True, exist_ok=True)
-        temporary = folder / f".{session_key}.tmp{os.getpid()}"
+        # Unique per writer: two threads may write the same session at once (concurrent ingest).
+        temporary = folder / f".{session_key}.tmp{os.getpid()}-{threading.get_ident()}"
         digest, size = hashlib.sha256(), 0
         try:
             with gzip.open(temporary, "wb", compresslevel=COMPRESS_LEVEL) as out:
