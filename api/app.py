@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from api import actions, errors, health, observations, scanners, signals
+from api import actions, errors, health, ingest, observations, scanners, signals
 from api.middleware import AccessLog, ETags, Idempotency, TrailingSlash
 from api.pages import home, signin
 from api.pages import observations as observation_pages
@@ -22,7 +22,7 @@ from api.pages.web import STATIC, CsrfRefused, SignInRequired, signin_redirect
 from api.throttle import Throttle
 from services.context import Deps
 
-ROUTERS = (scanners.router, observations.router, actions.router, signals.router)
+ROUTERS = (scanners.router, observations.router, actions.router, signals.router, ingest.router)
 PAGES = (
     health.router,
     signin.router,
@@ -65,6 +65,7 @@ def create_app(deps: Deps) -> FastAPI:
     )
     app.state.deps = deps
     app.state.throttle = Throttle(deps.settings.api_rate_limit, deps.redis)
+    app.state.ingest_throttle = Throttle(deps.settings.ingest_rate_limit, deps.redis)
     for router in ROUTERS:
         app.include_router(router, responses=ERRORS)
     app.openapi = lambda: _schema(app)  # type: ignore[method-assign]

@@ -74,6 +74,17 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(Exception, _unexpected)
 
 
+async def response_for(request: Request, exc: Exception) -> JSONResponse:
+    """The response the app's handlers give `exc`, for an endpoint that must add its own headers."""
+    if isinstance(exc, ApiError):
+        return await _api_error(request, exc)
+    if isinstance(exc, SightlineError):
+        return await _sightline_error(request, exc)
+    if isinstance(exc, DataError):
+        return await _unstorable(request, exc)
+    return await _unexpected(request, exc)
+
+
 async def _api_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiError)
     return error_response(exc.status, exc.type, exc.code, exc.detail, headers=exc.headers)

@@ -80,6 +80,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     ),
     "users": ("cli.people", "users_app", "People: who signs in to the pages and owns API keys."),
     "keys": ("cli.people", "keys_app", "Personal API keys: shown once, stored hashed, revocable."),
+    "tokens": (
+        "cli.tokens",
+        "app",
+        "Project ingest tokens: write-only, safe in a web page; they only add recordings to their team.",
+    ),
 }
 
 

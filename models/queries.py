@@ -67,6 +67,18 @@ def get_recording(session: Session, team_id: int, session_id: str) -> Recording 
     ).first()
 
 
+def update_recording_if_unchanged(
+    session: Session, recording_id: UUID, blob_ref: str, values: dict[str, Any]
+) -> bool:
+    """Update a recording only if its blob is still `blob_ref`; False when another writer changed it."""
+    statement = (
+        update(Recording)
+        .where(col(Recording.id) == recording_id, col(Recording.blob_ref) == blob_ref)
+        .values(**values)
+    )
+    return session.exec(statement).rowcount == 1
+
+
 def list_recordings(session: Session, team_id: int, limit: int = 100, offset: int = 0) -> Sequence[Recording]:
     """The team's recordings, newest start first."""
     statement = (

@@ -25,6 +25,10 @@ class RecordingError(PermanentError):
     """A recording cannot be read: not JSON, no events, bad timestamps, an over-long session id."""
 
 
+class ConcurrentChange(TransientError):
+    """Another writer changed the same row between our read and our write; doing it again will see theirs."""
+
+
 class NotFoundError(PermanentError):
     """A row the caller named does not exist."""
 

@@ -9,19 +9,21 @@ merged, so memory holds bytes rather than objects.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import structlog
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlmodel import Session
 
 from integrations.blobstore import BlobStore
 from integrations.recording_files import read_recording, session_id_from_name
 from models import DeviceType, Recording
-from models.queries import get_recording, list_recordings
-from pipeline.errors import NotFoundError, RecordingError
+from models.queries import get_recording, list_recordings, update_recording_if_unchanged
+from pipeline.errors import ConcurrentChange, NotFoundError, RecordingError
 from pipeline.formats import ParsedRecording, check_session_id
 from pipeline.intake import Collector, EncodedEvents, describe_skips, nothing_usable
 from pipeline.metadata import RecordingMeta
@@ -30,6 +32,7 @@ from services.context import Deps
 
 log = structlog.get_logger(__name__)
 MAX_NOTES = 10
+STORE_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,8 @@ def import_file(deps: Deps, team_id: int, path: Path, session_id: str | None = N
             stored = store(deps, team_id, sid, parsed)
     except RecordingError as exc:
         return ImportResult(path, "failed", message=str(exc))
+    except ConcurrentChange as exc:
+        return ImportResult(path, "failed", message=f"{exc}; nothing stored, import the file again")
     except OSError as exc:
         return ImportResult(path, "failed", message=f"cannot read the file ({exc.strerror or exc})")
     except SQLAlchemyError as exc:
@@ -91,13 +96,42 @@ def store_events(
     return store(deps, team_id, session_id, ParsedRecording("events", pairs, None, distinct_id))
 
 
-def store(deps: Deps, team_id: int, session_id: str, parsed: ParsedRecording) -> Stored:
-    """Merge the parsed events into the stored session.
+def store(
+    deps: Deps,
+    team_id: int,
+    session_id: str,
+    parsed: ParsedRecording,
+    *,
+    within: Callable[[Session], None] | None = None,
+) -> Stored:
+    """Merge the parsed events into the stored session; `within(session)` runs in the same transaction.
 
-    The new blob is written before the row is committed and removed again if the commit fails;
-    the old blob is removed only after the commit succeeds. Raises `RecordingError` when no event
-    is usable or the recording outgrows the limit.
+    Two writers of one session (two ingest batches at once, an import during ingest) never lose
+    each other's events: the row is only updated if its blob is still the one merged into, else
+    the merge is done again on the newer blob (when `parsed.pairs` is a list that can be walked
+    again; a streamed file raises `ConcurrentChange` instead). Raises `RecordingError` when no
+    event is usable or the recording outgrows the limit.
     """
+    attempts = STORE_ATTEMPTS if isinstance(parsed.pairs, list) else 1
+    for attempt in range(1, attempts + 1):
+        try:
+            return _store_once(deps, team_id, session_id, parsed, within)
+        except ConcurrentChange:
+            if attempt == attempts:
+                raise
+            log.info("recording_merge_retried", session_id=session_id, team_id=team_id, attempt=attempt)
+    raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+
+def _store_once(
+    deps: Deps,
+    team_id: int,
+    session_id: str,
+    parsed: ParsedRecording,
+    within: Callable[[Session], None] | None,
+) -> Stored:
+    """One merge: the new blob is written before the row is committed and removed again if the
+    commit fails; the old blob is removed only after the commit succeeds."""
     blobs, old_ref, new_ref = deps.blobs, None, None
     try:
         with deps.transaction() as session:
@@ -109,27 +143,53 @@ def store(deps: Deps, team_id: int, session_id: str, parsed: ParsedRecording) ->
             if collector.added == 0:
                 if row is None:
                     raise RecordingError(nothing_usable(parsed, collector.intake))
+                if within is not None:
+                    within(session)
                 return Stored(session_id, "unchanged", 0, sum(skipped.values()), _detail(parsed, collector))
             new_ref, size = blobs.write_lines(team_id, session_id, collector.lines())
-            meta = collector.metadata()
-            row = row or Recording(
-                team_id=team_id,
-                session_id=session_id,
-                blob_ref=new_ref,
-                start_time=_utc(meta.start_ms),
-                end_time=_utc(meta.end_ms),
-            )
-            _apply_metadata(row, meta, size, new_ref, parsed.distinct_id, deps.now())
-            _remember_intake(row, skipped, parsed.notes, collector.intake.mended)
-            session.add(row)
+            values = _row_values(collector.metadata(), size, new_ref, parsed.distinct_id, deps.now())
+            values.update(_intake_values(row, skipped, parsed.notes, collector.intake.mended))
+            _write_row(session, team_id, session_id, row, values)
+            if within is not None:
+                within(session)
+                session.flush()
+    except IntegrityError as exc:  # another writer created the row (or stored the batch) first
+        _discard(blobs, new_ref, old_ref)
+        raise ConcurrentChange(f"recording {session_id!r} was created by another writer meanwhile") from exc
+    except FileNotFoundError as exc:  # the blob we merged into was replaced (and removed) meanwhile
+        _discard(blobs, new_ref, old_ref)
+        if old_ref is None or _current_ref(deps, team_id, session_id) == old_ref:
+            raise
+        raise ConcurrentChange(f"recording {session_id!r} was changed by another writer meanwhile") from exc
     except BaseException:
-        if new_ref is not None and new_ref != old_ref:
-            blobs.delete(new_ref)
+        _discard(blobs, new_ref, old_ref)
         raise
     if old_ref is not None and old_ref != new_ref:
         blobs.delete(old_ref)
     status = "updated" if old_ref else "imported"
     return Stored(session_id, status, collector.added, sum(skipped.values()), _detail(parsed, collector))
+
+
+def _write_row(
+    session: Session, team_id: int, session_id: str, row: Recording | None, values: dict[str, Any]
+) -> None:
+    """Insert the row, or update it only if its blob is still the one this merge read."""
+    if row is None:
+        session.add(Recording(team_id=team_id, session_id=session_id, **values))
+        session.flush()
+    elif not update_recording_if_unchanged(session, row.id, row.blob_ref, values):
+        raise ConcurrentChange(f"recording {session_id!r} was changed by another writer meanwhile")
+
+
+def _current_ref(deps: Deps, team_id: int, session_id: str) -> str | None:
+    with deps.read() as session:
+        row = get_recording(session, team_id, session_id)
+    return row.blob_ref if row is not None else None
+
+
+def _discard(blobs: BlobStore, new_ref: str | None, old_ref: str | None) -> None:
+    if new_ref is not None and new_ref != old_ref:
+        blobs.delete(new_ref)
 
 
 def recordings(deps: Deps, team_id: int, limit: int) -> list[Recording]:
@@ -217,15 +277,19 @@ def _detail(parsed: ParsedRecording, collector: Collector) -> str:
     return "; ".join(parts + parsed.notes)
 
 
-def _remember_intake(row: Recording, skipped: Counter[str], notes: list[str], mended: int) -> None:
-    """Add this import's skips and notes to what the row remembers from earlier imports."""
-    earlier = row.intake or {}
+def _intake_values(
+    row: Recording | None, skipped: Counter[str], notes: list[str], mended: int
+) -> dict[str, Any]:
+    """This import's skips and notes added to what the row remembers from earlier imports."""
+    earlier = (row.intake if row is not None else None) or {}
     total = Counter(earlier.get("skipped") or {}) + skipped
-    row.skipped_events = sum(total.values())
-    row.intake = {
-        "skipped": dict(total.most_common()),
-        "notes": [*(earlier.get("notes") or []), *notes][-MAX_NOTES:],
-        "mended": int(earlier.get("mended") or 0) + mended,
+    return {
+        "skipped_events": sum(total.values()),
+        "intake": {
+            "skipped": dict(total.most_common()),
+            "notes": [*(earlier.get("notes") or []), *notes][-MAX_NOTES:],
+            "mended": int(earlier.get("mended") or 0) + mended,
+        },
     }
 
 
@@ -233,16 +297,27 @@ def _utc(milliseconds: float) -> datetime:
     return datetime.fromtimestamp(milliseconds / 1000, tz=UTC)
 
 
-def _apply_metadata(
-    row: Recording, meta: RecordingMeta, size: int, ref: str, distinct_id: str | None, now: datetime
-) -> None:
-    row.start_time, row.end_time = _utc(meta.start_ms), _utc(meta.end_ms)
-    row.duration_s, row.active_s = meta.duration_s, meta.active_s
-    row.click_count, row.keypress_count = meta.click_count, meta.keypress_count
-    row.console_error_count = meta.console_error_count
-    row.start_url, row.urls, row.viewport = meta.start_url, meta.urls, meta.viewport
-    row.device_type, row.event_count = DeviceType(meta.device_type), meta.event_count
-    row.custom_events = meta.custom_events
-    row.size_bytes, row.blob_ref = size, ref
-    row.distinct_id = distinct_id or row.distinct_id
-    row.last_ingested_at = now
+def _row_values(
+    meta: RecordingMeta, size: int, ref: str, distinct_id: str | None, now: datetime
+) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "start_time": _utc(meta.start_ms),
+        "end_time": _utc(meta.end_ms),
+        "duration_s": meta.duration_s,
+        "active_s": meta.active_s,
+        "click_count": meta.click_count,
+        "keypress_count": meta.keypress_count,
+        "console_error_count": meta.console_error_count,
+        "start_url": meta.start_url,
+        "urls": meta.urls,
+        "viewport": meta.viewport,
+        "device_type": DeviceType(meta.device_type),
+        "event_count": meta.event_count,
+        "custom_events": meta.custom_events,
+        "size_bytes": size,
+        "blob_ref": ref,
+        "last_ingested_at": now,
+    }
+    if distinct_id:  # a later import without one keeps the one stored
+        values["distinct_id"] = distinct_id
+    return values
