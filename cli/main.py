@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         'Import rrweb recordings: arrays, {"result": [...]}, PostHog JSONL blobs and PostHog exports.',
     ),
     "recordings": ("cli.recordings", "app", "Stored recordings."),
+    "sources": ("cli.sources", "app", "Recording sources: PostHog projects polled for new recordings."),
     "timeline": (
         "cli.recordings",
         "timeline_command",

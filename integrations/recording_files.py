@@ -62,6 +62,16 @@ def read_recording(path: Path, limits: Limits) -> Iterator[ParsedRecording]:
         yield parsed or parse_recording(head)
 
 
+def read_recording_bytes(raw: bytes, limits: Limits) -> ParsedRecording:
+    """A recording held in memory (fetched from a source), parsed as a file's bytes would be.
+
+    Raises `RecordingError` when it is over the recording limit or holds nothing readable.
+    """
+    if len(raw) > limits.max_recording_bytes:
+        raise RecordingError(_too_large(f"the recording is {len(raw) / MB:.1f} MB", limits))
+    return parse_recording(raw)
+
+
 class _Bounded:
     """Reads from a stream, refusing to go past the recording limit (and translating gzip errors)."""
 

@@ -15,6 +15,7 @@ from models.ingest import IngestBatch, IngestToken
 from models.jobs import JobRun, JobStatus
 from models.recordings import DeviceType, Recording
 from models.signals import ProcessingState, ReportArtefact, ReportStatus, Signal, SignalReport
+from models.sources import RecordingSource, SourceKind
 from models.tenancy import (
     ApiKey,
     Integration,
@@ -63,6 +64,7 @@ __all__ = [
     "ProcessingState",
     "Provider",
     "Recording",
+    "RecordingSource",
     "ReportArtefact",
     "ReportStatus",
     "Role",
@@ -70,6 +72,7 @@ __all__ = [
     "ScannerType",
     "Signal",
     "SignalReport",
+    "SourceKind",
     "Team",
     "TeamMembership",
     "TriggerType",

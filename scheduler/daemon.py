@@ -1,4 +1,5 @@
-"""The tick loop: lead, sweep the due scanners, claim due actions, reap, refresh estimates.
+"""The tick loop: lead, sweep the due scanners, claim due actions, poll recording sources, reap,
+refresh estimates.
 
 `Scheduler.tick(now)` is one pass and returns what it did (tests and `--once` call it directly);
 `Scheduler.run(stop)` ticks every `SIGHTLINE_SCHEDULER_TICK_S` until `stop` is set. Each stage is
@@ -20,6 +21,7 @@ from services.action_runs import claim_due_actions
 from services.context import Deps
 from services.ops import sample_queues
 from services.reapers import reap
+from services.sources import poll_due_sources
 from services.sweeps import refresh_stale_estimates, sweep_due
 
 log = structlog.get_logger(__name__)
@@ -35,6 +37,7 @@ class TickReport:
     swept: list[dict] = field(default_factory=list)
     enqueued: int = 0
     actions: dict = field(default_factory=dict)
+    sources: dict = field(default_factory=dict)
     reaped: dict = field(default_factory=dict)
     estimated: int = 0
     lost_leadership: bool = False
@@ -84,6 +87,8 @@ class Scheduler:
             report.enqueued += outcome.enqueued
         self._still_leading()
         report.actions = asdict(claim_due_actions(self.deps, now=now))
+        self._still_leading()
+        report.sources = asdict(poll_due_sources(self.deps, now=now))
         self._still_leading()
         report.reaped = asdict(reap(self.deps, now=now))
         self._still_leading()
