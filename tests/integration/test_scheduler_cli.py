@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
 from typer.testing import CliRunner
 
 from cli.main import app
+from services.scanners import create_scanner
 
 pytestmark = pytest.mark.db
 RAGE = {
@@ -27,10 +29,11 @@ def test_a_backfilled_scanner_is_swept_by_one_tick_and_status_shows_it(world, mo
     from settings import get_settings
 
     get_settings.cache_clear()
-    world.scanner(**RAGE)
+    # Created as `sightline` would with settle 0: its watermark is now, after the scenarios settled.
+    create_scanner(dataclasses.replace(world.deps, settings=get_settings(), _built={}), world.team_id, RAGE)
     before = json.loads(run("status", "--json").output)
     (rage,) = before["scanners"]
-    assert rage["unswept"] == 0  # a new scanner starts at now − settle: the old scenarios are not its
+    assert rage["unswept"] == 0  # a new scanner starts at now − settle: what settled before is not its
     assert rage["estimated_monthly_observations"] > 0
     assert (
         "1 scanner(s) sweep from 2000-01-01"
