@@ -1,4 +1,4 @@
-"""Third-party JavaScript and CSS of the pages: rrweb's own replay player, at a pinned version.
+"""Third-party JavaScript and CSS of the pages: rrweb's replay player and its recorder, pinned.
 
 Never committed. `make` installs the npm package (`package.json`, `package-lock.json`) and copies the
 files below into `api/static/vendor/` (`scripts/assets.py`); without npm, the pages load the same
@@ -36,6 +36,13 @@ ASSETS = {
         "rrweb-player/dist/rrweb-player.umd.min.cjs",
         "2.1.6",
         "sha384-+R997sypf7YNtxY+sJiPYcx3wMHOil4OKFKwLSBrpHoXZ0q1Avd2CPvb3dvJuleO",
+    ),
+    # The recorder snippet's engine (api/static/recorder.js loads it), for pages that send live ingest.
+    "rrweb-record.js": Asset(
+        "rrweb-record.js",
+        "@rrweb/record/dist/record.umd.min.cjs",
+        "2.1.6",
+        "sha384-UXg/O1bVryk2M3h7gqexGANyLz+zFnrl1KWPxii4mUPP42AwGp1LvfeGjURH/0F9",
     ),
     "rrweb-player.css": Asset(
         "rrweb-player.css",

@@ -56,8 +56,7 @@ class Namer:
             self.origin = origin
         shown = self.redactor.redact_url(url)
         if origin == self.origin and parts.netloc:
-            shown_parts = urlsplit(shown)
-            shown = (shown_parts.path or "/") + (f"?{shown_parts.query}" if shown_parts.query else "")
+            shown = _path_and_query(shown)
         return shorten(shown, URL_LIMIT)
 
     def target(self, window: str | None, node_id: object) -> Node | None:
@@ -128,3 +127,12 @@ def leaves_page(node: Node | None, page_url: str | None) -> bool:
         return False  # a relative link stays on the page's origin
     page = urlsplit(page_url)
     return (href.scheme or page.scheme, href.netloc.lower()) != (page.scheme, page.netloc.lower())
+
+
+def _path_and_query(url: str) -> str:
+    """`https://host/a?b#c` → `/a?b`, by hand: a redacted host (`http://[ip]:8000/`) is no longer
+    a URL `urlsplit` accepts."""
+    rest = url.split("://", 1)[-1]
+    ends = [index for index in (rest.find("/"), rest.find("?"), rest.find("#")) if index >= 0]
+    rest = rest[min(ends, default=len(rest)) :].split("#", 1)[0]
+    return rest if rest.startswith("/") else "/" + rest

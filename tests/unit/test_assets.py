@@ -29,3 +29,11 @@ def test_installed_files_are_served_from_here_and_the_policy_names_no_cdn(monkey
     monkeypatch.setattr(assets, "VENDOR", tmp_path)
     assert assets.tag("rrweb-player.css") == '<link rel="stylesheet" href="/static/vendor/rrweb-player.css">'
     assert "cdn" not in assets.content_security_policy()
+
+
+def test_the_recorder_snippet_falls_back_to_the_same_pinned_file():
+    recorder = (assets.VENDOR.parent / "recorder.js").read_text()
+    record = assets.ASSETS["rrweb-record.js"]
+    assert f'src: "{record.cdn_url}"' in recorder
+    assert f'integrity: "{record.integrity}"' in recorder
+    assert "/static/vendor/rrweb-record.js" in recorder

@@ -188,3 +188,11 @@ def test_phones_cards_and_emails_in_page_text_are_replaced_and_counted():
     assert "555-0132" not in timeline.text and "4242" not in timeline.text and "a.b@" not in timeline.text
     assert 'click p "Call [phone], card [card], mail [email]"' in timeline.text
     assert timeline.manifest == {"email": 1, "phone": 1, "card": 1}
+
+
+def test_a_site_served_from_an_ip_address_keeps_its_pages_and_hides_the_address():
+    events = [*page(element(10, "button", {}, [text(11, "Go")]), href="http://127.0.0.1:8080/cart?step=2")]
+    events.append(at(2, {"href": "http://127.0.0.1:8080/checkout", "width": 1200, "height": 800}, kind=4))
+    timeline = render_timeline(events, budget_tokens=2000)
+    assert "malformed" not in timeline.text
+    assert "navigate to /checkout" in timeline.text and "127.0.0.1" not in timeline.text
