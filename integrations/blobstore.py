@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
+import secrets
 import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -21,7 +22,8 @@ _LEGACY_SUFFIX = ".json.gz"
 
 
 class BlobStore:
-    """Files under `root`, named by team, session hash and content hash so a write never overwrites."""
+    """Files under `root`, named by team, session hash, content hash and a random part: a write never
+    overwrites."""
 
     def __init__(self, root: Path):
         self.root = Path(root)
@@ -48,7 +50,9 @@ class BlobStore:
                     out.write(b"\n")
                     digest.update(line)
                     size += len(line) + 1
-            ref = f"{team_id}/{session_key}-{digest.hexdigest()[:12]}.jsonl.gz"
+            # A random part as well as the content's hash: two writers of the same events get two
+            # blobs, so one discarding its own never removes the other's.
+            ref = f"{team_id}/{session_key}-{digest.hexdigest()[:12]}{secrets.token_hex(4)}.jsonl.gz"
             os.replace(temporary, self.root / ref)
         finally:
             temporary.unlink(missing_ok=True)
