@@ -165,6 +165,10 @@ class Settings(BaseSettings):
     ingest_rate_limit: str = Field(
         "1200/minute", validation_alias=AliasChoices("SIGHTLINE_INGEST_RATE_LIMIT")
     )
+    # A live session's batches are merged into its recording at most this long after they arrive.
+    ingest_merge_delay_s: float = Field(
+        5.0, ge=0, validation_alias=AliasChoices("SIGHTLINE_INGEST_MERGE_DELAY_S")
+    )
     # Recordings older than this many days (by end time) are deleted with what was derived from them.
     retention_days: int = Field(90, ge=1, validation_alias=AliasChoices("SIGHTLINE_RETENTION_DAYS"))
     # How often the scheduler polls each PostHog source, and how many requests a minute it sends one.

@@ -6,7 +6,8 @@ cannot set headers). The body is JSON, optionally gzip-encoded (`Content-Encodin
 body without the header, as a beacon sends it). Browsers get CORS answers for the team's allowed
 origins (`sightline tokens origins --add`); any other origin is refused with 403, before and after
 the preflight. The body is capped before and after decompression (413), every token is
-rate-limited (429), and a batch is durable before the 200.
+rate-limited (429), and a batch is durable before the 200 (`{"status": "stored" | "duplicate"}`);
+it joins its recording a few seconds later (`services.ingest.merge_waiting`).
 """
 
 from __future__ import annotations
@@ -105,12 +106,7 @@ async def _ingest(request: Request, environment_id: str) -> JSONResponse:
     _throttle(request, holder)
     batch = parse_batch(payload, body_bytes=len(body), max_event_bytes=deps.settings.ingest_max_event_bytes)
     result = await run_in_threadpool(ingest, deps, team, batch)
-    answer = {
-        "status": "duplicate" if result.status == "duplicate" else "stored",
-        "session_id": batch.session_id,
-        "batch_id": batch.batch_id,
-        "events_added": result.events,
-    }
+    answer = {"status": result.status, "session_id": batch.session_id, "batch_id": batch.batch_id}
     return JSONResponse(answer)
 
 

@@ -39,10 +39,10 @@ def parse_batch(payload: Any, *, body_bytes: int, max_event_bytes: int) -> Batch
     if not isinstance(payload, dict):
         raise InvalidField("body", "send a JSON object with session_id, batch_id and events")
     try:
-        session_id = check_session_id(_text(payload, "session_id", MAX_ID_LENGTH, required=True))
+        session_id = check_session_id(_required(payload, "session_id"))
     except RecordingError as exc:
         raise InvalidField("session_id", str(exc)) from exc
-    batch_id = _text(payload, "batch_id", MAX_ID_LENGTH, required=True)
+    batch_id = _required(payload, "batch_id")
     events = payload.get("events")
     if not isinstance(events, list) or not events:
         raise InvalidField("events", "send a non-empty list of rrweb events")
@@ -59,11 +59,16 @@ def parse_batch(payload: Any, *, body_bytes: int, max_event_bytes: int) -> Batch
     )
 
 
-def _text(payload: dict, name: str, limit: int, *, required: bool = False) -> str | None:
+def _required(payload: dict, name: str) -> str:
+    value = _text(payload, name, MAX_ID_LENGTH)
+    if value is None:
+        raise InvalidField(name, f"{name} is required")
+    return value
+
+
+def _text(payload: dict, name: str, limit: int) -> str | None:
     value = payload.get(name)
     if value is None or value == "":
-        if required:
-            raise InvalidField(name, f"{name} is required")
         return None
     if not isinstance(value, str):
         raise InvalidField(name, f"{name} must be a string")

@@ -6,6 +6,7 @@ call things there, and how long they wait for each other, is written once, here.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 
@@ -42,7 +43,18 @@ DELIVER = Route("deliver", "deliver", 5 * MINUTE_MS, 5, 2_000, MINUTE_MS)
 DELIVERY_GAVE_UP = Route("deliver", "delivery_gave_up", MINUTE_MS, 3, 1_000, 30_000)
 GROUP_SIGNALS = Route("signals", "group_signals", 30 * MINUTE_MS, 3, 5_000, 5 * MINUTE_MS)
 SUMMARIZE_REPORT = Route("signals", "summarize_report", 30 * MINUTE_MS, 3, 5_000, 5 * MINUTE_MS)
-ROUTES = (OBSERVE, OBSERVE_GAVE_UP, RUN_ACTION, DELIVER, DELIVERY_GAVE_UP, GROUP_SIGNALS, SUMMARIZE_REPORT)
+# Merges a live session's waiting batches into its recording (debounced by `compact_key`).
+COMPACT = Route("ingest", "compact_recording", 5 * MINUTE_MS, 5, 1_000, MINUTE_MS)
+ROUTES = (
+    OBSERVE,
+    OBSERVE_GAVE_UP,
+    RUN_ACTION,
+    DELIVER,
+    DELIVERY_GAVE_UP,
+    GROUP_SIGNALS,
+    SUMMARIZE_REPORT,
+    COMPACT,
+)
 QUEUES = tuple(dict.fromkeys(route.queue for route in ROUTES))
 
 # A running observation older than its actor's time limit plus SIGHTLINE_ORPHAN_GRACE_S lost its worker.
@@ -71,6 +83,12 @@ def leader_key(namespace: str) -> str:
 
 def last_tick_key(namespace: str) -> str:
     return _key(namespace, "scheduler", "last_tick")
+
+
+def compact_key(namespace: str, team_id: int, session_id: str) -> str:
+    """Set while a merge of this session's waiting batches is already on its way (a debounce)."""
+    digest = hashlib.sha256(session_id.encode()).hexdigest()[:24]
+    return _key(namespace, "ingest", "compact", team_id, digest)
 
 
 def job_counters_key(namespace: str) -> str:

@@ -11,30 +11,47 @@ no extra database read per batch; a revocation reaches other processes within th
 
 from __future__ import annotations
 
+import math
 import secrets
 import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
+import orjson
 import structlog
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from models.base import as_utc
 from models.ingest import IngestBatch, IngestToken
-from models.ingest_queries import batch_stored, team_origins, team_tokens, token_by_hash, touch_token
+from models.ingest_queries import (
+    batch_stored,
+    mark_merged,
+    sessions_waiting,
+    team_origins,
+    team_tokens,
+    token_by_hash,
+    touch_recording,
+    touch_token,
+    waiting_batches,
+)
 from models.tenancy import Team
-from pipeline.errors import InvalidField, NotFoundError
-from pipeline.formats import ParsedRecording
+from pipeline.errors import ConcurrentChange, InvalidField, NotFoundError, RecordingError
+from pipeline.formats import Pair, ParsedRecording
 from pipeline.ingest import Batch
+from pipeline.names import COMPACT, compact_key
 from services.auth import digest
 from services.context import Deps
-from services.recordings import store
+from services.recordings import Stored, store
 
 log = structlog.get_logger(__name__)
 TOKEN_PREFIX = "sli_"
 CACHE_S = 10.0
+# Batches waiting longer than this for their merge (a lost message, Redis down) are merged by the scheduler.
+STALE_MERGE_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -52,8 +69,8 @@ class TokenHolder:
 @dataclass(frozen=True)
 class Ingested:
     session_id: str
-    status: str  # imported | updated | unchanged | duplicate
-    events: int  # events added to the recording
+    status: str  # stored | duplicate
+    events: int  # events in the stored batch
 
 
 class _Cache:
@@ -191,33 +208,120 @@ def normal_origin(value: str) -> str:
 
 
 def ingest(deps: Deps, team_id: int, batch: Batch, *, now: datetime | None = None) -> Ingested:
-    """Merge one batch into its recording, once per `batch_id`.
+    """Store one batch durably, once per `batch_id`, and have it merged into its recording soon.
 
-    Raises `RecordingError` when the recording would outgrow its limit, `ConcurrentChange` when
-    other writers kept changing the same session (the client retries).
+    Its events go to a blob of their own and the batch row is committed with them (a retry of the
+    same `batch_id` is answered "duplicate"); the recording's `last_ingested_at` moves on, so a
+    session still receiving batches is not swept. The merge into the recording (`merge_waiting`)
+    runs within `SIGHTLINE_INGEST_MERGE_DELAY_S`, once for every batch that arrived meanwhile.
     """
+    received = now or deps.now()
     with deps.read() as session:
         if batch_stored(session, team_id, batch.session_id, batch.batch_id):
             return Ingested(batch.session_id, "duplicate", 0)
-    received = now or deps.now()
-
-    def remember(session: Session) -> None:
-        # Checked again in the merge's transaction: the same batch may have been sent twice at once.
-        if batch_stored(session, team_id, batch.session_id, batch.batch_id):
-            raise _Duplicate
-        row = IngestBatch(team_id=team_id, session_id=batch.session_id, batch_id=batch.batch_id,
-                          event_count=len(batch.events), received_at=received)  # fmt: skip
-        session.add(row)
-
-    pairs = [(batch.window_id, event) for event in batch.events]
-    parsed = ParsedRecording("ingest", pairs, batch.session_id, batch.distinct_id)
+    lines = (orjson.dumps(_labelled(event, batch.window_id)) for event in batch.events)
+    # Named by session and batch, so two batches with the same events never share a blob.
+    ref, _ = deps.blobs.write_lines(team_id, f"{batch.session_id}\x00{batch.batch_id}", lines)
+    row = IngestBatch(team_id=team_id, session_id=batch.session_id, batch_id=batch.batch_id,
+                      distinct_id=batch.distinct_id, event_count=len(batch.events), blob_ref=ref,
+                      received_at=received)  # fmt: skip
     try:
-        stored = store(deps, team_id, batch.session_id, parsed, within=remember)
-    except _Duplicate:
+        with deps.transaction() as session:
+            session.add(row)
+            session.flush()
+            touch_recording(session, team_id, batch.session_id, received)
+    except IntegrityError:  # the same batch, sent twice at once: the other one was stored
+        deps.blobs.delete(ref)
         return Ingested(batch.session_id, "duplicate", 0)
-    log.debug("batch_ingested", team_id=team_id, session_id=batch.session_id, events_added=stored.added)
-    return Ingested(batch.session_id, stored.status, stored.added)
+    except BaseException:
+        deps.blobs.delete(ref)
+        raise
+    _schedule_merge(deps, team_id, batch.session_id)
+    return Ingested(batch.session_id, "stored", len(batch.events))
 
 
-class _Duplicate(Exception):
-    """The batch was stored by another request while this one merged it."""
+def _labelled(event: dict, window_id: str | None) -> dict:
+    return {**event, "windowId": window_id} if window_id and "windowId" not in event else event
+
+
+def _schedule_merge(deps: Deps, team_id: int, session_id: str) -> None:
+    """Send one merge for this session unless one is already on its way; if Redis or the broker is
+    down, the scheduler's backstop (`merge_stale`) merges the batch a minute later."""
+    delay_s = deps.settings.ingest_merge_delay_s
+    key = compact_key(deps.settings.redis_namespace, team_id, session_id)
+    try:
+        if deps.redis().set(key, "1", nx=True, ex=max(1, math.ceil(delay_s) + 1)):
+            deps.sender().send(COMPACT, team_id, session_id, delay_ms=int(delay_s * 1000) or None)
+    except Exception:
+        log.warning("ingest_merge_not_scheduled", team_id=team_id, exc_info=True)
+
+
+def merge_waiting(deps: Deps, team_id: int, session_id: str) -> Stored | None:
+    """Merge a session's waiting batches into its recording with the file import's merge.
+
+    None when nothing waits. Batches whose events turn out unusable are marked merged and logged
+    (each was checked at ingest, so this is rare); `ConcurrentChange` when another merge of the same
+    session took some of them first (the retry finds the rest).
+    """
+    _forget_schedule(deps, team_id, session_id)
+    with deps.read() as session:
+        waiting = list(waiting_batches(session, team_id, session_id))
+    if not waiting:
+        return None
+    pairs = _events_of(deps, team_id, session_id, waiting)
+    distinct = next((b.distinct_id for b in reversed(waiting) if b.distinct_id), None)
+    ids, refs, now = [b.id for b in waiting], [b.blob_ref for b in waiting], deps.now()
+
+    def claim(session: Session) -> None:
+        if mark_merged(session, ids, now) != len(ids):
+            raise ConcurrentChange(f"another merge of {session_id!r} took some of its batches")
+
+    parsed = ParsedRecording("ingest", pairs, session_id, distinct)
+    last = max(as_utc(b.received_at) for b in waiting)
+    try:
+        stored = store(deps, team_id, session_id, parsed, within=claim, ingested_at=last)
+    except RecordingError as exc:
+        with deps.transaction() as session:
+            claim(session)
+        log.warning("ingest_batches_unusable", team_id=team_id, batches=len(ids), reason=str(exc))
+        stored = None
+    for ref in refs:
+        if ref:
+            deps.blobs.delete(ref)
+    return stored
+
+
+def _events_of(deps: Deps, team_id: int, session_id: str, waiting: list[IngestBatch]) -> list[Pair]:
+    pairs: list[Pair] = []
+    try:
+        for each in waiting:
+            pairs.extend((None, event) for event in deps.blobs.events(each.blob_ref or ""))
+    except FileNotFoundError:
+        with deps.read() as session:
+            still = {b.id for b in waiting_batches(session, team_id, session_id)}
+        if still != {b.id for b in waiting}:  # another merge took them and removed their blobs
+            raise ConcurrentChange(f"another merge of {session_id!r} took some of its batches") from None
+        raise
+    return pairs
+
+
+def _forget_schedule(deps: Deps, team_id: int, session_id: str) -> None:
+    """Batches arriving from now on schedule a merge of their own."""
+    try:
+        deps.redis().delete(compact_key(deps.settings.redis_namespace, team_id, session_id))
+    except Exception:
+        log.warning("ingest_merge_key_not_cleared", team_id=team_id, exc_info=True)
+
+
+def merge_stale(deps: Deps, *, now: datetime, after_s: float = STALE_MERGE_S, limit: int = 100) -> int:
+    """The scheduler's backstop: merge sessions with a batch waiting longer than `after_s`; how many."""
+    with deps.read() as session:
+        pairs = sessions_waiting(session, now - timedelta(seconds=after_s), limit)
+    merged = 0
+    for team_id, session_id in pairs:
+        try:
+            merge_waiting(deps, team_id, session_id)
+            merged += 1
+        except Exception:
+            log.exception("ingest_merge_failed", team_id=team_id)
+    return merged

@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import structlog
+from sqlalchemy import case
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from integrations.blobstore import BlobStore
 from integrations.recording_files import read_recording, session_id_from_name
@@ -103,6 +104,7 @@ def store(
     parsed: ParsedRecording,
     *,
     within: Callable[[Session], None] | None = None,
+    ingested_at: datetime | None = None,
 ) -> Stored:
     """Merge the parsed events into the stored session; `within(session)` runs in the same transaction.
 
@@ -115,7 +117,7 @@ def store(
     attempts = STORE_ATTEMPTS if isinstance(parsed.pairs, list) else 1
     for attempt in range(1, attempts + 1):
         try:
-            return _store_once(deps, team_id, session_id, parsed, within)
+            return _store_once(deps, team_id, session_id, parsed, within, ingested_at or deps.now())
         except ConcurrentChange:
             if attempt == attempts:
                 raise
@@ -129,6 +131,7 @@ def _store_once(
     session_id: str,
     parsed: ParsedRecording,
     within: Callable[[Session], None] | None,
+    ingested_at: datetime,
 ) -> Stored:
     """One merge: the new blob is written before the row is committed and removed again if the
     commit fails; the old blob is removed only after the commit succeeds."""
@@ -147,7 +150,7 @@ def _store_once(
                     within(session)
                 return Stored(session_id, "unchanged", 0, sum(skipped.values()), _detail(parsed, collector))
             new_ref, size = blobs.write_lines(team_id, session_id, collector.lines())
-            values = _row_values(collector.metadata(), size, new_ref, parsed.distinct_id, deps.now())
+            values = _row_values(collector.metadata(), size, new_ref, parsed.distinct_id, ingested_at)
             values.update(_intake_values(row, skipped, parsed.notes, collector.intake.mended))
             _write_row(session, team_id, session_id, row, values)
             if within is not None:
@@ -173,11 +176,19 @@ def _store_once(
 def _write_row(
     session: Session, team_id: int, session_id: str, row: Recording | None, values: dict[str, Any]
 ) -> None:
-    """Insert the row, or update it only if its blob is still the one this merge read."""
+    """Insert the row, or update it only if its blob is still the one this merge read.
+
+    `last_ingested_at` never moves back: a batch that arrived during this merge already moved it on.
+    """
     if row is None:
         session.add(Recording(team_id=team_id, session_id=session_id, **values))
         session.flush()
-    elif not update_recording_if_unchanged(session, row.id, row.blob_ref, values):
+        return
+    ingested = values["last_ingested_at"]
+    values["last_ingested_at"] = case(
+        (col(Recording.last_ingested_at) > ingested, col(Recording.last_ingested_at)), else_=ingested
+    )
+    if not update_recording_if_unchanged(session, row.id, row.blob_ref, values):
         raise ConcurrentChange(f"recording {session_id!r} was changed by another writer meanwhile")
 
 

@@ -114,7 +114,7 @@ def test_the_snippet_records_clicks_and_typing_that_replay_and_are_observed(worl
     assert str(observation.status) == "succeeded", observation.error_reason
 
 
-def wait_for_recording(world, session_id: str, timeout_s: float = 10) -> Recording:
+def wait_for_recording(world, session_id: str, timeout_s: float = 30) -> Recording:
     import time
 
     deadline = time.monotonic() + timeout_s

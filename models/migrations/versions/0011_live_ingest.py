@@ -1,5 +1,5 @@
-"""Live ingest and late data: project ingest tokens, the batches already stored (a retried batch
-is stored once), the origins a team's pages may send from, and sweeps in the order recordings
+"""Live ingest and late data: project ingest tokens, the batches received (a retried batch is stored
+once; each waits in its own blob until merged), the origins a team's pages may send from, and sweeps in the order recordings
 settled rather than the order they ended.
 
 A scanner's watermark was `(end_time, session_id)`; it becomes `(last_ingested_at, session_id)`.
@@ -49,14 +49,18 @@ def upgrade() -> None:
         sa.Column("team_id", sa.Integer(), nullable=False),
         sa.Column("session_id", sa.String(length=128), nullable=False),
         sa.Column("batch_id", sa.String(length=128), nullable=False),
+        sa.Column("distinct_id", sa.String(length=400), nullable=True),
         sa.Column("event_count", sa.Integer(), nullable=False),
+        sa.Column("blob_ref", sa.String(length=1024), nullable=True),
         sa.Column("received_at", WHEN, nullable=False),
+        sa.Column("merged_at", WHEN, nullable=True),
         sa.ForeignKeyConstraint(["team_id"], ["teams.id"], name=op.f("fk_ingest_batches_team_id_teams")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ingest_batches")),
         sa.UniqueConstraint(
             "team_id", "session_id", "batch_id", name=op.f("uq_ingest_batches_team_id_session_id_batch_id")
         ),
     )
+    op.create_index("ix_ingest_batches_merged_at_received_at", "ingest_batches", ["merged_at", "received_at"])
     with op.batch_alter_table("teams") as batch:
         batch.add_column(sa.Column("ingest_origins", JSON_TYPE, nullable=True))
     op.create_index(
@@ -106,6 +110,7 @@ def downgrade() -> None:
     op.drop_index("ix_recordings_team_id_last_ingested_at", table_name="recordings")
     with op.batch_alter_table("teams") as batch:
         batch.drop_column("ingest_origins")
+    op.drop_index("ix_ingest_batches_merged_at_received_at", table_name="ingest_batches")
     op.drop_table("ingest_batches")
     op.drop_index(op.f("ix_ingest_tokens_team_id"), table_name="ingest_tokens")
     op.drop_table("ingest_tokens")
