@@ -122,7 +122,7 @@ async def _allowed(request: Request, environment_id: str, origin: str) -> bool:
         team = int(environment_id)
     except ValueError:
         return False
-    return await run_in_threadpool(origin_allowed, deps_of(request), team, origin)
+    return origin_allowed(deps_of(request), team, origin)  # cached: a database read every 10 s at most
 
 
 def _bearer(request: Request) -> str:
@@ -135,7 +135,7 @@ async def _holder(request: Request, secret: str) -> TokenHolder:
         detail = "Personal API keys cannot ingest recordings; use a project ingest token"
         detail += " (`sightline tokens create`)."
         raise ApiError(401, "authentication_error", "not_authenticated", detail)
-    holder = await run_in_threadpool(authenticate_token, deps_of(request), secret) if secret else None
+    holder = authenticate_token(deps_of(request), secret) if secret else None  # cached like origins
     if holder is None:
         detail = "Send a project ingest token as `Authorization: Bearer sli_…` or a `token` field."
         raise ApiError(401, "authentication_error", "not_authenticated", detail)

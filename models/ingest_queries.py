@@ -29,13 +29,6 @@ def touch_token(session: Session, token_id: UUID, now: datetime) -> None:
     session.exec(update(IngestToken).where(col(IngestToken.id) == token_id).values(last_used_at=now))
 
 
-def batch_stored(session: Session, team_id: int, session_id: str, batch_id: str) -> bool:
-    statement = select(IngestBatch.id).where(
-        IngestBatch.team_id == team_id, IngestBatch.session_id == session_id, IngestBatch.batch_id == batch_id
-    )
-    return session.exec(statement).first() is not None
-
-
 def team_origins(session: Session, team_id: int) -> list[str] | None:
     """The team's allowed ingest origins; None when there is no such team."""
     team = session.get(Team, team_id)

@@ -28,7 +28,6 @@ from sqlmodel import Session
 from models.base import as_utc
 from models.ingest import IngestBatch, IngestToken
 from models.ingest_queries import (
-    batch_stored,
     mark_merged,
     sessions_waiting,
     team_origins,
@@ -76,7 +75,8 @@ class Ingested:
 class _Cache:
     """A small time-limited cache shared by the threads of one process."""
 
-    def __init__(self) -> None:
+    def __init__(self, ttl_s: float = CACHE_S) -> None:
+        self.ttl_s = ttl_s
         self._items: dict[object, tuple[float, object]] = {}
         self._lock = threading.Lock()
 
@@ -89,7 +89,7 @@ class _Cache:
         with self._lock:
             if len(self._items) > 10_000:
                 self._items.clear()
-            self._items[key] = (time.monotonic() + CACHE_S, value)
+            self._items[key] = (time.monotonic() + self.ttl_s, value)
 
     def forget(self, key: object) -> None:
         with self._lock:
@@ -97,6 +97,7 @@ class _Cache:
 
 
 _tokens, _origins = _Cache(), _Cache()
+_merges = _Cache(ttl_s=1.0)  # sessions this process asked to merge within the last second
 
 
 def create_token(deps: Deps, team_id: int, label: str = "") -> NewToken:
@@ -216,12 +217,9 @@ def ingest(deps: Deps, team_id: int, batch: Batch, *, now: datetime | None = Non
     runs within `SIGHTLINE_INGEST_MERGE_DELAY_S`, once for every batch that arrived meanwhile.
     """
     received = now or deps.now()
-    with deps.read() as session:
-        if batch_stored(session, team_id, batch.session_id, batch.batch_id):
-            return Ingested(batch.session_id, "duplicate", 0)
-    lines = (orjson.dumps(_labelled(event, batch.window_id)) for event in batch.events)
-    # Named by session and batch, so two batches with the same events never share a blob.
-    ref, _ = deps.blobs.write_lines(team_id, f"{batch.session_id}\x00{batch.batch_id}", lines)
+    # One write of all the lines (a batch is small): gzip costs per call, not per byte, at this size.
+    lines = b"\n".join(orjson.dumps(_labelled(event, batch.window_id)) for event in batch.events)
+    ref, _ = deps.blobs.write_lines(team_id, f"{batch.session_id}\x00{batch.batch_id}", [lines])
     row = IngestBatch(team_id=team_id, session_id=batch.session_id, batch_id=batch.batch_id,
                       distinct_id=batch.distinct_id, event_count=len(batch.events), blob_ref=ref,
                       received_at=received)  # fmt: skip
@@ -230,7 +228,7 @@ def ingest(deps: Deps, team_id: int, batch: Batch, *, now: datetime | None = Non
             session.add(row)
             session.flush()
             touch_recording(session, team_id, batch.session_id, received)
-    except IntegrityError:  # the same batch, sent twice at once: the other one was stored
+    except IntegrityError:  # a retry of a stored batch (the unique key says so; no read first)
         deps.blobs.delete(ref)
         return Ingested(batch.session_id, "duplicate", 0)
     except BaseException:
@@ -249,6 +247,9 @@ def _schedule_merge(deps: Deps, team_id: int, session_id: str) -> None:
     down, the scheduler's backstop (`merge_stale`) merges the batch a minute later."""
     delay_s = deps.settings.ingest_merge_delay_s
     key = compact_key(deps.settings.redis_namespace, team_id, session_id)
+    if _merges.get(key):  # a busy session: skip asking Redis on every batch
+        return
+    _merges.put(key, True)
     try:
         if deps.redis().set(key, "1", nx=True, ex=max(1, math.ceil(delay_s) + 1)):
             deps.sender().send(COMPACT, team_id, session_id, delay_ms=int(delay_s * 1000) or None)
