@@ -1,4 +1,4 @@
-"""`sightline import`, `sightline recordings list` and `sightline timeline`."""
+"""`sightline import`, `sightline recordings list|delete` and `sightline timeline`."""
 
 from __future__ import annotations
 
@@ -11,9 +11,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from cli.context import err, exit_with, friendly_errors, out, print_table, team_deps
 from integrations.recording_files import recording_files
 from pipeline.errors import NotFoundError, RecordingError
-from services import recordings
+from pipeline.retention import one_selector
+from services import recordings, retention
 from services.context import Deps
 from services.recordings import ImportResult
+from services.retention import Deleted
 
 app = typer.Typer(help="Stored recordings.", no_args_is_help=True)
 _STYLES = {"imported": "green", "updated": "cyan", "unchanged": "dim", "failed": "red"}
@@ -113,6 +115,42 @@ def _recording_cells(row) -> tuple[str, ...]:
         str(row.console_error_count),
         str(row.event_count),
         row.start_url or "",
+    )
+
+
+@app.command("delete")
+@friendly_errors
+def delete_command(
+    session_id: str = typer.Option(None, "--session", help="The session whose recording goes."),
+    distinct_id: str = typer.Option(
+        None, "--distinct-id", help="The person (distinct id) whose recordings all go: a privacy request."
+    ),
+    team: int = typer.Option(None, "--team", help="Team id (default: the first team)."),
+    yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
+) -> None:
+    """Delete one session's recording, or every recording of one person, with what came from them.
+
+    Gone: the recordings and their blobs, their observations (answers and evidence), the labels on
+    those, the signals they emitted (their reports shrink; a report left empty is deleted) and the
+    ingest batches (with the blobs of those waiting for their merge). Kept: usage receipts (credits
+    only, no recording text) and the digests actions already sent. Prints the count of each; a
+    person with no recording is a deletion of nothing. Exits 1 when the confirmation is declined.
+    """
+    selector, value = one_selector(session_id, distinct_id)
+    current, team_id = team_deps(team)
+    what = f"session {value!r}" if selector == "session" else f"every recording of distinct id {value!r}"
+    if not yes:
+        typer.confirm(f"Delete {what} of team {team_id}, and what was derived from it?", abort=True)
+    deleted = retention.delete_recordings(current, team_id, session_id=session_id, distinct_id=distinct_id)
+    out.print(_deleted_line(deleted), highlight=False)
+
+
+def _deleted_line(deleted: Deleted) -> str:
+    reports = f"{deleted.reports_changed} report(s) changed, {deleted.reports_deleted} of them deleted"
+    return (
+        f"Deleted {deleted.recordings} recording(s), {deleted.blobs} blob(s), "
+        f"{deleted.observations} observation(s), {deleted.labels} label(s), {deleted.signals} signal(s), "
+        f"{deleted.ingest_batches} ingest batch(es); {reports}."
     )
 
 

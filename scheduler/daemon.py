@@ -1,5 +1,5 @@
 """The tick loop: lead, sweep the due scanners, claim due actions, poll recording sources, reap,
-refresh estimates.
+apply retention, refresh estimates.
 
 `Scheduler.tick(now)` is one pass and returns what it did (tests and `--once` call it directly);
 `Scheduler.run(stop)` ticks every `SIGHTLINE_SCHEDULER_TICK_S` until `stop` is set. Each stage is
@@ -21,6 +21,7 @@ from services.action_runs import claim_due_actions
 from services.context import Deps
 from services.ops import sample_queues
 from services.reapers import reap
+from services.retention import apply_retention
 from services.sources import poll_due_sources
 from services.sweeps import refresh_stale_estimates, sweep_due
 
@@ -39,6 +40,7 @@ class TickReport:
     actions: dict = field(default_factory=dict)
     sources: dict = field(default_factory=dict)
     reaped: dict = field(default_factory=dict)
+    retention: dict = field(default_factory=dict)
     estimated: int = 0
     lost_leadership: bool = False
 
@@ -91,6 +93,8 @@ class Scheduler:
         report.sources = asdict(poll_due_sources(self.deps, now=now))
         self._still_leading()
         report.reaped = asdict(reap(self.deps, now=now))
+        self._still_leading()
+        report.retention = asdict(apply_retention(self.deps, now=now))
         self._still_leading()
         report.estimated = refresh_stale_estimates(self.deps, now=now, limit=ESTIMATES_PER_TICK)
         sample_queues(self.deps, now=now)
