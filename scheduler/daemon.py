@@ -19,6 +19,7 @@ import structlog
 from integrations.leadership import Leadership, write_last_tick
 from services.action_runs import claim_due_actions
 from services.context import Deps
+from services.ingest import merge_stale
 from services.ops import sample_queues
 from services.reapers import reap
 from services.retention import apply_retention
@@ -39,6 +40,7 @@ class TickReport:
     enqueued: int = 0
     actions: dict = field(default_factory=dict)
     sources: dict = field(default_factory=dict)
+    merges: int = 0  # live sessions whose waiting batches the workers were asked to merge
     reaped: dict = field(default_factory=dict)
     retention: dict = field(default_factory=dict)
     estimated: int = 0
@@ -91,6 +93,7 @@ class Scheduler:
         report.actions = asdict(claim_due_actions(self.deps, now=now))
         self._still_leading()
         report.sources = asdict(poll_due_sources(self.deps, now=now))
+        report.merges = merge_stale(self.deps, now=now)
         self._still_leading()
         report.reaped = asdict(reap(self.deps, now=now))
         self._still_leading()

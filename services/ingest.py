@@ -314,15 +314,20 @@ def _forget_schedule(deps: Deps, team_id: int, session_id: str) -> None:
         log.warning("ingest_merge_key_not_cleared", team_id=team_id, exc_info=True)
 
 
-def merge_stale(deps: Deps, *, now: datetime, after_s: float = STALE_MERGE_S, limit: int = 100) -> int:
-    """The scheduler's backstop: merge sessions with a batch waiting longer than `after_s`; how many."""
+def merge_stale(deps: Deps, *, now: datetime, after_s: float = STALE_MERGE_S, limit: int = 500) -> int:
+    """The scheduler's backstop: ask the workers to merge every session whose batches have waited
+    longer than `after_s` (a merge message lost with a crashed Redis, or never sent); how many.
+
+    Asked at most once a minute per session, so a backlog the workers are still draining is not
+    asked for again on every tick.
+    """
     with deps.read() as session:
-        pairs = sessions_waiting(session, now - timedelta(seconds=after_s), limit)
-    merged = 0
-    for team_id, session_id in pairs:
-        try:
-            merge_waiting(deps, team_id, session_id)
-            merged += 1
-        except Exception:
-            log.exception("ingest_merge_failed", team_id=team_id)
-    return merged
+        stale = sessions_waiting(session, now - timedelta(seconds=after_s), limit)
+    asked = 0
+    client, sender = deps.redis(), deps.sender()
+    for team_id, session_id in stale:
+        key = compact_key(deps.settings.redis_namespace, team_id, session_id)
+        if client.set(key, "1", nx=True, ex=int(after_s)):
+            sender.send(COMPACT, team_id, session_id)
+            asked += 1
+    return asked

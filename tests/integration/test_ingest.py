@@ -236,3 +236,22 @@ def test_batches_of_one_session_sent_at_once_lose_no_event(world):
     merge_waiting(world.deps, world.team_id, "live-race")
     assert stored(world, "live-race").event_count == len(events)
     assert len(world.deps.blobs.read(stored(world, "live-race").blob_ref)) == len(events)
+
+
+def test_batches_whose_merge_message_was_lost_are_merged_by_the_scheduler(world, ingest):
+    from pipeline.names import compact_key
+    from services.ingest import merge_stale
+
+    world.stop_worker()
+    assert ingest(batch("live-lost", events_of(world)[:20], "z1")).status_code == 200
+    world.broker.flush("ingest")  # the merge message is lost (a Redis restarted without its data)
+    world.deps.redis().delete(compact_key(world.settings.redis_namespace, world.team_id, "live-lost"))
+    now = datetime.now(UTC)
+    assert merge_stale(world.deps, now=now) == 0  # not waiting long enough yet
+    later = now + timedelta(minutes=2)
+    assert merge_stale(world.deps, now=later) == 1
+    assert merge_stale(world.deps, now=later) == 0  # asked once a minute, not every tick
+    world.start_worker()
+    world.broker.join("ingest", timeout=30_000)
+    world.worker.join()
+    assert stored(world, "live-lost").event_count == 20
