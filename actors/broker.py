@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from integrations.blobstore import BlobStore
+from integrations.blobstore import blob_store
 from integrations.storage import database
 from services.context import Deps
 from settings import Settings, get_settings
@@ -95,7 +95,7 @@ def process_deps(settings: Settings | None = None) -> Deps:
         _deps = Deps(
             settings=settings,
             sessions=database(settings).sessions,
-            blobs=BlobStore(settings.blob_dir),
+            blobs=blob_store(settings),
             redis_factory=lambda: redis_client(settings),
             sender_factory=lambda: _sender(settings),
         )

@@ -1,11 +1,12 @@
 """`observe_session(observation_id)`: one scanner looks at one recording (`services.observe`).
 
-Dramatiq retries what may pass: a transient provider failure (`ProviderTransient`) is raised as
-`dramatiq.Retry` with our backoff (at least the wait the provider asked for), up to
-SIGHTLINE_OBSERVE_RETRIES times, read when a failure happens, never at import. When they run out,
-Dramatiq's Retries middleware sends the message to `observation_gave_up`, which fails the row as
-`provider_transient`. Permanent errors are thrown, not retried; any other failure (the database,
-say) is retried the route's number of times.
+Dramatiq retries what may pass: a transient failure (`TransientError`: the provider's, a missing
+recording blob, a blob store not answering) is raised as `dramatiq.Retry` with our backoff (at
+least the wait the provider asked for), up to SIGHTLINE_OBSERVE_RETRIES times, read when a failure
+happens, never at import. When they run out, Dramatiq's Retries middleware sends the message to
+`observation_gave_up`, which fails the row with the reason the last attempt left
+(`provider_transient`, `blob_missing`, `blob_unavailable`). Permanent errors are thrown, not
+retried; any other failure (the database, say) is retried the route's number of times.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dramatiq.middleware import CurrentMessage, TimeLimitExceeded
 
 from actors.broker import process_deps
 from actors.jobruns import current_attempt
-from pipeline.errors import PermanentError, ProviderTransient
+from pipeline.errors import PermanentError, TransientError
 from pipeline.names import OBSERVE, OBSERVE_GAVE_UP
 from services.observe import fail_observation, give_up, retry_delay_ms, run_observation
 
@@ -25,7 +26,7 @@ log = structlog.get_logger(__name__)
 
 def _retry_when(retries: int, exception: BaseException) -> bool:
     """Whether Dramatiq's Retries middleware tries the message again after this failure."""
-    if isinstance(exception, dramatiq.Retry):  # the provider failed transiently
+    if isinstance(exception, dramatiq.Retry):  # a transient failure (the provider, the blob store)
         return retries < process_deps().settings.observe_retries
     return retries < OBSERVE.max_retries
 
@@ -41,7 +42,7 @@ def observe_session(observation_id: str) -> None:
     attempt = current_attempt()  # its JobRun row is written with the result, in one transaction
     try:
         result = run_observation(deps, observation_id, also_write=attempt.insert_into if attempt else None)
-    except ProviderTransient as exc:
+    except TransientError as exc:
         retries = _retries()
         delay_ms = retry_delay_ms(deps.settings, retries, exc)
         log.info(

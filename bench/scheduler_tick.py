@@ -195,7 +195,7 @@ def main() -> None:
         root = Path(folder)
         _env(root, "bench-tick")
         from actors.broker import redis_client, setup_broker
-        from integrations.blobstore import BlobStore
+        from integrations.blobstore import blob_store
         from integrations.queues import Sender
         from scheduler.daemon import Scheduler
         from services.context import Deps
@@ -213,7 +213,7 @@ def main() -> None:
                 deps = Deps(
                     setup.settings,
                     setup.db.sessions,
-                    BlobStore(setup.settings.blob_dir),
+                    blob_store(setup.settings),
                     redis_factory=lambda: client,
                     sender_factory=lambda: Sender(broker),
                 )

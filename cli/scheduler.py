@@ -144,6 +144,8 @@ def status_command(
     out.print(f"Workers alive: {len(alive)}{workers}", highlight=False)
     failures = ", ".join(f"{actor} {count}" for actor, count in data["failures_last_hour"].items())
     out.print(f"Failed jobs (last hour): {failures or 'none'}", highlight=False)
+    kinds = ", ".join(f"{kind} {count}" for kind, count in data["observation_failures_last_hour"].items())
+    out.print(f"Failed observations (last hour): {kinds or 'none'}", highlight=False)
 
 
 def _print_summary(data: dict) -> None:

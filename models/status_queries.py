@@ -11,7 +11,7 @@ from sqlmodel import Session, col, func, select
 from models.actions import ActionRun, Delivery, DeliveryStatus, VisionAction
 from models.jobs import JobRun, JobStatus
 from models.signals import Signal, SignalReport
-from models.vision import Observation, Scanner, UsageReceipt
+from models.vision import Observation, ObservationStatus, Scanner, UsageReceipt
 
 
 def team_scanners_by_name(session: Session) -> Sequence[Scanner]:
@@ -49,6 +49,20 @@ def failures_since(session: Session, since: datetime) -> dict[str, int]:
         .group_by(col(JobRun.actor))
     )
     return dict(session.exec(statement).all())
+
+
+def observation_failures_since(session: Session, since: datetime) -> dict[str, int]:
+    """Observations failed since `since`, per kind (the `kind` of their `kind:message` reason)."""
+    statement = (
+        select(Observation.error_reason, func.count())
+        .where(Observation.status == ObservationStatus.FAILED, col(Observation.completed_at) >= since)
+        .group_by(col(Observation.error_reason))
+    )
+    kinds: dict[str, int] = {}
+    for reason, count in session.exec(statement).all():
+        kind = (reason or "").partition(":")[0] or "unknown"
+        kinds[kind] = kinds.get(kind, 0) + count
+    return dict(sorted(kinds.items()))
 
 
 def delivery_counts(session: Session) -> dict[str, int]:

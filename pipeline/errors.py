@@ -63,3 +63,24 @@ class DeliveryTransient(TransientError):
 
 class DeliveryRejected(PermanentError):
     """A target refused a delivery (a bad token, an unknown channel, a private address): do not retry."""
+
+
+class BlobMissing(TransientError, FileNotFoundError):
+    """A recording's events are not in the blob store under `ref`.
+
+    Transient because a copy may still be on its way (another machine's import, a store that lists
+    late); the observation is retried, then failed as `blob_missing`. An `OSError` too, so callers
+    that treat an unreadable file as one keep doing so.
+    """
+
+    def __init__(self, ref: str, location: str):
+        super().__init__(f"blob {ref} is missing from {location}")
+        self.ref, self.location = ref, location
+
+
+class BlobStoreUnavailable(TransientError):
+    """The blob store did not answer or failed on its side (a refused connection, a timeout, a 5xx)."""
+
+    def __init__(self, message: str, location: str):
+        super().__init__(message)
+        self.location = location

@@ -6,30 +6,36 @@ answer, and write the result, the usage receipt and the signals in one transacti
 is a status on the row, and every move is a conditional update on the row's status, so a message
 delivered twice changes nothing the second time.
 
-A transient provider failure puts the row back to `pending` and raises `ProviderTransient`: the
+A transient failure (the provider's, a recording's blob missing, the blob store not answering) puts
+the row back to `pending` with the `kind:message` it would fail with as its reason, and raises: the
 caller retries (Dramatiq's Retries middleware, with `retry_delay_ms`), and when the retries run
-out, `give_up` fails the row.
+out, `give_up` fails the row with that reason (`provider_transient`, `blob_missing`,
+`blob_unavailable`), never as an internal error.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
 import structlog
 from sqlmodel import Session
 
+from models.base import MAX_ERROR_LENGTH
 from models.observation_queries import add_new_signals, claim, insert_receipt, move_status
 from models.queries import get_recording
 from models.vision import Observation, ObservationStatus
 from pipeline.conversation import Answer, converse
 from pipeline.errors import (
+    BlobMissing,
+    BlobStoreUnavailable,
     ConfigurationError,
     InvalidField,
     OutputInvalid,
     ProviderRejected,
-    ProviderTransient,
+    TransientError,
 )
 from pipeline.heuristics import heuristic_answer, heuristic_findings
 from pipeline.limits import Ineligible, eligibility
@@ -47,6 +53,7 @@ FAILURES = {
     ProviderRejected: ("provider_rejected", "the model provider refused the request"),
     OutputInvalid: ("validation_failed", "the model's answer did not fit the schema after a re-prompt"),
 }
+PROVIDER_TRANSIENT = "provider_transient:the model provider kept failing"
 
 
 @dataclass(frozen=True)
@@ -74,8 +81,9 @@ def run_observation(
 ) -> Attempted:
     """Run one attempt of a pending observation; `also_write(session)` joins the success transaction.
 
-    Raises `ProviderTransient` after putting the row back to pending (retry it), `InvalidField`
-    when `observation_id` is not a UUID. Every other failure is a `failed` row, not an exception.
+    Raises a `TransientError` (`ProviderTransient`, `BlobMissing`, `BlobStoreUnavailable`) after
+    putting the row back to pending with its `retry_reason` (retry it), `InvalidField` when
+    `observation_id` is not a UUID. Every other failure is a `failed` row, not an exception.
     """
     key = _uuid(observation_id)
     with deps.transaction() as session:
@@ -86,8 +94,8 @@ def run_observation(
     bound = log.bind(observation_id=str(key), scanner_id=str(observation.scanner_id))
     try:
         result = analyse(deps, observation)
-    except ProviderTransient:
-        _move(deps, key, PENDING)
+    except TransientError as exc:
+        _move(deps, key, PENDING, retry_reason(exc, observation.session_id))
         raise
     except (ProviderRejected, OutputInvalid) as exc:
         kind, message = FAILURES[type(exc)]
@@ -116,26 +124,40 @@ def fail_observation(deps: Deps, observation_id: str | UUID, kind: str, message:
 
 
 def give_up(deps: Deps, observation_id: str | UUID, attempts: int) -> bool:
-    """The provider kept failing and the retries ran out: fail the observation waiting for another try.
+    """The retries ran out: fail the observation waiting for another try with the reason its last
+    attempt left (`retry_reason`), and the number of attempts.
 
     True when a pending row was failed; a row that finished meanwhile is left alone.
     """
-    reason = f"provider_transient:the model provider kept failing ({attempts} attempts)"
+    key = _uuid(observation_id)
     with deps.transaction() as session:
+        row = session.get(Observation, key)
+        reason = f"{(row.error_reason if row else None) or PROVIDER_TRANSIENT} ({attempts} attempts)"
         moved = move_status(
             session,
-            _uuid(observation_id),
+            key,
             [PENDING],
             status=ObservationStatus.FAILED,
             error_reason=reason,
             completed_at=deps.now(),
         )
     if moved:
-        log.warning("observation_failed", observation_id=str(observation_id), kind="provider_transient")
+        log.warning("observation_failed", observation_id=str(key), kind=reason.partition(":")[0])
     return moved
 
 
-def retry_delay_ms(settings: Settings, retries: int, exc: ProviderTransient) -> int:
+def retry_reason(exc: TransientError, session_id: str) -> str:
+    """The `kind:message` an observation waiting for its retry keeps, and fails with if none passes."""
+    if isinstance(exc, BlobMissing):
+        reason = f"blob_missing:the events of recording {session_id!r} are missing from {exc.location}"
+    elif isinstance(exc, BlobStoreUnavailable):
+        reason = f"blob_unavailable:the blob store {exc.location} did not answer"
+    else:
+        reason = PROVIDER_TRANSIENT
+    return reason[: MAX_ERROR_LENGTH - 20]  # room for give_up's " (N attempts)"
+
+
+def retry_delay_ms(settings: Settings, retries: int, exc: TransientError) -> int:
     """How long to wait before retry number `retries + 1`.
 
     Exponential from SIGHTLINE_OBSERVE_BACKOFF_MIN_S up to _MAX_S, or the wait the provider asked
@@ -195,6 +217,7 @@ def finish(
             observation.id,
             [RUNNING],
             status=ObservationStatus.SUCCEEDED,
+            error_reason=None,  # an earlier attempt's retry reason
             completed_at=deps.now(),
             scanner_result=outcome.scanner_result,
             result_verdict=outcome.verdict,
@@ -220,8 +243,11 @@ def _answer(deps: Deps, snapshot: dict, timeline: Timeline) -> Answer:
 
 
 def _move(deps: Deps, observation_id: UUID, status: ObservationStatus, reason: str | None = None) -> None:
-    """running → `status`; a finished row is an end, so it also gets its reason and completion time."""
-    values = {} if status == PENDING else {"error_reason": reason, "completed_at": deps.now()}
+    """running → `status` with its reason; a finished row is an end, so it also gets its completion
+    time (a pending one keeps the reason it would fail with if its retries run out)."""
+    values: dict[str, Any] = {"error_reason": reason}
+    if status != PENDING:
+        values["completed_at"] = deps.now()
     with deps.transaction() as session:
         move_status(session, observation_id, [RUNNING], status=status, **values)
 

@@ -24,7 +24,13 @@ from integrations.blobstore import BlobStore
 from integrations.recording_files import read_recording, session_id_from_name
 from models import DeviceType, Recording
 from models.queries import get_recording, list_recordings, update_recording_if_unchanged
-from pipeline.errors import ConcurrentChange, NotFoundError, RecordingError
+from pipeline.errors import (
+    BlobMissing,
+    BlobStoreUnavailable,
+    ConcurrentChange,
+    NotFoundError,
+    RecordingError,
+)
 from pipeline.formats import ParsedRecording, check_session_id
 from pipeline.intake import Collector, EncodedEvents, describe_skips, nothing_usable
 from pipeline.metadata import RecordingMeta
@@ -70,6 +76,8 @@ def import_file(deps: Deps, team_id: int, path: Path, session_id: str | None = N
         return ImportResult(path, "failed", message=str(exc))
     except ConcurrentChange as exc:
         return ImportResult(path, "failed", message=f"{exc}; nothing stored, import the file again")
+    except (BlobMissing, BlobStoreUnavailable) as exc:  # the stored version of the session
+        return ImportResult(path, "failed", message=f"{exc}; nothing stored")
     except OSError as exc:
         return ImportResult(path, "failed", message=f"cannot read the file ({exc.strerror or exc})")
     except SQLAlchemyError as exc:
@@ -227,7 +235,7 @@ def timeline(deps: Deps, team_id: int, session_id: str, budget_tokens: int | Non
         )
     except OSError as exc:
         raise NotFoundError(
-            f"the events of {session_id!r} are missing from {deps.blobs.root}; re-import it"
+            f"the events of {session_id!r} are missing from {deps.blobs.location}; re-import it"
         ) from exc
 
 
@@ -265,7 +273,8 @@ def stored_timeline(
 ) -> Timeline:
     """The timeline of a stored recording; events are decoded as the walk reads them.
 
-    Raises `OSError` when the recording's blob is missing.
+    Raises `BlobMissing` (an `OSError`) when the recording's blob is missing, `BlobStoreUnavailable`
+    when the store does not answer.
     """
     events = EncodedEvents(list(blobs.lines(row.blob_ref)))
     return render_timeline(

@@ -32,7 +32,8 @@ def initialise(deps: Deps, timezone: str | None = None) -> Initialised:
     """
     settings = deps.settings
     settings.home.mkdir(parents=True, exist_ok=True)
-    settings.blob_dir.mkdir(parents=True, exist_ok=True)
+    if not settings.blob_url:  # the local blob store; object storage has its own bucket
+        settings.blob_dir.mkdir(parents=True, exist_ok=True)
     db = database(settings)
     upgrade(db.engine)
     with deps.transaction() as session:

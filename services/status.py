@@ -1,4 +1,5 @@
-"""What `sightline status` shows: the scheduler, scanners, actions, queues, workers, recent failures."""
+"""What `sightline status` shows: the scheduler, scanners, actions, queues, workers, recent failures
+(failed jobs per actor, failed observations per kind: `blob_missing`, `provider_transient`…)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from models.status_queries import (
     action_schedules,
     failures_since,
     observation_counts,
+    observation_failures_since,
     report_counts,
     team_scanners_by_name,
     ungrouped_count,
@@ -44,6 +46,7 @@ def status(deps: Deps, *, now: datetime | None = None) -> dict[str, Any]:
         ungrouped = ungrouped_count(session)
         reports = report_counts(session)
         failures = failures_since(session, now - timedelta(hours=1))
+        failed_observations = observation_failures_since(session, now - timedelta(hours=1))
     return {
         "now": now.isoformat(),
         "scheduler": {
@@ -58,6 +61,7 @@ def status(deps: Deps, *, now: datetime | None = None) -> dict[str, Any]:
         "queues": queue_depths(client, namespace),
         "workers": workers(client, namespace),
         "failures_last_hour": failures,
+        "observation_failures_last_hour": failed_observations,
     }
 
 

@@ -17,6 +17,7 @@ from sqlmodel import Session
 
 from models.db import make_engine, session_factory
 from models.migrate import upgrade
+from tests.support.s3 import fake_s3, s3_bucket, s3_env  # noqa: F401 (fixtures: the fake S3)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from sqlmodel import select
 
 import integrations.recording_files as recording_files
 from actors.broker import process_deps
-from integrations.blobstore import BlobStore
+from integrations.blobstore import LocalBlobStore
 from integrations.storage import database
 from models import Recording
 from models.queries import ensure_defaults
@@ -188,7 +188,7 @@ def test_a_streamed_file_stores_the_same_events_as_a_file_read_whole(import_file
     assert (result.status, result.events_added) == ("imported", 50), result.message
     row = stored(result.session_id)
     assert row.event_count == 50 and row.click_count == 48
-    stored_events = BlobStore(get_settings().blob_dir).read(row.blob_ref)
+    stored_events = LocalBlobStore(get_settings().blob_dir).read(row.blob_ref)
     assert [event["timestamp"] for event in stored_events] == [event["timestamp"] for event in events]
 
 
