@@ -177,16 +177,13 @@ def remove_blobs(deps: Deps, refs: Iterable[str]) -> int:
 def sweep_orphan_blobs(deps: Deps, now: datetime) -> int:
     """Remove blobs no row references, once two checks at least ORPHAN_GRACE apart both found them
     so (`integrations.orphan_marks` keeps the findings in between); a check runs at most once per
-    ORPHAN_GRACE. Skipped (0) when the blob store cannot list its refs."""
-    listing = getattr(deps.blobs, "refs", None)
-    if listing is None:
-        return 0
+    ORPHAN_GRACE."""
     client, namespace = deps.redis(), deps.settings.redis_namespace
     checked, seen = read_orphan_marks(client, namespace)
     stamp, grace = now.timestamp(), ORPHAN_GRACE.total_seconds()
     if checked is not None and stamp - checked < grace:
         return 0
-    orphans = _orphans(deps, listing)
+    orphans = _orphans(deps)
     ripe = [ref for ref in orphans if stamp - seen.get(ref, stamp) >= grace]
     removed = remove_blobs(deps, ripe)
     write_orphan_marks(
@@ -197,14 +194,14 @@ def sweep_orphan_blobs(deps: Deps, now: datetime) -> int:
     return removed
 
 
-def _orphans(deps: Deps, listing) -> set[str]:
+def _orphans(deps: Deps) -> set[str]:
     """Blob refs of each team that no row of it holds (`referenced_refs`). Listed before the rows
     are read: a blob committed in between is seen referenced."""
     with deps.read() as session:
         teams = team_ids(session)
     orphans: set[str] = set()
     for team_id in teams:
-        refs = set(listing(prefix=f"{team_id}/"))
+        refs = set(deps.blobs.refs(prefix=f"{team_id}/"))
         with deps.read() as session:
             known = referenced_refs(session, team_id)
         if refs and known and known.isdisjoint(refs):
