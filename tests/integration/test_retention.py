@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func
@@ -60,8 +59,20 @@ def recording_refs(world, *session_ids: str) -> dict[str, str]:
 
 
 def blob_exists(world, ref: str) -> bool:
-    exists = getattr(world.deps.blobs, "exists", None)
-    return exists(ref) if exists is not None else (world.settings.blob_dir / ref).exists()
+    return world.deps.blobs.exists(ref)
+
+
+@pytest.fixture(params=["folder", "s3"])
+def world(request, sightline_home, database_url, monkeypatch):
+    """The integration world with its blobs in a folder, then in S3 (the fake server): retention and
+    deletion must leave no blob behind in either store."""
+    from tests.support.world import build_world, close_world
+
+    env = request.getfixturevalue("s3_env") if request.param == "s3" else {}
+    built = build_world(monkeypatch, database_url, **env)
+    assert built.deps.blobs.location.startswith("s3://" if env else "/")
+    yield built
+    close_world(built)
 
 
 def rows_of_sessions(world, session_ids: set[str]) -> dict[str, int]:
@@ -189,22 +200,19 @@ def test_a_scheduler_tick_applies_retention(world):
     assert scheduler.tick(now + timedelta(seconds=10)).retention["recordings"] == 0
 
 
-def listing(world, shape=lambda ref: ref):
-    """The world's deps with a blob store that lists its refs (the port's `refs`, else the folder's
-    files), each passed through `shape`."""
+def listing(world, shape=None):
+    """The world's deps, with every listed ref passed through `shape` when given."""
+    if shape is None:
+        return world.deps
 
-    class Listing(type(world.deps.blobs)):
+    class Reshaped:
         def refs(self, prefix: str = ""):
-            own = getattr(super(), "refs", None)
-            found = own(prefix) if own is not None else folder_refs(self.root, prefix)
-            return map(shape, found)
+            return map(shape, world.deps.blobs.refs(prefix))
 
-    return dataclasses.replace(world.deps, blobs=Listing(Path(world.settings.blob_dir)))
+        def __getattr__(self, name):
+            return getattr(world.deps.blobs, name)
 
-
-def folder_refs(root: Path, prefix: str):
-    refs = (path.relative_to(root).as_posix() for path in sorted(root.rglob("*.gz")))
-    return (ref for ref in refs if ref.startswith(prefix))
+    return dataclasses.replace(world.deps, blobs=Reshaped())
 
 
 def test_a_blob_no_row_references_is_removed_after_two_checks_an_hour_apart(world):
