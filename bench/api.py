@@ -164,10 +164,13 @@ def load(url: str, key: str, requests: int) -> tuple[list[float], float]:
     return latencies, len(latencies) / (time.perf_counter() - began)
 
 
-def serve(port: int, environment: dict[str, str]) -> subprocess.Popen:
-    """uvicorn in a child process with the app and the bare endpoint; waits until it answers."""
+def serve(
+    port: int, environment: dict[str, str], code: str = "", ready: str = "/bench/bare"
+) -> subprocess.Popen:
+    """uvicorn in a child process running `code` (default: the app and the bare endpoint); waits
+    until `ready` answers."""
     server = subprocess.Popen(
-        [sys.executable, "-c", SERVER, str(port)],
+        [sys.executable, "-c", code or SERVER, str(port)],
         cwd=ROOT,
         env=environment,
         stdout=subprocess.DEVNULL,
@@ -175,7 +178,7 @@ def serve(port: int, environment: dict[str, str]) -> subprocess.Popen:
     )
     for _ in range(200):
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/bench/bare", timeout=1).status_code == 200:
+            if httpx.get(f"http://127.0.0.1:{port}{ready}", timeout=1).status_code == 200:
                 return server
         except httpx.TransportError:
             time.sleep(0.05)
