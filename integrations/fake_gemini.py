@@ -15,12 +15,12 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import orjson
 
-POLL_INTERVAL_S = 0.02
+from integrations.fake_server import LocalServer
 
 _ROUTE = re.compile(r"^/(?P<version>v[0-9a-z]+)/models/(?P<model>[^:/]+):(?P<method>[A-Za-z]+)$")
 _STATUS = {
@@ -104,15 +104,17 @@ class RecordedRequest:
 
 
 @dataclass
-class FakeGemini:
+class FakeGemini(LocalServer):
+    name = "fake-gemini"
+
     latency_s: float = 0.0
     default: Callable[[RecordedRequest], FakeReply] | None = None
     requests: list[RecordedRequest] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        super().__init__()
         self._script: deque[FakeReply] = deque()
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
 
     def script(self, *replies: FakeReply) -> FakeGemini:
         with self._lock:
@@ -122,33 +124,8 @@ class FakeGemini:
     def generate_requests(self) -> list[RecordedRequest]:
         return [request for request in self.requests if request.method == "generateContent"]
 
-    @property
-    def url(self) -> str:
-        assert self._server is not None, "start() the fake first"
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def start(self) -> FakeGemini:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self._server.daemon_threads = True
-        # A short poll interval makes stop() prompt (shutdown waits for the loop to look again).
-        serve = threading.Thread(
-            target=self._server.serve_forever, args=(POLL_INTERVAL_S,), name="fake-gemini", daemon=True
-        )
-        serve.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> FakeGemini:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
+    def handler(self) -> type[BaseHTTPRequestHandler]:
+        return _handler(self)
 
     def answer(self, request: RecordedRequest) -> tuple[int, bytes]:
         with self._lock:

@@ -17,16 +17,16 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import orjson
 
+from integrations.fake_server import LocalServer
 from models import utcnow
 from pipeline.intake import COMPRESSED_VERSION, encode_compressed
 
-POLL_INTERVAL_S = 0.02
 DEFAULT_LIMIT = 50  # SessionRecordingListFromQuery.SESSION_RECORDINGS_DEFAULT_LIMIT
 MAX_BLOBS = 20
 _LIST = re.compile(r"^/api/(?:projects|environments)/(?P<project>\d+)/session_recordings/?$")
@@ -112,16 +112,18 @@ class PostHogRequest:
 
 
 @dataclass
-class FakePostHog:
+class FakePostHog(LocalServer):
+    name = "fake-posthog"
+
     api_key: str = "phx_fake0123456789abcdefghijklmnopqrstuvwxyzABCD"
     project_id: int = 1
     requests: list[PostHogRequest] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        super().__init__()
         self._recordings: dict[str, FakeRecording] = {}
         self._lock = threading.Lock()
         self._throttle: list[int] = [0, 0]  # requests left to answer 429, Retry-After seconds
-        self._server: ThreadingHTTPServer | None = None
 
     def add(self, session_id: str, events: list[dict], **options: Any) -> FakeRecording:
         with self._lock:
@@ -146,26 +148,8 @@ class FakePostHog:
         wanted = {"list": _LIST, "snapshots": _SNAPSHOTS}.get(kind)
         return [r.path for r in self.requests if wanted is None or wanted.match(r.path)]
 
-    @property
-    def url(self) -> str:
-        assert self._server is not None, "start() the fake first"
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def start(self) -> FakePostHog:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self._server.daemon_threads = True
-        thread = threading.Thread(
-            target=self._server.serve_forever, args=(POLL_INTERVAL_S,), name="fake-posthog", daemon=True
-        )
-        thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+    def handler(self) -> type[BaseHTTPRequestHandler]:
+        return _handler(self)
 
     def answer(self, path: str, query: dict[str, str], authorization: str | None) -> tuple[int, Any, dict]:
         """(status, body, headers) for one GET; bytes bodies are JSONL."""

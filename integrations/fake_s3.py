@@ -18,12 +18,12 @@ import xml.etree.ElementTree as ET
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from integrations.fake_server import LocalServer
 from models.base import utcnow
 
-POLL_INTERVAL_S = 0.02
 NAMESPACE = "http://s3.amazonaws.com/doc/2006-03-01/"
 _ERRORS = {400: "InvalidRequest", 403: "AccessDenied", 500: "InternalError", 503: "SlowDown"}
 
@@ -38,15 +38,17 @@ class StoredObject:
 
 
 @dataclass
-class FakeS3:
+class FakeS3(LocalServer):
+    name = "fake-s3"
+
     page_size: int = 1000
     buckets: dict[str, dict[str, StoredObject]] = field(default_factory=dict)
     uploads: dict[str, dict[int, bytes]] = field(default_factory=dict)  # multipart uploads in progress
 
     def __post_init__(self) -> None:
+        super().__init__()
         self._script: deque[int] = deque()
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
         self._connections: set[socket.socket] = set()
 
     def script(self, *statuses: int) -> FakeS3:
@@ -68,37 +70,17 @@ class FakeS3:
         with self._lock:
             return sorted(self.buckets.get(bucket, {}))
 
-    @property
-    def url(self) -> str:
-        assert self._server is not None, "start() the fake first"
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def start(self) -> FakeS3:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self._server.daemon_threads = True
-        serve = threading.Thread(
-            target=self._server.serve_forever, args=(POLL_INTERVAL_S,), name="fake-s3", daemon=True
-        )
-        serve.start()
-        return self
+    def handler(self) -> type[BaseHTTPRequestHandler]:
+        return _handler(self)
 
     def stop(self) -> None:
         """Stop serving, and close the connections clients keep alive (they would go on being served)."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        super().stop()
         with self._lock:
             for connection in self._connections:
                 with contextlib.suppress(OSError):
                     connection.shutdown(socket.SHUT_RDWR)
             self._connections.clear()
-
-    def __enter__(self) -> FakeS3:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
     def answer(self, method: str, path: str, query: dict[str, str], body: bytes) -> Reply:
         bucket, _, key = unquote(path).lstrip("/").partition("/")

@@ -12,10 +12,10 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-POLL_INTERVAL_S = 0.02
+from integrations.fake_server import LocalServer
 
 
 @dataclass(frozen=True)
@@ -42,14 +42,16 @@ class SlackRequest:
 
 
 @dataclass
-class FakeSlack:
+class FakeSlack(LocalServer):
+    name = "fake-slack"
+
     token: str = "xoxb-test"
     requests: list[SlackRequest] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        super().__init__()
         self._script: deque[FakeSlackReply] = deque()
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
         self._ts = 0
 
     def script(self, *replies: FakeSlackReply) -> FakeSlack:
@@ -62,9 +64,7 @@ class FakeSlack:
 
     @property
     def base(self) -> str:
-        assert self._server is not None, "start() the fake first"
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return self.url
 
     @property
     def api_url(self) -> str:
@@ -73,21 +73,8 @@ class FakeSlack:
     def webhook_url(self, name: str = "T000/B000/XXXX") -> str:
         return f"{self.base}/services/{name}"
 
-    def start(self) -> FakeSlack:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self._server.daemon_threads = True
-        # A short poll interval makes stop() prompt (shutdown waits for the loop to look again).
-        serve = threading.Thread(
-            target=self._server.serve_forever, args=(POLL_INTERVAL_S,), name="fake-slack", daemon=True
-        )
-        serve.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+    def handler(self) -> type[BaseHTTPRequestHandler]:
+        return _handler(self)
 
     def _next(self) -> FakeSlackReply | None:
         with self._lock:
