@@ -123,6 +123,14 @@ class Observation(SQLModel, table=True):
     # How many times the id was sent, and when last: the pending reaper re-sends a bounded number of times.
     send_count: int = 0
     last_sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # A claim is a lease: the worker holding it renews `lease_until` while the attempt runs; once it
+    # lapses (the worker stopped) the row may be taken over. `attempts` counts claims and fences
+    # writes (only the current attempt may move the row), `takeovers` the claims after a lapse.
+    attempts: int = 0
+    takeovers: int = 0
+    lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # A transient failure's retry: when it is due (the reason it waits for is `error_reason`).
+    next_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
