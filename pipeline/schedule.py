@@ -8,6 +8,7 @@ near `after` by whole periods, so finding the next occurrence never walks years 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from difflib import get_close_matches
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateutil.rrule import DAILY, HOURLY, MINUTELY, SECONDLY, WEEKLY, rrule, rrulestr
@@ -25,6 +26,26 @@ _PERIODS = {
     WEEKLY: timedelta(weeks=1),
 }
 _FIELD = "trigger_config.rrule"
+_EXAMPLE = "FREQ=WEEKLY;BYDAY=MO;BYHOUR=9"
+_FREQUENCIES = ("SECONDLY", "MINUTELY", "HOURLY", "DAILY", "WEEKLY", "MONTHLY", "YEARLY")
+# The parts of an RRULE (RFC 5545 §3.3.10, and dateutil's BYEASTER) and what each one takes.
+_PARTS = {
+    "FREQ": "use MINUTELY, HOURLY, DAILY, WEEKLY, MONTHLY or YEARLY",
+    "INTERVAL": "give a whole number from 1, e.g. INTERVAL=2",
+    "COUNT": "give a whole number of runs, e.g. COUNT=10",
+    "UNTIL": "give a date (20270101), a local time (20270101T090000) or a UTC time (20270101T000000Z)",
+    "WKST": "give a weekday: MO, TU, WE, TH, FR, SA or SU",
+    "BYDAY": "give weekdays, e.g. BYDAY=MO,WE, or numbered ones in a month, e.g. BYDAY=1MO or -1FR",
+    "BYMONTH": "give months 1 to 12, e.g. BYMONTH=1,7",
+    "BYMONTHDAY": "give days of the month, 1 to 31 or -31 to -1, e.g. BYMONTHDAY=1,-1",
+    "BYYEARDAY": "give days of the year, 1 to 366 or -366 to -1",
+    "BYWEEKNO": "give ISO weeks, 1 to 53 or -53 to -1",
+    "BYHOUR": "give hours 0 to 23, e.g. BYHOUR=8,17",
+    "BYMINUTE": "give minutes 0 to 59, e.g. BYMINUTE=0,30",
+    "BYSECOND": "give seconds 0 to 59",
+    "BYSETPOS": "give positions in each period's set, 1 to 366 or -366 to -1, e.g. BYSETPOS=-1",
+    "BYEASTER": "give days from Easter Sunday, e.g. BYEASTER=0",
+}
 
 
 def zone(timezone: str) -> ZoneInfo:
@@ -36,21 +57,70 @@ def zone(timezone: str) -> ZoneInfo:
         ) from exc
 
 
-def _parse(text: str, anchor: datetime) -> rrule:
+def _parts(text: str, tz: ZoneInfo) -> dict[str, str]:
+    """The rule's `NAME=VALUE` parts, checked; `InvalidField` saying which part is wrong and what it
+    takes, in our words rather than dateutil's."""
     if not isinstance(text, str) or not text.strip() or len(text) > MAX_RULE_LENGTH:
         raise InvalidField(
             _FIELD, f"give an RRULE of at most {MAX_RULE_LENGTH} characters, e.g. FREQ=DAILY;BYHOUR=8"
         )
     if "DTSTART" in text.upper():
         raise InvalidField(_FIELD, "must not contain DTSTART: a schedule starts when its action is created")
-    body = text.strip().removeprefix("RRULE:").removeprefix("rrule:")
+    body = text.strip()
+    body = body[len("RRULE:") :] if body.upper().startswith("RRULE:") else body
+    if "\n" in body:
+        raise InvalidField(_FIELD, "give one RRULE on one line (RDATE, EXDATE and EXRULE are not supported)")
+    parts = dict(_part(each, tz) for each in body.split(";") if each.strip())
+    if "FREQ" not in parts:
+        raise InvalidField(_FIELD, f"has no FREQ; start with FREQ=DAILY, e.g. {_EXAMPLE}")
+    if parts["FREQ"] not in _FREQUENCIES:
+        raise InvalidField(_FIELD, f"FREQ={parts['FREQ']} is not valid; {_PARTS['FREQ']}")
+    return parts
+
+
+def _rule(parts: dict[str, str], anchor: datetime) -> rrule:
+    """The rule started at `anchor` (naive wall clock in the rule's timezone)."""
     try:
-        rule = rrulestr(body, dtstart=anchor, cache=False)
+        return rrulestr(_joined(parts), dtstart=anchor, cache=False)
     except (ValueError, TypeError) as exc:
-        raise InvalidField(_FIELD, f"cannot be parsed ({exc}); e.g. FREQ=WEEKLY;BYDAY=MO;BYHOUR=9") from exc
-    if not isinstance(rule, rrule):
-        raise InvalidField(_FIELD, "give one RRULE, not a set of rules")
-    return rule
+        raise _culprit(parts, anchor) or InvalidField(_FIELD, f"cannot be used as a whole ({exc})") from exc
+
+
+def _joined(parts: dict[str, str]) -> str:
+    return ";".join(f"{name}={value}" for name, value in parts.items())
+
+
+def _part(text: str, tz: ZoneInfo) -> tuple[str, str]:
+    """One `NAME=VALUE` part, upper-cased; a UTC `UNTIL` (RFC 5545's `…Z`) as wall clock in `tz`,
+    the clock the rule's occurrences are counted in."""
+    name, sep, value = (piece.strip().upper() for piece in text.partition("="))
+    if not sep or not name or not value:
+        raise InvalidField(
+            _FIELD, f"{text.strip()!r} is not NAME=VALUE; separate parts with ';', e.g. {_EXAMPLE}"
+        )
+    if name not in _PARTS:
+        close = get_close_matches(name, _PARTS, n=1)
+        hint = f"did you mean {close[0]}?" if close else f"use {', '.join(_PARTS)}"
+        raise InvalidField(_FIELD, f"{name} is not a part of an RRULE; {hint}")
+    if name == "INTERVAL" and not (value.isdigit() and int(value) > 0):
+        raise InvalidField(_FIELD, f"INTERVAL={value} is not valid; {_PARTS['INTERVAL']}")
+    if name == "UNTIL" and value.endswith("Z"):
+        try:
+            until = datetime.strptime(value, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+        except ValueError as exc:
+            raise InvalidField(_FIELD, f"UNTIL={value} is not valid; {_PARTS['UNTIL']}") from exc
+        value = until.astimezone(tz).strftime("%Y%m%dT%H%M%S")
+    return name, value
+
+
+def _culprit(parts: dict[str, str], anchor: datetime) -> InvalidField | None:
+    """The error naming the first part dateutil cannot take on its own (None: only their mix fails)."""
+    for name, value in parts.items():
+        try:
+            rrulestr(_joined({"FREQ": parts["FREQ"], name: value}), dtstart=anchor, cache=False)
+        except (ValueError, TypeError):
+            return InvalidField(_FIELD, f"{name}={value} is not valid; {_PARTS[name]}")
+    return None
 
 
 def _anchor(created_at: datetime, tz: ZoneInfo) -> datetime:
@@ -59,9 +129,13 @@ def _anchor(created_at: datetime, tz: ZoneInfo) -> datetime:
 
 
 def validate_rule(text: str, timezone: str, *, now: datetime) -> None:
-    """Raise `InvalidField` unless the rule parses, has no DTSTART, and fires at most once a minute."""
+    """Raise `InvalidField` unless the rule parses, has no DTSTART, ends by COUNT or UNTIL (not both)
+    if at all, and fires at most once a minute."""
     tz = zone(timezone)
-    rule = _parse(text, _anchor(now, tz))
+    parts = _parts(text, tz)
+    if "COUNT" in parts and "UNTIL" in parts:
+        raise InvalidField(_FIELD, "give COUNT or UNTIL, not both (RFC 5545): either one ends the schedule")
+    rule = _rule(parts, _anchor(now, tz))
     if rule._freq == SECONDLY:  # dateutil keeps the frequency only in this attribute
         raise InvalidField(_FIELD, "fires every second; the finest schedule is once a minute (FREQ=MINUTELY)")
     previous = None
@@ -78,7 +152,7 @@ def next_occurrence(text: str, timezone: str, *, created_at: datetime, after: da
     tz = zone(timezone)
     anchor = _anchor(created_at, tz)
     after_local = after.astimezone(tz).replace(tzinfo=None)
-    rule = _parse(text, anchor)
+    rule = _rule(_parts(text, tz), anchor)
     rule = _reanchored(rule, anchor, after_local)
     found = rule.after(after_local, inc=False)
     return found.replace(tzinfo=tz).astimezone(UTC) if found is not None else None

@@ -146,10 +146,30 @@ def test_an_ended_rule_has_no_next_occurrence():
         ("FREQ=DAILY", "Mars/Base", "'Mars/Base' is not an IANA timezone"),
         ("FREQ=SECONDLY", "UTC", "fires every second"),
         ("FREQ=MINUTELY;BYSECOND=0,30", "UTC", "more than once a minute"),
-        ("FREQ=FORTNIGHTLY", "UTC", "cannot be parsed"),
+        ("FREQ=FORTNIGHTLY", "UTC", "FREQ=FORTNIGHTLY is not valid; use MINUTELY, HOURLY, DAILY"),
         ("", "UTC", "give an RRULE"),
+        ("FREQ=DAILY;BYHOUR", "UTC", "'BYHOUR' is not NAME=VALUE; separate parts with ';'"),
+        ("BYHOUR=8", "UTC", "has no FREQ; start with FREQ=DAILY"),
+        ("FREQ=DAILY;BYHOURS=8", "UTC", "BYHOURS is not a part of an RRULE; did you mean BYHOUR"),
+        ("FREQ=DAILY;BYHOUR=25", "UTC", "BYHOUR=25 is not valid; give hours 0 to 23"),
+        ("FREQ=WEEKLY;BYDAY=MONDAY", "UTC", "BYDAY=MONDAY is not valid; give weekdays, e.g. BYDAY=MO"),
+        ("FREQ=DAILY;INTERVAL=0", "UTC", "INTERVAL=0 is not valid; give a whole number from 1"),
+        ("FREQ=DAILY;UNTIL=2027-01-01Z", "UTC", r"UNTIL=2027-01-01Z is not valid; give a date \(20270101\)"),
+        ("FREQ=DAILY;COUNT=3;UNTIL=20270101", "UTC", "give COUNT or UNTIL, not both"),
+        ("FREQ=DAILY\nRDATE:20270101", "UTC", "give one RRULE on one line"),
     ],
 )
 def test_bad_schedules_are_refused_with_clear_messages(rule, timezone, message):
-    with pytest.raises(InvalidField, match=message):
+    with pytest.raises(InvalidField, match=message) as refused:
         validate_rule(rule, timezone, now=datetime(2026, 11, 22, tzinfo=UTC))
+    assert not any(words in str(refused.value) for words in ("unpack", "argument", "dateutil", "DTSTART is"))
+
+
+def test_an_until_in_utc_ends_the_schedule_at_that_instant_whatever_the_rules_timezone():
+    rule, created = "FREQ=DAILY;BYHOUR=9;BYMINUTE=0;UNTIL=20270103T080000Z", datetime(2026, 12, 1, tzinfo=UTC)
+    validate_rule(rule, "Europe/Prague", now=created)
+    last = next_occurrence(
+        rule, "Europe/Prague", created_at=created, after=datetime(2027, 1, 2, 9, tzinfo=UTC)
+    )
+    assert last == datetime(2027, 1, 3, 8, tzinfo=UTC)  # 09:00 in Prague, the instant UNTIL names
+    assert next_occurrence(rule, "Europe/Prague", created_at=created, after=last) is None
