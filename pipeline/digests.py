@@ -2,7 +2,8 @@
 
 Observation text is untrusted: it reaches the model fenced between `<observations>` tags (a closing
 tag inside it is defused), after the team's prompt guide, and the model is told to ignore
-instructions inside the fence.
+instructions inside the fence. The model's answer is untrusted as well (it may echo a URL from a
+recording): its URLs are broken when it is parsed, so no target shows them as links.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from zoneinfo import ZoneInfo
 from pipeline.actions import extractive_digest, lines
 from pipeline.conversation import ModelCall, Turn
 from pipeline.errors import OutputInvalid
-from pipeline.slack_text import blocks, defang, fallback, to_mrkdwn
+from pipeline.slack_text import blocks, defang, defang_links, fallback, to_mrkdwn
 
 SYNTHESIS_SYSTEM = """\
 You write a digest of what an automated reviewer observed in recordings of website visits. Group the
@@ -60,14 +61,15 @@ def synthesis_call(model: str, guide: str | None, sample: Sequence[Any]) -> Mode
 
 
 def parse_synthesis(text: str) -> str | None:
-    """The digest Markdown of the model's answer; None when it is empty. Raises `OutputInvalid`."""
+    """The digest Markdown of the model's answer, its URLs broken; None when it is empty. Raises
+    `OutputInvalid`."""
     try:
         value = json.loads(text)
     except ValueError as exc:
         raise OutputInvalid("the digest answer is not JSON") from exc
     if not isinstance(value, dict):
         raise OutputInvalid("the digest answer is not a JSON object")
-    return str(value.get("markdown") or "").strip() or None
+    return defang_links(str(value.get("markdown") or "").strip()) or None
 
 
 def digest_markdown(

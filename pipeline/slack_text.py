@@ -2,10 +2,13 @@
 
 Observation text is untrusted: before it goes into a digest (to the model, or straight into the
 extractive one) `defang()` strips Slack formatting characters and breaks URLs, so it can neither
-format, link nor mention. `to_mrkdwn()` then escapes `& < >` over the whole digest before it adds
-our own links (`[obs N]` → the observation), so no `<!channel>` or `<url|label>` survives from the
-text. `blocks()` splits at line boundaries into sections of at most 3,000 characters, at most 49 of
-them and 38,000 characters in all, with a visible truncation marker.
+format, link nor mention. What the model writes is untrusted too (it may echo a URL from a
+recording): `defang_links()` breaks its URLs and keeps its Markdown. `to_mrkdwn()` then escapes
+`& < >` and breaks every URL over the whole digest before it adds our own links (`[obs N]` → the
+observation), so no `<!channel>`, `<url|label>` or bare URL survives from any text, and `blocks()`
+marks its sections `verbatim` so Slack does not link-ify what looks like a domain either. `blocks()`
+splits at line boundaries into sections of at most 3,000 characters, at most 49 of them and 38,000
+characters in all, with a visible truncation marker.
 """
 
 from __future__ import annotations
@@ -28,7 +31,11 @@ _FORMATTING = str.maketrans({"*": "∗", "_": "ˍ", "~": "∼", "`": "ˋ"})
 
 def defang(text: str) -> str:
     """Untrusted text made inert for Slack: no formatting characters, no clickable URLs, one line."""
-    text = " ".join(text.split()).translate(_FORMATTING)
+    return defang_links(" ".join(text.split()).translate(_FORMATTING))
+
+
+def defang_links(text: str) -> str:
+    """Every URL broken (`https[:]//evil.example`) so that it shows as text; lines and Markdown kept."""
     return _SCHEME.sub(lambda match: f"{match.group(1)}[:]//", text)
 
 
@@ -37,8 +44,9 @@ def escape(text: str) -> str:
 
 
 def to_mrkdwn(markdown: str, observation_urls: Sequence[str]) -> str:
-    """Escape, then turn our Markdown into mrkdwn: headings and **bold** to *bold*, [obs N] to links."""
-    text = escape(markdown)
+    """Escape and break URLs, then turn our Markdown into mrkdwn: headings and **bold** to *bold*,
+    [obs N] to links (ours, the only ones)."""
+    text = defang_links(escape(markdown))
     text = _HEADING.sub(lambda match: f"*{match.group(1)}*", text)
     text = _BOLD.sub(lambda match: f"*{match.group(1)}*", text)
 
@@ -91,7 +99,12 @@ def blocks(mrkdwn: str) -> list[dict]:
         sections.append(current)
     if len(sections) > MAX_BLOCKS:
         sections = [*sections[: MAX_BLOCKS - 1], TRUNCATED]
-    return [{"type": "section", "text": {"type": "mrkdwn", "text": text}} for text in sections if text]
+    return [section(text) for text in sections if text]
+
+
+def section(mrkdwn: str) -> dict:
+    """A section block; `verbatim`: Slack links only our `<url|label>`, never a bare domain or name."""
+    return {"type": "section", "text": {"type": "mrkdwn", "text": mrkdwn, "verbatim": True}}
 
 
 def fallback(mrkdwn: str) -> str:
