@@ -79,15 +79,17 @@ def show_command(
     team: int = TEAM,
     runs: int = typer.Option(5, help="How many recent runs to show."),
 ) -> None:
-    """An action's definition and its recent runs."""
+    """An action's definition, as a YAML file for `sightline apply` (`actions: [...]`), and its recent
+    runs as comments."""
     deps, team_id = team_deps(team)
     detail = use.action_detail(deps, team_id, action, runs)
-    out.print(escape(yaml.safe_dump(detail.definition, sort_keys=False, allow_unicode=True)), highlight=False)
-    rows = [
-        (str(r.id), r.scheduled_at.isoformat(), str(r.status), str(r.observation_count), r.error or "")
-        for r in detail.runs
-    ]
-    print_table(("run", "scheduled", "status", "observations", "note"), rows, title="Recent runs")
+    out.print(f"# id: {detail.id} (apply finds it by name)", highlight=False)
+    out.print(escape(yaml.safe_dump(detail.document(), sort_keys=False, allow_unicode=True)), highlight=False)
+    out.print("# recent runs (newest first):" if detail.runs else "# recent runs: none", highlight=False)
+    for run in detail.runs:
+        when, note = run.scheduled_at.isoformat(), " ".join((run.error or "").split())
+        line = f"#   {run.id}  {when}  {run.status}  {run.observation_count} observations  {note}"
+        out.print(escape(line.rstrip()), highlight=False)
 
 
 @app.command("update")

@@ -98,15 +98,21 @@ def json_option(value: str | None, field: str) -> Any:
 
 
 def yaml_option(value: str | None, field: str) -> Any:
-    """A YAML (or JSON) command-line value (None stays None)."""
-    if value is None:
-        return None
+    """A YAML (or JSON) command-line value (None stays None); see `load_yaml`."""
+    return None if value is None else load_yaml(value, field)
+
+
+def load_yaml(text: str, field: str) -> Any:
+    """YAML (or JSON) text as values; `InvalidField` naming `field` when it is not YAML or nests too
+    deeply for the parser (which recurses once per level)."""
     import yaml
 
     try:
-        return yaml.safe_load(value)
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise InvalidField(field, f"is not valid YAML/JSON ({exc})") from exc
+    except RecursionError as exc:
+        raise InvalidField(field, "nests lists or mappings too deeply to read; flatten it") from exc
 
 
 def set_options(items: list[str] | None) -> dict[str, Any]:

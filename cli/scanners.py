@@ -9,8 +9,16 @@ import typer
 import yaml
 from rich.markup import escape
 
-from cli.context import friendly_errors, json_option, out, print_table, set_options, team_deps
-from pipeline.errors import InvalidField, NotFoundError
+from cli.context import (
+    friendly_errors,
+    json_option,
+    load_yaml,
+    out,
+    print_table,
+    set_options,
+    team_deps,
+)
+from pipeline.errors import NotFoundError
 from pipeline.scanners import SCANNER_TYPES
 from services import scanners as service
 
@@ -118,10 +126,11 @@ def _row(found: service.ScannerView) -> tuple[str, ...]:
 @app.command("show")
 @friendly_errors
 def show_command(scanner: str = typer.Argument(..., help="Name or id."), team: int = TEAM) -> None:
-    """A scanner's whole definition, as YAML (ready for `sightline apply`)."""
+    """A scanner's whole definition, as a YAML file for `sightline apply` (`scanners: [...]`)."""
     deps, team_id = team_deps(team)
-    shown = service.scanner(deps, team_id, scanner).document()
-    out.print(escape(yaml.safe_dump(shown, sort_keys=False, allow_unicode=True)), highlight=False)
+    shown = service.scanner(deps, team_id, scanner)
+    out.print(f"# id: {shown.id}, scanner_version: {shown.version} (apply finds it by name)", highlight=False)
+    out.print(escape(yaml.safe_dump(shown.document(), sort_keys=False, allow_unicode=True)), highlight=False)
 
 
 @app.command("update")
@@ -203,8 +212,7 @@ def apply_command(
 
 def _read_yaml(file: Path) -> Any:
     try:
-        return yaml.safe_load(file.read_text())
+        text = file.read_text()
     except OSError as exc:
         raise NotFoundError(f"cannot read {file} ({exc.strerror})") from exc
-    except yaml.YAMLError as exc:
-        raise InvalidField(str(file), f"is not valid YAML ({exc})") from exc
+    return load_yaml(text, str(file))

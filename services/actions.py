@@ -27,6 +27,7 @@ from models.action_queries import (
     team_scanner_ids,
 )
 from models.observation_queries import find_scanner
+from pipeline import as_code
 from pipeline.actions import DEFAULT_DIGEST_RULE, next_run, validate_action
 from pipeline.errors import InvalidField, NotFoundError
 from pipeline.masking import unmasked_targets
@@ -42,8 +43,13 @@ TRIGGER_TYPES = ("schedule",)
 
 @dataclass(frozen=True)
 class ActionDetail:
-    definition: dict[str, Any]  # the editable fields, the mode as text, and the id
+    id: UUID
+    definition: dict[str, Any]  # the editable fields and the scanner's name, as `apply` reads them
     runs: list[ActionRun]  # newest first
+
+    def document(self) -> dict[str, Any]:
+        """The definition as an `apply` file (`actions: [...]`): what `actions show` prints."""
+        return as_code.document(actions=[self.definition])
 
 
 class Applied(NamedTuple):
@@ -122,9 +128,11 @@ def action_detail(deps: Deps, team_id: int, ref: str, runs: int = 5) -> ActionDe
     """An action's definition and its latest runs; `NotFoundError` for an unknown action."""
     with deps.read() as session:
         action = find_action(session, team_id, ref)
-        definition = {field: getattr(action, field) for field in EDITABLE}
-        definition["mode"], definition["id"] = str(action.mode), str(action.id)
-        return ActionDetail(definition, list(recent_runs(session, action.id, runs)))
+        scanner = session.get_one(Scanner, action.scanner_id)
+        definition = {"name": action.name, "scanner": scanner.name}
+        definition |= {field: getattr(action, field) for field in EDITABLE if field != "name"}
+        definition["mode"] = str(action.mode)
+        return ActionDetail(action.id, definition, list(recent_runs(session, action.id, runs)))
 
 
 def run_now(deps: Deps, team_id: int, ref: str, *, now: datetime | None = None) -> UUID:
@@ -206,7 +214,7 @@ def _apply_one(session: Session, team_id: int, data: dict[str, Any], now: dateti
         return Applied(str(data.get("name")), "created")
     with session.begin_nested() as nested:
         changes = {key: value for key, value in data.items() if key != "name"}
-        changed = _update(session, existing, changes, now)
+        changed = _move(session, existing, scanner_ref, now) + _update(session, existing, changes, now)
         if dry_run:
             nested.rollback()
     return Applied(existing.name, "updated" if changed else "unchanged", tuple(changed))

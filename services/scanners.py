@@ -25,6 +25,7 @@ from models.observation_queries import (
     scanner_named,
     team_scanners,
 )
+from pipeline import as_code
 from pipeline.errors import InvalidField, NotFoundError
 from pipeline.query import validate_query
 from pipeline.scanners import (
@@ -63,8 +64,8 @@ class ScannerView:
         return self.definition["name"]
 
     def document(self) -> dict[str, Any]:
-        """The definition with its id and version: what `scanners show` prints, ready for `apply`."""
-        return {**self.definition, "id": str(self.id), "scanner_version": self.version}
+        """The definition as an `apply` file (`scanners: [...]`): what `scanners show` prints."""
+        return as_code.document(scanners=[self.definition])
 
 
 @dataclass(frozen=True)
@@ -224,11 +225,12 @@ def apply_scanners(
 ) -> list[Applied]:
     """Scanners (and actions) as code: create or update each by name; running it twice changes nothing.
 
-    `document` is a list of scanners, or `{scanners: [...], actions: [...]}`; `source` names it in
-    errors. Every scanner is validated before any is written. Raises `InvalidField`. A dry run
-    says what would change and writes nothing.
+    `document` is a list of scanners, or `{scanners: [...], actions: [...]}` (`pipeline.as_code`);
+    `source` names it in errors. Every scanner is validated before any is written. Raises
+    `InvalidField`, also for a file that names nothing or is not of that shape. A dry run says what
+    would change and writes nothing.
     """
-    entries, action_entries = _entries(document, source)
+    entries, action_entries = as_code.entries(document, source)
     _check_all(entries, deps.settings)
     now = now or deps.now()
     with deps.transaction() as session:
@@ -300,16 +302,6 @@ def _rewind(found: Scanner, since: datetime) -> None:
     found.last_swept_at = since
     found.last_seen_session_id = ""
     found.sweep_slot = None
-
-
-def _entries(document: Any, source: str) -> tuple[list[dict], list[dict]]:
-    """The scanner and action entries of an `apply` document; `InvalidField` naming `source` otherwise."""
-    entries = document.get("scanners", []) if isinstance(document, dict) else document
-    actions = document.get("actions", []) if isinstance(document, dict) else []
-    for what, items in (("scanners", entries), ("actions", actions)):
-        if not isinstance(items, list) or not all(isinstance(entry, dict) for entry in items):
-            raise InvalidField(source, f"must hold a list of {what} (scanners: [...], actions: [...])")
-    return entries, actions
 
 
 def _check_all(entries: list[dict[str, Any]], settings: Settings) -> None:

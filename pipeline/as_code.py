@@ -1,0 +1,86 @@
+"""Scanners and actions as code: the one shape of the file `sightline apply` reads and `show` prints.
+
+    scanners:                  # a list: each item is one scanner
+      - name: Payment failed
+        scanner_type: monitor
+        scanner_config: {prompt: Did payment fail?}
+    actions:                   # a list: each item names the scanner it summarises
+      - name: Morning digest
+        scanner: Payment failed
+        trigger_config: {rrule: FREQ=DAILY;BYHOUR=9, timezone: Europe/Prague}
+
+A bare list is a list of scanners. Anything else is refused with what is wrong and how to fix it
+(a file naming nothing, a misspelt section, one definition written where a list belongs), never
+applied as "nothing to do".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from difflib import get_close_matches
+from typing import Any
+
+from pipeline.errors import InvalidField
+
+SECTIONS = ("scanners", "actions")
+SHAPE = "scanners: [...] and/or actions: [...]"
+
+
+def document(*, scanners: Sequence[Mapping] = (), actions: Sequence[Mapping] = ()) -> dict[str, list[dict]]:
+    """The file `apply` reads for these definitions (an empty section is left out)."""
+    found = {"scanners": [dict(each) for each in scanners], "actions": [dict(each) for each in actions]}
+    return {section: entries for section, entries in found.items() if entries}
+
+
+def entries(document: Any, source: str) -> tuple[list[dict], list[dict]]:
+    """The scanner and action definitions of an `apply` file, in order.
+
+    Raises `InvalidField` naming `source` when the file is empty, is not a mapping of the two
+    sections (or a bare list of scanners), has another key, holds a section that is not a list of
+    mappings, or names no scanner and no action.
+    """
+    if isinstance(document, list):
+        document = {"scanners": document}
+    if not isinstance(document, Mapping):
+        what = "empty" if document is None else f"only {_shown(document)}"
+        raise InvalidField(source, f"is {what}; write {SHAPE}")
+    _check_keys(document, source)
+    scanners, actions = (_section(document.get(section), section, source) for section in SECTIONS)
+    if not scanners and not actions:
+        raise InvalidField(source, f"names no scanner and no action; write {SHAPE}")
+    return scanners, actions
+
+
+def _check_keys(document: Mapping, source: str) -> None:
+    unknown = [str(key) for key in document if key not in SECTIONS]
+    if not unknown:
+        return
+    if "name" in document:  # one definition, pasted without its section and its `- `
+        section = "actions" if "scanner" in document or "trigger_config" in document else "scanners"
+        hint = f"put it under `{section}:` as a list item (`- name: …`)"
+        raise InvalidField(source, f"holds one definition, not a list; {hint}")
+    close = get_close_matches(unknown[0], SECTIONS, n=1)
+    hint = f"did you mean {close[0]!r}?" if close else f"the file holds only {SHAPE}"
+    raise InvalidField(source, f"has an unknown key {unknown[0]!r}; {hint}")
+
+
+def _section(value: Any, section: str, source: str) -> list[dict]:
+    """One section's entries (an empty `scanners:` is none); `InvalidField` unless a list of mappings."""
+    if value is None:
+        return []
+    if isinstance(value, Mapping):
+        raise InvalidField(
+            source, f"{section} is one mapping, not a list; start each of its items with `- ` (`- name: …`)"
+        )
+    if not isinstance(value, list):
+        raise InvalidField(source, f"{section} must be a list of mappings ({SHAPE})")
+    for index, entry in enumerate(value):
+        if not isinstance(entry, Mapping):
+            found = _shown(entry)
+            raise InvalidField(source, f"{section}[{index}] is {found}, not a mapping such as `- name: …`")
+    return [dict(entry) for entry in value]
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:39] + "…"
