@@ -28,7 +28,9 @@ def observe_command(
     wait: bool = typer.Option(
         False, "--wait", help="Show progress until every started observation finishes."
     ),
-    timeout: float = typer.Option(600, help="With --wait: give up waiting after this many seconds."),
+    timeout: float = typer.Option(
+        600, help="With --wait: give up after this many seconds (exit 1, naming what still runs)."
+    ),
     team: int = TEAM,
 ) -> None:
     """Observe sessions now, within the scanner's and the organisation's limits."""
@@ -43,21 +45,32 @@ def observe_command(
 
 
 def _wait(deps: Deps, ids: list[UUID], timeout: float) -> None:
-    deadline, hinted = time.monotonic() + timeout, False
+    """Follow the observations until each has finished; print them, and exit 1 when the timeout
+    passed first, saying which sessions are still pending or running."""
+    start, hinted = time.monotonic(), False
+    deadline = start + timeout
     columns = (TextColumn("observing"), BarColumn(), MofNCompleteColumn())
     with Progress(*columns, console=err, transient=True) as progress:
         task = progress.add_task("observing", total=len(ids))
-        while time.monotonic() < deadline:
+        while True:
             rows = observations.observations_by_ids(deps, ids)
-            done = sum(row.status not in IN_FLIGHT_STATUSES for row in rows)
-            progress.update(task, completed=done)
-            if done == len(ids):
+            waiting = [row for row in rows if row.status in IN_FLIGHT_STATUSES]
+            progress.update(task, completed=len(rows) - len(waiting))
+            if not waiting or time.monotonic() >= deadline:
                 break
-            if not hinted and done == 0 and time.monotonic() > deadline - timeout + HINT_AFTER_S:
+            if not hinted and len(waiting) == len(rows) and time.monotonic() - start > HINT_AFTER_S:
                 progress.console.print("still waiting: is `sightline worker` running?")
                 hinted = True
             time.sleep(0.5)
     _print_rows(rows)
+    if waiting:
+        named = ", ".join(f"{row.session_id} ({row.status})" for row in waiting[:5])
+        more = f" and {len(waiting) - 5} more" if len(waiting) > 5 else ""
+        err.print(
+            escape(f"still running after {timeout:g} s: {named}{more}; is `sightline worker` running?"),
+            highlight=False,
+        )
+        raise typer.Exit(1)
 
 
 def _print_rows(rows: list[Observation]) -> None:

@@ -87,16 +87,19 @@ def observe_sessions(
     """Observe sessions now (or the team's newest 200 with `newest`), within the limits.
 
     One outcome per distinct session id; the started ones are sent to the workers after the commit.
-    Raises `NotFoundError` for an unknown scanner, `InvalidField` when no session is named, more
-    than 200 are, or one has no recording in the team (nothing is started then; the field is
-    `session_id` when one session was named, `session_ids` otherwise), `ConfigurationError` when
-    the scanner needs a Gemini key that is not set.
+    Raises `NotFoundError` for an unknown scanner, `InvalidField` when no session is named (or the
+    team has none, with `newest`), more than 200 are, or one has no recording in the team: then
+    nothing starts and no row is made (a row would leave the session `already_scanned` once its
+    recording arrives); the field is `session_id` when one session was named, `session_ids`
+    otherwise. `ConfigurationError` when the scanner needs a Gemini key that is not set.
     """
     with deps.transaction() as session:
         found = load_scanner(session, team_id, scanner_ref)
         if newest:
             rows = list_recordings(session, team_id, limit=MAX_SESSIONS_PER_REQUEST)
             session_ids = [row.session_id for row in rows]
+            if not session_ids:
+                raise InvalidField("session_ids", "the team has no recordings yet; import some first")
         if not session_ids:
             raise InvalidField("session_ids", "name at least one session, or pass --all")
         _require_recordings(session, team_id, _wanted(session_ids))

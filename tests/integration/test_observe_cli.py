@@ -58,3 +58,36 @@ def test_retry_reruns_a_failed_observation_and_quota_reports_credits(world):
     quota = run("quota").output
     assert "limit 15,000 · used 5 · remaining 14,995" in quota
     assert run("observations", "retry", row_id).exit_code == 2  # the old id is gone
+
+
+def test_observe_wait_that_times_out_exits_1_naming_the_sessions_still_running(world):
+    world.stop_worker()
+    world.scanner(
+        name="Rage",
+        scanner_type="monitor",
+        provider="heuristic",
+        scanner_config={"prompt": "Rage?", "rule": "rage_click"},
+    )
+    result = run("observe", "Rage", CHECKOUT, "--wait", "--timeout", "0.2")
+    assert result.exit_code == 1, result.output
+    assert f"still running after 0.2 s: {CHECKOUT} (pending); is `sightline worker` running?" in result.output
+
+
+def test_observe_all_on_a_team_without_recordings_says_there_are_none(sightline):
+    sightline(
+        "scanners",
+        "create",
+        "--name",
+        "Rage",
+        "--type",
+        "monitor",
+        "--provider",
+        "heuristic",
+        "--rule",
+        "rage_click",
+        "--prompt",
+        "Rage?",
+    )
+    result = sightline("observe", "Rage", "--all")
+    assert result.exit_code == 2
+    assert "session_ids: the team has no recordings yet; import some first" in result.output
