@@ -88,8 +88,15 @@ class Settings(BaseSettings):
         600, ge=1, validation_alias=AliasChoices("SIGHTLINE_PENDING_RESEND_AFTER_S")
     )
     pending_max_sends: int = Field(3, ge=1, validation_alias=AliasChoices("SIGHTLINE_PENDING_MAX_SENDS"))
-    # A running observation older than the actor's 10-minute time limit plus this is orphaned.
-    orphan_grace_s: int = Field(1800, ge=0, validation_alias=AliasChoices("SIGHTLINE_ORPHAN_GRACE_S"))
+    # A claimed observation is leased for this long, renewed every third of it while the attempt runs;
+    # once the lease lapses (the worker stopped) the row is taken over, at most this many times, and
+    # the next lapse fails it `orphaned`.
+    observation_lease_s: int = Field(
+        90, ge=15, le=3600, validation_alias=AliasChoices("SIGHTLINE_OBSERVATION_LEASE_S")
+    )
+    observation_max_takeovers: int = Field(
+        2, ge=0, le=20, validation_alias=AliasChoices("SIGHTLINE_OBSERVATION_MAX_TAKEOVERS")
+    )
     stuck_run_after_s: int = Field(7200, ge=1, validation_alias=AliasChoices("SIGHTLINE_STUCK_RUN_AFTER_S"))
     estimate_max_age_s: int = Field(
         86_400, ge=1, validation_alias=AliasChoices("SIGHTLINE_ESTIMATE_MAX_AGE_S")

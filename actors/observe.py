@@ -19,7 +19,7 @@ from actors.broker import process_deps
 from actors.jobruns import current_attempt
 from pipeline.errors import PermanentError, TransientError
 from pipeline.names import OBSERVE, OBSERVE_GAVE_UP
-from services.observe import fail_observation, give_up, retry_delay_ms, run_observation
+from services.observe import give_up, retry_delay_ms, run_observation
 
 log = structlog.get_logger(__name__)
 
@@ -40,17 +40,17 @@ def _retry_when(retries: int, exception: BaseException) -> bool:
 def observe_session(observation_id: str) -> None:
     deps = process_deps()
     attempt = current_attempt()  # its JobRun row is written with the result, in one transaction
+    retries = _retries()
+    also_write = attempt.insert_into if attempt else None
     try:
-        result = run_observation(deps, observation_id, also_write=attempt.insert_into if attempt else None)
+        result = run_observation(deps, observation_id, retries=retries, also_write=also_write)
     except TransientError as exc:
-        retries = _retries()
         delay_ms = retry_delay_ms(deps.settings, retries, exc)
         log.info(
             "observation_retrying", observation_id=observation_id, retries=retries, delay_s=delay_ms / 1000
         )
         raise dramatiq.Retry(str(exc), delay=delay_ms) from exc
-    except TimeLimitExceeded:
-        fail_observation(deps, observation_id, "internal_error", "the analysis ran past its time limit")
+    except TimeLimitExceeded:  # run_observation failed the row
         if attempt is not None:
             attempt.failed("observation failed: internal_error (past the time limit)")
         return

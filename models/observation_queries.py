@@ -8,7 +8,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import sqlalchemy as sa
-from sqlalchemy import BindParameter, Insert, Update, bindparam, insert
+from sqlalchemy import BindParameter, Insert, Update, bindparam, case, insert
 from sqlmodel import Session, col, func, or_, select, update
 
 from models.base import table_of, utcnow
@@ -201,49 +201,92 @@ _OBSERVATIONS = table_of(Observation)
 
 
 @lru_cache(maxsize=32)
-def _status_update(columns: tuple[str, ...], returning: bool) -> Update:
+def _status_update(columns: tuple[str, ...], fenced: bool) -> Update:
     """The conditional UPDATE setting `columns`, built once per column set.
 
     A Core statement on the table, reused: building the expression and the ORM's bulk-update
-    bookkeeping cost several times what SQLite takes to run it, on every observation.
+    bookkeeping cost several times what SQLite takes to run it, on every observation. `fenced`
+    adds the attempt number to the condition.
     """
     table = _OBSERVATIONS
     statuses: BindParameter[list[str]] = bindparam("where_status", expanding=True)
-    statement = (
-        update(table)
-        .where(table.c.id == bindparam("where_id"), table.c.status.in_(statuses))
-        .values({column: bindparam(f"set_{column}", type_=table.c[column].type) for column in columns})
+    statement = update(table).where(table.c.id == bindparam("where_id"), table.c.status.in_(statuses))
+    if fenced:
+        statement = statement.where(table.c.attempts == bindparam("where_attempt"))
+    return statement.values(
+        {column: bindparam(f"set_{column}", type_=table.c[column].type) for column in columns}
     )
-    return statement.returning(*table.c) if returning else statement
 
 
-def _status_parameters(observation_id: UUID, source: Sequence[ObservationStatus], values: dict) -> dict:
-    parameters = {f"set_{column}": value for column, value in values.items()}
-    return {"where_id": observation_id, "where_status": list(source), **parameters}
+def _claim_statement() -> Update:
+    """pending → running, or running with a lapsed lease and takeovers left → running again; the
+    attempt counted (a takeover too), the new lease set, the row returned. SET reads the old values."""
+    table = _OBSERVATIONS
+    now = bindparam("now", type_=table.c.lease_until.type)
+    running = table.c.status == ObservationStatus.RUNNING
+    lapsed = running & (table.c.lease_until < now) & (table.c.takeovers < bindparam("max_takeovers"))
+    return (
+        update(table)
+        .where(table.c.id == bindparam("where_id"), (table.c.status == ObservationStatus.PENDING) | lapsed)
+        .values(
+            status=ObservationStatus.RUNNING,
+            attempts=table.c.attempts + 1,
+            takeovers=table.c.takeovers + case((running, 1), else_=0),
+            lease_until=bindparam("lease_until", type_=table.c.lease_until.type),
+            started_at=now,
+            next_attempt_at=None,
+        )
+        .returning(*table.c)
+    )
+
+
+_CLAIM = _claim_statement()
 
 
 def claim(
-    session: Session, observation_id: UUID, source: Sequence[ObservationStatus], **values: Any
+    session: Session, observation_id: UUID, now: datetime, lease_until: datetime, max_takeovers: int
 ) -> Observation | None:
-    """Like `move_status`, returning the updated row in the same statement (UPDATE … RETURNING).
-
-    The row comes back detached from `session`, as a plain `Observation`.
+    """Take the observation for one attempt, leased until `lease_until`: a pending row, or a running
+    one whose lease lapsed before `now` (its worker stopped) and that was taken over fewer than
+    `max_takeovers` times. The claimed row, detached from `session`, or None when another worker
+    holds it, it finished, or it has no takeovers left. Its `attempts` fences the attempt's writes.
     """
-    statement = _status_update(tuple(values), True)
-    row = session.connection().execute(statement, _status_parameters(observation_id, source, values)).first()
+    parameters = {
+        "where_id": observation_id,
+        "now": now,
+        "lease_until": lease_until,
+        "max_takeovers": max_takeovers,
+    }
+    row = session.connection().execute(_CLAIM, parameters).first()
     return None if row is None else Observation.model_validate(dict(row._mapping))
 
 
 def move_status(
-    session: Session, observation_id: UUID, source: Sequence[ObservationStatus], **values: Any
+    session: Session,
+    observation_id: UUID,
+    source: Sequence[ObservationStatus],
+    *,
+    attempt: int | None = None,
+    **values: Any,
 ) -> bool:
-    """Set `values` on the observation if its status is one of `source`; True when a row changed.
+    """Set `values` on the observation if its status is one of `source` (and, given `attempt`, if
+    that attempt still holds it); True when a row changed.
 
     A Core UPDATE: an `Observation` already loaded in `session` does not see the new values.
     """
-    statement = _status_update(tuple(values), False)
-    result = session.connection().execute(statement, _status_parameters(observation_id, source, values))
-    return result.rowcount == 1
+    statement = _status_update(tuple(values), attempt is not None)
+    parameters = {f"set_{column}": value for column, value in values.items()}
+    parameters.update(where_id=observation_id, where_status=list(source))
+    if attempt is not None:
+        parameters["where_attempt"] = attempt
+    return session.connection().execute(statement, parameters).rowcount == 1
+
+
+def renew_lease(session: Session, observation_id: UUID, attempt: int, lease_until: datetime) -> bool:
+    """Extend a running attempt's lease; False when the attempt no longer holds the row."""
+    return move_status(
+        session, observation_id, [ObservationStatus.RUNNING], attempt=attempt, lease_until=lease_until
+    )
 
 
 def _receipt_insert() -> Insert:

@@ -62,14 +62,39 @@ def orphan(
     return session.exec(statement).rowcount == 1
 
 
-def stale_running(session: Session, before: datetime, limit: int) -> list[UUID]:
+def _lapsed(now: datetime, unleased_before: datetime) -> Any:
+    """Running with a lease that lapsed before `now`, or with none (claimed by a worker older than
+    leases) since before `unleased_before`."""
+    lease = col(Observation.lease_until)
+    unleased = lease.is_(None) & (col(Observation.started_at) < unleased_before)
+    return (col(Observation.status) == ObservationStatus.RUNNING) & ((lease < now) | unleased)
+
+
+def lapsed_running(
+    session: Session, now: datetime, unleased_before: datetime, limit: int
+) -> list[tuple[UUID, int, int]]:
+    """Running observations whose worker stopped (see `_lapsed`): (id, attempt, takeovers)."""
     return list(
         session.exec(
-            select(Observation.id)
-            .where(Observation.status == ObservationStatus.RUNNING, col(Observation.started_at) < before)
+            select(Observation.id, Observation.attempts, Observation.takeovers)
+            .where(_lapsed(now, unleased_before))
+            .order_by(col(Observation.lease_until))
             .limit(limit)
         )
     )
+
+
+def end_lapsed(
+    session: Session,
+    observation_id: UUID,
+    attempt: int,
+    now: datetime,
+    unleased_before: datetime,
+    **values: Any,
+) -> bool:
+    """Set `values` on the observation if that attempt still holds it and its lease is still lapsed."""
+    conditions = (_lapsed(now, unleased_before), Observation.attempts == attempt)
+    return _changed(session, Observation, observation_id, *conditions, **values)
 
 
 def fail_stuck_runs(session: Session, before: datetime, error: str, now: datetime) -> int:

@@ -57,7 +57,8 @@ ROUTES = (
 )
 QUEUES = tuple(dict.fromkeys(route.queue for route in ROUTES))
 
-# A running observation older than its actor's time limit plus SIGHTLINE_ORPHAN_GRACE_S lost its worker.
+# No attempt outlives its actor's time limit: a running observation claimed without a lease (by a
+# worker older than leases) and started longer ago than this lost its worker.
 OBSERVATION_TIME_LIMIT_S = OBSERVE.time_limit_ms // 1000
 # A delivery being posted is held this long; past it, another worker may take it over.
 DELIVERY_LEASE_S = 10 * 60

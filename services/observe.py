@@ -6,17 +6,23 @@ answer, and write the result, the usage receipt and the signals in one transacti
 is a status on the row, and every move is a conditional update on the row's status, so a message
 delivered twice changes nothing the second time.
 
+A claim is a lease (`services.observation_leases`): the attempt renews it while it runs, and a
+message for a row whose lease lapsed (its worker stopped) takes the row over rather than being
+dropped; a row whose lease is live is refused (another worker is on it). Every write of an attempt
+is fenced by its attempt number, so an attempt that was taken over writes nothing.
+
 A transient failure (the provider's, a recording's blob missing, the blob store not answering) puts
-the row back to `pending` with the `kind:message` it would fail with as its reason, and raises: the
-caller retries (Dramatiq's Retries middleware, with `retry_delay_ms`), and when the retries run
-out, `give_up` fails the row with that reason (`provider_transient`, `blob_missing`,
-`blob_unavailable`), never as an internal error.
+the row back to `pending` with the `kind:message` it would fail with as its reason and the time of
+its next attempt, and raises: the caller retries (Dramatiq's Retries middleware, with
+`retry_delay_ms`), and when the retries run out, `give_up` fails the row with that reason
+(`provider_transient`, `blob_missing`, `blob_unavailable`), never as an internal error.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
@@ -44,6 +50,7 @@ from pipeline.outputs import check_output
 from pipeline.timeline import Timeline
 from services.budget import observation_price
 from services.context import Deps
+from services.observation_leases import lease_end, leased
 from services.recordings import stored_timeline
 from settings import Settings
 
@@ -54,6 +61,8 @@ FAILURES = {
     OutputInvalid: ("validation_failed", "the model's answer did not fit the schema after a re-prompt"),
 }
 PROVIDER_TRANSIENT = "provider_transient:the model provider kept failing"
+# Only the actor's time limit interrupts an attempt from outside (Dramatiq raises it in its thread).
+INTERRUPTED = "the analysis ran past its time limit"
 
 
 @dataclass(frozen=True)
@@ -77,38 +86,57 @@ class Analysis:
 
 
 def run_observation(
-    deps: Deps, observation_id: str | UUID, *, also_write: Callable[[Session], None] | None = None
+    deps: Deps,
+    observation_id: str | UUID,
+    *,
+    retries: int = 0,
+    also_write: Callable[[Session], None] | None = None,
 ) -> Attempted:
-    """Run one attempt of a pending observation; `also_write(session)` joins the success transaction.
+    """Run one attempt of a pending observation (or of one whose lease lapsed); `also_write(session)`
+    joins the success transaction; `retries` is how many times its message was retried already.
 
     Raises a `TransientError` (`ProviderTransient`, `BlobMissing`, `BlobStoreUnavailable`) after
-    putting the row back to pending with its `retry_reason` (retry it), `InvalidField` when
-    `observation_id` is not a UUID. Every other failure is a `failed` row, not an exception.
+    putting the row back to pending with its `retry_reason` and next attempt (retry it),
+    `InvalidField` when `observation_id` is not a UUID. Every other failure is a `failed` row, not an
+    exception; an interruption (the actor's time limit) fails the row and is raised again.
     """
     key = _uuid(observation_id)
     with deps.transaction() as session:
-        observation = claim(session, key, [PENDING], status=RUNNING, started_at=deps.now())
+        now = deps.now()
+        settings = deps.settings
+        observation = claim(session, key, now, lease_end(deps, now), settings.observation_max_takeovers)
     if observation is None:
         log.info("observation_not_claimed", observation_id=str(key))
         return Attempted("not_claimed")
-    bound = log.bind(observation_id=str(key), scanner_id=str(observation.scanner_id))
+    try:
+        with leased(deps, key, observation.attempts):
+            return _attempt(deps, observation, retries, also_write)
+    except BaseException as exc:
+        if not isinstance(exc, Exception):  # interrupted from outside: past the time limit, failed
+            _move(deps, observation, ObservationStatus.FAILED, f"internal_error:{INTERRUPTED}")
+        raise
+
+
+def _attempt(
+    deps: Deps, observation: Observation, retries: int, also_write: Callable[[Session], None] | None
+) -> Attempted:
+    bound = log.bind(observation_id=str(observation.id), scanner_id=str(observation.scanner_id))
     try:
         result = analyse(deps, observation)
     except TransientError as exc:
-        _move(deps, key, PENDING, retry_reason(exc, observation.session_id))
+        _wait_for_retry(deps, observation, exc, retries)
         raise
     except (ProviderRejected, OutputInvalid) as exc:
         kind, message = FAILURES[type(exc)]
-        failed = fail_observation(deps, key, kind, message)
         bound.warning("observation_failed", kind=kind)
-        return failed
+        return _fail(deps, observation, kind, message)
     except ConfigurationError as exc:
-        return fail_observation(deps, key, "provider_rejected", str(exc))
+        return _fail(deps, observation, "provider_rejected", str(exc))
     except Exception:  # a bug must fail this row, not retry it forever
         bound.exception("observation_internal_error")
-        return fail_observation(deps, key, "internal_error", "an unexpected error stopped the analysis")
+        return _fail(deps, observation, "internal_error", "an unexpected error stopped the analysis")
     if isinstance(result, Ineligible):
-        _move(deps, key, ObservationStatus.INELIGIBLE, result.reason)
+        _move(deps, observation, ObservationStatus.INELIGIBLE, result.reason)
         bound.info("observation_ineligible", kind=result.kind)
         return Attempted("ineligible", result.kind)
     if not finish(deps, observation, result, also_write):
@@ -117,10 +145,20 @@ def run_observation(
     return Attempted("succeeded", signals=len(result.outcome.signals))
 
 
-def fail_observation(deps: Deps, observation_id: str | UUID, kind: str, message: str) -> Attempted:
-    """Fail a running observation with `kind:message` as its reason."""
-    _move(deps, _uuid(observation_id), ObservationStatus.FAILED, f"{kind}:{message}")
+def _fail(deps: Deps, observation: Observation, kind: str, message: str) -> Attempted:
+    """Fail the attempt's row with `kind:message` as its reason."""
+    _move(deps, observation, ObservationStatus.FAILED, f"{kind}:{message}")
     return Attempted("failed", kind)
+
+
+def _wait_for_retry(deps: Deps, observation: Observation, exc: TransientError, retries: int) -> None:
+    """Back to pending with the reason it would fail with and, while retries are left, when the next
+    attempt is due (after the delay `retry_delay_ms` gives the actor too)."""
+    settings, next_attempt_at = deps.settings, None
+    if retries < settings.observe_retries:
+        next_attempt_at = deps.now() + timedelta(milliseconds=retry_delay_ms(settings, retries, exc))
+    reason = retry_reason(exc, observation.session_id)
+    _move(deps, observation, PENDING, reason, next_attempt_at=next_attempt_at)
 
 
 def give_up(deps: Deps, observation_id: str | UUID, attempts: int) -> bool:
@@ -140,6 +178,7 @@ def give_up(deps: Deps, observation_id: str | UUID, attempts: int) -> bool:
             status=ObservationStatus.FAILED,
             error_reason=reason,
             completed_at=deps.now(),
+            next_attempt_at=None,
         )
     if moved:
         log.warning("observation_failed", observation_id=str(key), kind=reason.partition(":")[0])
@@ -198,7 +237,7 @@ def finish(
     """running → succeeded with the result, the usage receipt and the signals, in one transaction.
 
     Everything is computed before the first write, so the database's write lock is held only for
-    the statements themselves. False when the row was no longer running (nothing written).
+    the statements themselves. False when the attempt no longer held the row (nothing written).
     """
     outcome = analysis.outcome
     receipt = {
@@ -216,9 +255,11 @@ def finish(
             session,
             observation.id,
             [RUNNING],
+            attempt=observation.attempts,
             status=ObservationStatus.SUCCEEDED,
             error_reason=None,  # an earlier attempt's retry reason
             completed_at=deps.now(),
+            lease_until=None,
             scanner_result=outcome.scanner_result,
             result_verdict=outcome.verdict,
             result_score=outcome.score,
@@ -242,14 +283,17 @@ def _answer(deps: Deps, snapshot: dict, timeline: Timeline) -> Answer:
     return converse(snapshot, timeline.text, deps.gemini().generate)
 
 
-def _move(deps: Deps, observation_id: UUID, status: ObservationStatus, reason: str | None = None) -> None:
-    """running → `status` with its reason; a finished row is an end, so it also gets its completion
-    time (a pending one keeps the reason it would fail with if its retries run out)."""
-    values: dict[str, Any] = {"error_reason": reason}
+def _move(
+    deps: Deps, observation: Observation, status: ObservationStatus, reason: str, **values: Any
+) -> None:
+    """The attempt's row, running → `status` with its reason, unless another attempt took it over; a
+    finished row is an end, so it also gets its completion time (a pending one keeps the reason it
+    would fail with if its retries run out). The lease goes with the attempt."""
+    values.update(error_reason=reason, lease_until=None)
     if status != PENDING:
         values["completed_at"] = deps.now()
     with deps.transaction() as session:
-        move_status(session, observation_id, [RUNNING], status=status, **values)
+        move_status(session, observation.id, [RUNNING], attempt=observation.attempts, status=status, **values)
 
 
 def _uuid(observation_id: str | UUID) -> UUID:

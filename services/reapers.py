@@ -4,8 +4,9 @@
   no queue (ready, in flight or delayed) lost its message: it is re-sent, at most
   `SIGHTLINE_PENDING_MAX_SENDS` sends in all, then failed `orphaned`. One still queued behind a
   long backlog is waiting, not lost, and is left alone.
-- A `running` observation older than the actor's time limit plus a grace period lost its worker:
-  failed `orphaned`.
+- A `running` observation whose lease lapsed lost its worker (`services.observation_leases`): it is
+  sent again (back to `pending`, one takeover more) unless it was taken over
+  `SIGHTLINE_OBSERVATION_MAX_TAKEOVERS` times already; then it is failed `orphaned`.
 - An action run `running` for longer than `SIGHTLINE_STUCK_RUN_AFTER_S` (2 h) is failed.
 - A report `in_progress` whose run started more than `SIGHTLINE_STRANDED_REPORT_AFTER_S` (1 h)
   ago lost its `summarize_report`: failed with `research_run_stranded`.
@@ -27,12 +28,13 @@ from sqlmodel import Session
 from integrations.queues import queued_ids
 from models import ObservationStatus
 from models.reaper_queries import (
+    end_lapsed,
     fail_stuck_runs,
+    lapsed_running,
     mark_resent,
     orphan,
     stale_deliveries,
     stale_pending,
-    stale_running,
     stale_runs,
     teams_to_group,
     touch_delivery,
@@ -61,6 +63,7 @@ BATCH = 500
 class ReapOutcome:
     resent: int = 0
     orphaned_pending: int = 0
+    taken_over: int = 0  # running rows whose worker stopped, sent again
     orphaned_running: int = 0
     failed_runs: int = 0
     stranded_reports: int = 0
@@ -75,13 +78,7 @@ def reap(deps: Deps, *, now: datetime | None = None) -> ReapOutcome:
     now = now or deps.now()
     settings, outcome = deps.settings, ReapOutcome()
     _pending(deps, now, outcome)
-    before = now - timedelta(seconds=OBSERVATION_TIME_LIMIT_S + settings.orphan_grace_s)
-    with deps.transaction() as session:
-        reason = "orphaned:the worker stopped while analysing the session"
-        for observation_id in stale_running(session, before, BATCH):
-            outcome.orphaned_running += orphan(
-                session, observation_id, ObservationStatus.RUNNING, reason, now
-            )
+    _lapsed(deps, now, outcome)
     with deps.transaction() as session:
         stuck = now - timedelta(seconds=settings.stuck_run_after_s)
         error = f"the run did not finish within {settings.stuck_run_after_s // 60} minutes"
@@ -91,7 +88,8 @@ def reap(deps: Deps, *, now: datetime | None = None) -> ReapOutcome:
         outcome.stranded_reports = _stranded(session, before, now)
     _lost_work(deps, now, outcome)
     _kick(deps, now, outcome)
-    if outcome.resent or outcome.orphaned_pending or outcome.orphaned_running or outcome.failed_runs:
+    lost = (outcome.resent, outcome.orphaned_pending, outcome.taken_over, outcome.orphaned_running)
+    if any(lost) or outcome.failed_runs:
         log.warning("scheduler_reaped", **vars(outcome))
     return outcome
 
@@ -118,6 +116,40 @@ def _pending(deps: Deps, now: datetime, outcome: ReapOutcome) -> None:
             elif mark_resent(session, observation_id, send_count, now):
                 resend.append(observation_id)
     outcome.resent = deps.sender().send_each(OBSERVE, resend)
+
+
+def _lapsed(deps: Deps, now: datetime, outcome: ReapOutcome) -> None:
+    """Running observations whose worker stopped: back to pending and sent again, or failed once
+    they were taken over `SIGHTLINE_OBSERVATION_MAX_TAKEOVERS` times."""
+    # A row claimed without a lease (by a worker older than leases) ran out with its time limit.
+    unleased_before = now - timedelta(seconds=OBSERVATION_TIME_LIMIT_S)
+    resend = []
+    with deps.transaction() as session:
+        for observation_id, attempt, takeovers in lapsed_running(session, now, unleased_before, BATCH):
+            lapse = (session, observation_id, attempt, now, unleased_before)
+            if takeovers >= deps.settings.observation_max_takeovers:
+                outcome.orphaned_running += end_lapsed(*lapse, **_orphaned(takeovers, now))
+            elif end_lapsed(*lapse, **_taken_over(takeovers, now)):
+                resend.append(observation_id)
+    outcome.taken_over = deps.sender().send_each(OBSERVE, resend)
+
+
+def _taken_over(takeovers: int, now: datetime) -> dict:
+    """A running row whose worker stopped, waiting again for a worker (with the reason it fails with
+    if this goes on); the send counts as progress for the pending reaper."""
+    return {
+        "status": ObservationStatus.PENDING,
+        "takeovers": takeovers + 1,
+        "lease_until": None,
+        "last_sent_at": now,
+        "error_reason": "orphaned:the worker stopped while observing it",
+    }
+
+
+def _orphaned(takeovers: int, now: datetime) -> dict:
+    reason = f"orphaned:the worker stopped {takeovers + 1} times while observing it"
+    failed = ObservationStatus.FAILED
+    return {"status": failed, "lease_until": None, "error_reason": reason, "completed_at": now}
 
 
 def _lost_work(deps: Deps, now: datetime, outcome: ReapOutcome) -> None:

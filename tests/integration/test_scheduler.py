@@ -350,19 +350,16 @@ def test_a_queued_pending_row_is_left_alone_and_a_lost_one_is_resent_then_orphan
     assert harness.tick(now + timedelta(seconds=10)).reaped["resent"] == 0  # progress was just made
 
 
-def test_a_crashed_running_row_is_orphaned_after_the_cutoff(harness):
+def test_a_running_row_whose_lease_lapsed_is_sent_again_and_a_live_one_is_left_alone(harness):
     scanner = harness.scanner(enabled=False)
     now = datetime.now(UTC)
-    crashed = _observation(
-        harness, scanner, "crashed", status=ObservationStatus.RUNNING, started_at=now - timedelta(minutes=41)
-    )
-    busy = _observation(
-        harness, scanner, "busy", status=ObservationStatus.RUNNING, started_at=now - timedelta(minutes=9)
-    )
-    assert harness.tick(now).reaped["orphaned_running"] == 1
+    running = {"status": ObservationStatus.RUNNING, "started_at": now - timedelta(minutes=3), "attempts": 1}
+    crashed = _observation(harness, scanner, "crashed", lease_until=now - timedelta(seconds=1), **running)
+    busy = _observation(harness, scanner, "busy", lease_until=now + timedelta(seconds=60), **running)
+    assert harness.tick(now).reaped["taken_over"] == 1
     row = harness.fresh(Observation, crashed.id)
-    assert row.status == ObservationStatus.FAILED and row.error_reason.startswith("orphaned:")
-    assert row.completed_at is not None
+    assert (row.status, row.takeovers, row.completed_at) == (ObservationStatus.PENDING, 1, None)
+    assert harness.queued("observe") == 1
     assert harness.fresh(Observation, busy.id).status == ObservationStatus.RUNNING
 
 
