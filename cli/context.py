@@ -72,6 +72,12 @@ def friendly_errors(command: Callable) -> Callable:
     return wrapper
 
 
+def warn(messages: tuple[str, ...] | list[str]) -> None:
+    """Each message as a yellow `warning:` line on stderr: the command did what it was asked."""
+    for message in messages:
+        err.print(f"[yellow]warning:[/yellow] {escape(message)}", highlight=False)
+
+
 def print_table(columns: tuple[str, ...], rows: list[tuple[str, ...]], title: str | None = None) -> None:
     """A table on a terminal; tab-separated lines (header first) when piped, easy to cut and grep."""
     if out.is_terminal:

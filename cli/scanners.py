@@ -17,6 +17,7 @@ from cli.context import (
     print_table,
     set_options,
     team_deps,
+    warn,
 )
 from pipeline.errors import NotFoundError
 from pipeline.scanners import SCANNER_TYPES
@@ -96,6 +97,7 @@ def create_command(
     }
     created = service.create_scanner(deps, team_id, data)
     out.print(f"created scanner {escape(created.name)} ({created.id}), version 1", highlight=False)
+    warn(created.warnings)
 
 
 @app.command("list")
@@ -147,6 +149,7 @@ def update_command(
     updated = service.update_scanner(deps, team_id, scanner, set_options(set_))
     changed = f"changed {', '.join(updated.changed)}; version {updated.version}"
     out.print(changed if updated.changed else "nothing changed", highlight=False)
+    warn(updated.warnings)
 
 
 @app.command("estimate")
@@ -208,6 +211,7 @@ def apply_command(
     for each in applied:
         detail = f" ({', '.join(each.changed)})" if each.changed else ""
         out.print(f"{escape(each.name)}: {verb}{each.action}{detail}", highlight=False)
+        warn(each.warnings)
 
 
 def _read_yaml(file: Path) -> Any:

@@ -71,12 +71,14 @@ def _summary(report: dict) -> dict:
 
 
 def _idle(data: dict) -> bool:
-    """Every enabled scanner swept up to now, no observation waiting or running, every signal grouped
-    and no report being summarised."""
+    """Every enabled scanner swept up to now (but those waiting for a setting, which no sweep takes),
+    no observation waiting or running, every signal grouped and no report being summarised."""
     busy = sum(data["observations"].get(status, 0) for status in ("pending", "running"))
     busy += data["signals"]["ungrouped"]
     busy += sum(data["reports"].get(status, 0) for status in ("candidate", "in_progress"))
-    scanners = [s for s in data["scanners"] if s["enabled"] and s["sampling_rate"] > 0]
+    scanners = [
+        s for s in data["scanners"] if s["enabled"] and s["sampling_rate"] > 0 and not s.get("waiting_for")
+    ]
     return busy == 0 and all(s["last_sweep_at"] and s["unswept"] == 0 for s in scanners)
 
 
@@ -171,7 +173,7 @@ def _print_tables(data: dict) -> None:
             "yes" if s["enabled"] else "no",
             f"{s['sampling_rate']:g}",
             s["last_sweep_at"] or "-",
-            s["next_sweep_at"] or "-",
+            f"waiting for {s['waiting_for']}" if s.get("waiting_for") else s["next_sweep_at"] or "-",
             str(s["unswept"]),
             str(s["settling"]),
             str(s["estimated_monthly_observations"] or 0),

@@ -43,9 +43,17 @@ def _snapshot_price(settings: Settings) -> Callable[[dict], int]:
     return price
 
 
+def waiting_for(provider: str, settings: Settings) -> str | None:
+    """The setting a scanner of this provider needs before it can observe (None: nothing missing).
+
+    Such a scanner may be created; sweeps skip it and observing it now is refused until it is set.
+    """
+    return "GEMINI_API_KEY" if provider == "google" and settings.gemini_api_key is None else None
+
+
 def require_provider(scanner: Scanner, settings: Settings) -> None:
     """Raises `ConfigurationError` when the scanner uses Gemini and no key is set."""
-    if str(scanner.provider) == "google" and settings.gemini_api_key is None:
+    if waiting_for(str(scanner.provider), settings):
         raise ConfigurationError(
             f"scanner {scanner.name!r} uses Gemini but GEMINI_API_KEY is not set; set it, "
             "or use a heuristic scanner"

@@ -7,7 +7,7 @@ the past unless asked to (`backfill`). Each use case writes in one transaction.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -15,6 +15,7 @@ from uuid import UUID
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from integrations.secrets import secret_box
 from models import Scanner, as_utc
 from models.action_queries import has_runs, scanner_actions
 from models.observation_queries import (
@@ -37,6 +38,7 @@ from pipeline.scanners import (
 )
 from pipeline.schedule import parse_since
 from services.actions import apply_actions, default_digest
+from services.budget import waiting_for
 from services.context import Deps
 from services.estimates import Estimate, estimate_details, refresh_estimate
 from settings import Settings
@@ -58,6 +60,7 @@ class ScannerView:
     created_at: datetime | None = None
     updated_at: datetime | None = None
     last_swept_at: datetime | None = None
+    warnings: tuple[str, ...] = ()  # what the caller should tell the person (a missing key)
 
     @property
     def name(self) -> str:
@@ -72,6 +75,7 @@ class ScannerView:
 class Updated:
     changed: list[str]
     version: int
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,7 @@ class Applied:
     name: str
     action: str  # created | updated | unchanged
     changed: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -140,23 +145,26 @@ def scanner(deps: Deps, team_id: int, ref: str) -> ScannerView:
 def create_scanner(
     deps: Deps, team_id: int, data: dict[str, Any], *, user_id: int | None = None, now: datetime | None = None
 ) -> ScannerView:
-    """A new scanner, with its monthly estimate and a daily digest action.
+    """A new scanner, with its monthly estimate and a daily digest action; a warning when it needs a
+    setting to observe that is not set (a Gemini scanner without GEMINI_API_KEY: it waits for it).
 
     Raises `InvalidField` for a bad definition or a name the team already uses.
     """
     with deps.transaction() as session:
         created = add_scanner(session, team_id, data, deps.settings, now or deps.now(), user_id)
-    return view(created)
+    return replace(view(created), warnings=_waiting(created.name, str(created.provider), deps.settings))
 
 
 def update_scanner(
     deps: Deps, team_id: int, ref: str, changes: dict[str, Any], *, now: datetime | None = None
 ) -> Updated:
-    """Apply `changes` (a partial definition). Raises `NotFoundError`, or `InvalidField` for a bad value."""
+    """Apply `changes` (a partial definition), with a warning when the scanner now waits for a setting
+    (see `create_scanner`). Raises `NotFoundError`, or `InvalidField` for a bad value."""
     with deps.transaction() as session:
         found = load_scanner(session, team_id, ref)
         changed = change_scanner(session, found, changes, deps.settings, now or deps.now())
-        return Updated(changed, found.scanner_version)
+        warnings = _waiting(found.name, str(found.provider), deps.settings) if changed else ()
+        return Updated(changed, found.scanner_version, warnings)
 
 
 def delete_scanner(deps: Deps, team_id: int, ref: str) -> str:
@@ -236,7 +244,8 @@ def apply_scanners(
     with deps.transaction() as session:
         applied = [_apply_one(session, team_id, entry, deps.settings, now, dry_run) for entry in entries]
         session.flush()
-        actions = apply_actions(session, team_id, action_entries, now=now, dry_run=dry_run)
+        box = secret_box(deps.settings)
+        actions = apply_actions(session, team_id, action_entries, now=now, box=box, dry_run=dry_run)
         if dry_run:
             session.rollback()
     return applied + [Applied(name, action, changed) for name, action, changed in actions]
@@ -321,12 +330,21 @@ def _apply_one(
     session: Session, team_id: int, entry: dict, settings: Settings, now: datetime, dry_run: bool
 ) -> Applied:
     existing = scanner_named(session, team_id, entry["name"])
+    full = _validated(entry, settings)
+    warnings = _waiting(full["name"], full["provider"], settings)
     if existing is None:
         if not dry_run:
             add_scanner(session, team_id, entry, settings, now)
-        return Applied(entry["name"], "created")
-    full = _validated(entry, settings)
+        return Applied(entry["name"], "created", warnings=warnings)
     changed = changed_fields(definition(existing), full)
     if changed and not dry_run:
         change_scanner(session, existing, full, settings, now)
-    return Applied(entry["name"], "updated" if changed else "unchanged", tuple(changed))
+    return Applied(entry["name"], "updated" if changed else "unchanged", tuple(changed), warnings)
+
+
+def _waiting(name: str, provider: str, settings: Settings) -> tuple[str, ...]:
+    """The warning for a scanner kept without a setting it needs to observe; none when all is set."""
+    missing = waiting_for(provider, settings)
+    if missing is None:
+        return ()
+    return (f"scanner {name!r} uses Gemini but {missing} is not set: it observes nothing until it is set",)

@@ -1,5 +1,6 @@
-"""What `sightline status` shows: the scheduler, scanners, actions, queues, workers, recent failures
-(failed jobs per actor, failed observations per kind: `blob_missing`, `provider_transient`…)."""
+"""What `sightline status` shows: the scheduler, scanners (and the setting one waits for, such as
+GEMINI_API_KEY), actions, queues, workers, recent failures (failed jobs per actor, failed
+observations per kind: `blob_missing`, `provider_transient`…)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from models.status_queries import (
 )
 from pipeline.names import workers_prefix
 from pipeline.sampling import slot_start, sweep_slot
+from services.budget import waiting_for
 from services.context import Deps
 
 
@@ -74,13 +76,17 @@ def _scanner_row(deps: Deps, session, scanner, now: datetime) -> dict[str, Any]:
         now if due_now else datetime.fromtimestamp(slot_start(str(scanner.id), current + 1, interval), UTC)
     )
     watermark = (as_utc(scanner.last_swept_at) or cutoff, scanner.last_seen_session_id)
+    # A Gemini scanner without GEMINI_API_KEY is skipped by every sweep: it waits, it is not swept.
+    missing = waiting_for(str(scanner.provider), settings)
+    swept = scanner.enabled and scanner.sampling_rate > 0 and missing is None
     return {
         "name": scanner.name,
         "id": str(scanner.id),
         "enabled": scanner.enabled,
         "sampling_rate": scanner.sampling_rate,
+        "waiting_for": missing,
         "last_sweep_at": _iso(scanner.last_sweep_at),
-        "next_sweep_at": _iso(upcoming) if scanner.enabled and scanner.sampling_rate > 0 else None,
+        "next_sweep_at": _iso(upcoming) if swept else None,
         "watermark": [_iso(scanner.last_swept_at), scanner.last_seen_session_id],
         # Settled recordings the scanner has not walked yet, whenever they ended (late data too),
         # and the team's recordings still receiving events, which it will walk once they settle.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import yaml
 
@@ -112,3 +114,27 @@ def test_a_scanner_is_deleted_with_its_digest_until_something_ran(sightline, tmp
     assert (
         "its action 'Featured digest: Payment failed' has runs; disable the scanner instead" in refused.output
     )
+
+
+def test_a_gemini_scanner_without_a_key_is_kept_with_a_warning_and_status_shows_it_waiting(
+    sightline, monkeypatch, tmp_path
+):
+    from settings import get_settings
+
+    monkeypatch.delenv("GEMINI_API_KEY")
+    get_settings.cache_clear()
+    created = sightline(
+        "scanners", "create", "--name", "Payment failed", "--type", "monitor", "--prompt", "Did it fail?"
+    )
+    assert created.exit_code == 0, created.output
+    warning = "warning: scanner 'Payment failed' uses Gemini but GEMINI_API_KEY is not set"
+    assert warning in created.output and "observes nothing until it is set" in created.output
+    applied = sightline("apply", write(tmp_path, SCANNERS))
+    assert applied.exit_code == 0 and "Payment failed: updated (scanner_config, query)" in applied.output
+    assert applied.output.count("warning:") == 1  # the heuristic scanner needs no key
+    status = sightline("status")
+    assert "Payment failed\tyes\t1\t-\twaiting for GEMINI_API_KEY" in status.output, status.output
+    rows = {row["name"]: row for row in json.loads(sightline("status", "--json").output)["scanners"]}
+    assert rows["Payment failed"]["waiting_for"] == "GEMINI_API_KEY"
+    assert rows["Payment failed"]["next_sweep_at"] is None
+    assert rows["Friction"]["waiting_for"] is None and rows["Friction"]["next_sweep_at"]
