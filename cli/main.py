@@ -10,7 +10,8 @@ from __future__ import annotations
 import importlib
 
 import typer
-from typer.core import TyperCommand, TyperGroup
+from rich.markup import escape
+from typer.core import HAS_RICH, TyperCommand, TyperGroup
 
 # name: (module, attribute: a command function or a Typer of subcommands, summary for `--help`).
 # The summary is the first paragraph of the command's own help (tests/unit/test_cli_startup.py).
@@ -106,7 +107,7 @@ class LazyGroup(TyperGroup):
         if command is not None or cmd_name not in COMMANDS:
             return command
         if self._listing and self.listing_summaries:
-            return TyperCommand(cmd_name, help=COMMANDS[cmd_name][2])
+            return as_written(TyperCommand(cmd_name, help=COMMANDS[cmd_name][2]))
         command = load_command(cmd_name)
         self.add_command(command, cmd_name)
         return command
@@ -120,16 +121,31 @@ class LazyGroup(TyperGroup):
 
 
 def load_command(name: str):
-    """The click command of `COMMANDS[name]`, importing its module."""
+    """The click command of `COMMANDS[name]`, importing its module; its help is printed as written."""
     module, attribute, _ = COMMANDS[name]
     target = getattr(importlib.import_module(module), attribute)
     if isinstance(target, typer.Typer):
         command = typer.main.get_group(target)
         command.name = name
-        return command
+        return as_written(command)
     single = typer.Typer(add_completion=False)
     single.command(name)(target)
-    return typer.main.get_command(single)
+    return as_written(typer.main.get_command(single))
+
+
+def as_written(command):
+    """`command` (and its subcommands) with Rich markup in its help escaped, where Rich renders it.
+
+    Rich would read `[yes]` in `{verdict: [yes]}` as a style and drop it from `--help`.
+    """
+    if HAS_RICH and getattr(command, "rich_markup_mode", None) == "rich":
+        for owner in (command, *command.params):
+            for attribute in ("help", "short_help"):
+                if getattr(owner, attribute, None):
+                    setattr(owner, attribute, escape(getattr(owner, attribute)))
+    for subcommand in getattr(command, "commands", {}).values():
+        as_written(subcommand)
+    return command
 
 
 app = typer.Typer(
