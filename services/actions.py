@@ -129,7 +129,7 @@ def action_detail(deps: Deps, team_id: int, ref: str, runs: int = 5) -> ActionDe
     with deps.read() as session:
         action = find_action(session, team_id, ref)
         scanner = session.get_one(Scanner, action.scanner_id)
-        definition = {"name": action.name, "scanner": scanner.name}
+        definition: dict[str, Any] = {"name": action.name, "scanner": scanner.name}
         definition |= {field: getattr(action, field) for field in EDITABLE if field != "name"}
         definition["mode"] = str(action.mode)
         return ActionDetail(action.id, definition, list(recent_runs(session, action.id, runs)))
