@@ -2,10 +2,15 @@
 
 A delivery posts only while its row is not `delivered`: it is claimed pending → sending (one poster
 at a time; a lease lets another worker take over a post whose worker died), posted, then marked
-delivered. The one window for a duplicate is a crash after the target accepted the post and before
-that commit. A Slack channel takes one message a second across every worker: a delivery whose
-channel is busy is not posted, and says how long to wait (`DeliveryOutcome.wait_ms`) so that its
-actor sends it again with that delay instead of sleeping.
+delivered. A post may land unrecorded (Slack answered after the client's timeout; the worker died
+after the target took it and before that commit), so every attempt after the first says so to the
+adapter (`Attempt.retry_since`): a Slack post first looks for its delivery id in the channel and,
+found, is marked delivered with that message's ts. A webhook receiver gets the same delivery id
+on every attempt to drop a repeat; a Slack incoming webhook cannot be asked and may show a repeat.
+
+A Slack channel takes one message a second across every worker: a delivery whose channel is busy
+is not posted, and says how long to wait (`DeliveryOutcome.wait_ms`) so that its actor sends it
+again with that delay instead of sleeping.
 """
 
 from __future__ import annotations
@@ -20,8 +25,8 @@ import structlog
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from integrations.delivery import ChannelPacer, post_to
-from models import ActionRun, Delivery, DeliveryStatus, Integration, SignalReport, VisionAction
+from integrations.delivery import Attempt, ChannelPacer, post_to
+from models import ActionRun, Delivery, DeliveryStatus, Integration, SignalReport, VisionAction, as_utc
 from models.action_queries import claim_delivery, move_delivery, team_integrations
 from models.signal_queries import claim_notice, report_signals
 from pipeline.actions import target_key
@@ -62,11 +67,20 @@ def deliver(deps: Deps, delivery_id: UUID, *, now: datetime | None = None) -> De
         return DeliveryOutcome("paced", wait_ms)
     with deps.transaction() as session:
         claimed = claim_delivery(session, delivery_id, deps.now(), DELIVERY_LEASE_S)
-    if not claimed:
+        attempt = _attempt(session, delivery_id) if claimed else None
+    if attempt is None:
         with deps.read() as session:
             row = session.get(Delivery, delivery_id)
             return DeliveryOutcome(str(row.status) if row else "missing")
-    return _post(deps, delivery_id, target, message, now)
+    return _post(deps, delivery_id, target, message, now, attempt)
+
+
+def _attempt(session: Session, delivery_id: UUID) -> Attempt:
+    """This attempt of a claimed delivery; one after the first (counted, or after an error an operator
+    retried) may find that an earlier one posted, since the row was created."""
+    row = session.get_one(Delivery, delivery_id)
+    tried_before = row.attempts > 1 or row.error is not None
+    return Attempt(str(delivery_id), as_utc(row.created_at) if tried_before else None)
 
 
 def retry_delivery(deps: Deps, delivery_id: UUID | str) -> bool:
@@ -132,10 +146,15 @@ def _pace(deps: Deps, target: dict[str, Any]) -> int:
 
 
 def _post(
-    deps: Deps, delivery_id: UUID, target: dict[str, Any], message: dict[str, Any], now: datetime
+    deps: Deps,
+    delivery_id: UUID,
+    target: dict[str, Any],
+    message: dict[str, Any],
+    now: datetime,
+    attempt: Attempt,
 ) -> DeliveryOutcome:
     try:
-        external = post_to(target, message, deps.settings, now)
+        external = post_to(target, message, deps.settings, now, attempt)
     except DeliveryRejected as exc:
         log.warning("delivery_failed", delivery_id=str(delivery_id), target=target_key(target))
         return _fail(deps, delivery_id, (SENDING,), exc)
@@ -145,8 +164,8 @@ def _post(
     except BaseException:
         _move(deps, delivery_id, (SENDING,), status=PENDING)
         raise
-    # A crash before this commit is the one window for a duplicate: the row stays `sending` and is
-    # taken over after its lease.
+    # A crash before this commit leaves the row `sending`, taken over after its lease by an attempt
+    # that looks for this post first (Slack) or repeats its delivery id (webhooks).
     delivered = {"external_id": external, "delivered_at": deps.now(), "error": None}
     _move(deps, delivery_id, (SENDING,), status=DELIVERED, **delivered)
     return DeliveryOutcome("delivered")
