@@ -18,6 +18,7 @@ import structlog
 
 from integrations.blobstore import blob_store
 from integrations.storage import database
+from pipeline.names import BROKER_HEARTBEAT_TIMEOUT_MS
 from services.context import Deps
 from settings import Settings, get_settings
 
@@ -68,7 +69,11 @@ def setup_broker(settings: Settings | None = None) -> RedisBroker:
 
     settings = settings or get_settings()
     client = redis_client(settings)
-    broker = RedisBroker(client=client, namespace=settings.redis_namespace)
+    # The scheduler's reaper requeues a dead worker's unacknowledged messages (`pipeline.redelivery`)
+    # by the same heartbeat timeout; Dramatiq's own maintenance (a 0.1% chance per command) stays
+    # on as a backstop.
+    timeout = BROKER_HEARTBEAT_TIMEOUT_MS
+    broker = RedisBroker(client=client, namespace=settings.redis_namespace, heartbeat_timeout=timeout)
     broker.add_middleware(CurrentMessage())
     broker.add_middleware(WorkerPresence(client, settings.redis_namespace))
     broker.add_middleware(JobRunMiddleware(database(settings).sessions, client, settings.redis_namespace))

@@ -1,9 +1,10 @@
 """Dramatiq on Redis: sending messages by route, and reading queue depths for operators.
 
 `Sender` is how use cases hand work to the workers: by route (`pipeline.names`), so a message can
-be sent before, or without, the actor module being imported. This is also the one module that
-reads Dramatiq's own Redis keys (`{namespace}:{queue}`, `.msgs`, `.DQ.msgs`, `.XQ`): Dramatiq has
-no public API for "is this message still queued" or "how deep is this queue".
+be sent before, or without, the actor module being imported. This module reads Dramatiq's own
+Redis keys (`{namespace}:{queue}`, `.msgs`, `.DQ.msgs`, `.XQ`), and `integrations.ack_sets` its ack
+sets and heartbeats: Dramatiq has no public API for "is this message still queued", "how deep is
+this queue" or "who fetched this message".
 """
 
 from __future__ import annotations

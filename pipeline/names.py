@@ -72,6 +72,11 @@ GROUPING_LOCK_TTL_S = 120
 # Workers announce themselves this often, and are presumed gone after this long without a word.
 WORKER_REFRESH_S = 10
 WORKER_EXPIRE_S = 30
+# Dramatiq's Redis broker takes a worker without a heartbeat for this long to be dead (its default).
+BROKER_HEARTBEAT_TIMEOUT_MS = 60_000
+# A message id in a live worker's ack set that the worker has not reported holding for this long
+# (several of its reports) was stranded there by a fetch whose reply was lost: it is requeued.
+STRANDED_AFTER_S = 60
 
 
 def _key(namespace: str, *parts: object) -> str:
@@ -116,6 +121,22 @@ def queue_sample_gate_key(namespace: str) -> str:
 
 def workers_prefix(namespace: str) -> str:
     return _key(namespace, "workers", "")
+
+
+def holding_key(namespace: str, worker_id: str) -> str:
+    """The ids of the messages a worker (by its broker id) fetched and has not acknowledged yet."""
+    return _key(namespace, "holding", worker_id)
+
+
+def unacked_suspects_key(namespace: str) -> str:
+    """Ids seen in a live worker's ack set that it did not report holding, and since when."""
+    return _key(namespace, "unacked", "suspects")
+
+
+def redis_marker_key(namespace: str) -> str:
+    """Set by the scheduler and never expiring: when it is gone, Redis lost its data (a restart
+    without persistence, a flush) and every message with it."""
+    return _key(namespace, "scheduler", "redis_marker")
 
 
 def kick_key(namespace: str, team_id: int) -> str:

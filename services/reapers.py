@@ -1,5 +1,8 @@
 """Reapers and kicks (DESIGN §6): what got lost or stuck is re-sent or failed, never left hanging.
 
+- Messages fetched by a worker that died, or stranded in a live worker's ack set, go back on their
+  queues (`services.redelivery`). When Redis lost its data (a restart without persistence), what
+  waited on a message is sent again at once rather than after the usual quiet period.
 - A `pending` observation with no progress for `SIGHTLINE_PENDING_RESEND_AFTER_S` whose id is in
   no queue (ready, in flight or delayed) lost its message: it is re-sent, at most
   `SIGHTLINE_PENDING_MAX_SENDS` sends in all, then failed `orphaned`. One still queued behind a
@@ -54,13 +57,19 @@ from pipeline.names import (
 )
 from pipeline.reports import transition
 from services.context import Deps
+from services.redelivery import redis_kept, redis_lost, requeue_unacked
 
 log = structlog.get_logger(__name__)
 BATCH = 500
+# After Redis lost every message: at most this many pending rows re-sent in one tick (the in-flight
+# caps keep far fewer pending).
+LOST_BATCH = 20_000
 
 
 @dataclass
 class ReapOutcome:
+    redis_lost: int = 0  # 1 when Redis came back without its data (and its messages)
+    requeued: int = 0  # unacknowledged messages put back on their queues
     resent: int = 0
     orphaned_pending: int = 0
     taken_over: int = 0  # running rows whose worker stopped, sent again
@@ -77,7 +86,10 @@ def reap(deps: Deps, *, now: datetime | None = None) -> ReapOutcome:
     """One pass of every reaper and the grouping kicks; what each did."""
     now = now or deps.now()
     settings, outcome = deps.settings, ReapOutcome()
-    _pending(deps, now, outcome)
+    lost = redis_lost(deps)
+    outcome.redis_lost = int(lost)
+    outcome.requeued = requeue_unacked(deps, now)
+    _pending(deps, now, outcome, lost)
     _lapsed(deps, now, outcome)
     with deps.transaction() as session:
         stuck = now - timedelta(seconds=settings.stuck_run_after_s)
@@ -86,18 +98,23 @@ def reap(deps: Deps, *, now: datetime | None = None) -> ReapOutcome:
     with deps.transaction() as session:
         before = now - timedelta(seconds=settings.stranded_report_after_s)
         outcome.stranded_reports = _stranded(session, before, now)
-    _lost_work(deps, now, outcome)
+    _lost_work(deps, now, outcome, lost)
     _kick(deps, now, outcome)
-    lost = (outcome.resent, outcome.orphaned_pending, outcome.taken_over, outcome.orphaned_running)
-    if any(lost) or outcome.failed_runs:
+    if lost:
+        redis_kept(deps, now)
+    found = (outcome.redis_lost, outcome.resent, outcome.orphaned_pending, outcome.taken_over)
+    if any(found) or outcome.orphaned_running or outcome.failed_runs:
         log.warning("scheduler_reaped", **vars(outcome))
     return outcome
 
 
-def _pending(deps: Deps, now: datetime, outcome: ReapOutcome) -> None:
+def _pending(deps: Deps, now: datetime, outcome: ReapOutcome, lost: bool) -> None:
+    """Pending rows whose message is in no queue: re-sent after a quiet period (at once when Redis
+    lost every message), or failed when re-sent too often (never for Redis's own loss)."""
     settings = deps.settings
+    quiet = now if lost else now - timedelta(seconds=settings.pending_resend_after_s)
     with deps.read() as session:
-        stale = stale_pending(session, now - timedelta(seconds=settings.pending_resend_after_s), BATCH)
+        stale = stale_pending(session, quiet, LOST_BATCH if lost else BATCH)
     if not stale:
         return
     queued = queued_ids(deps.redis(), settings.redis_namespace, OBSERVE.queue)
@@ -108,7 +125,7 @@ def _pending(deps: Deps, now: datetime, outcome: ReapOutcome) -> None:
         for observation_id, send_count in stale:
             if str(observation_id) in queued:
                 continue
-            if send_count >= settings.pending_max_sends:
+            if send_count >= settings.pending_max_sends and not lost:
                 reason = f"orphaned:its message was lost {send_count} times"
                 source = ObservationStatus.PENDING
                 if orphan(session, observation_id, source, reason, now, send_count=send_count):
@@ -152,11 +169,12 @@ def _orphaned(takeovers: int, now: datetime) -> dict:
     return {"status": failed, "lease_until": None, "error_reason": reason, "completed_at": now}
 
 
-def _lost_work(deps: Deps, now: datetime, outcome: ReapOutcome) -> None:
-    """Re-send `run_action` and `deliver` for rows whose message was lost (both actors are idempotent);
-    a delivery re-sent too often is failed."""
+def _lost_work(deps: Deps, now: datetime, outcome: ReapOutcome, lost: bool) -> None:
+    """Re-send `run_action` and `deliver` for rows whose message was lost (both actors are idempotent),
+    after a quiet period or at once when Redis lost every message; a delivery re-sent too often is
+    failed."""
     settings = deps.settings
-    quiet = now - timedelta(seconds=settings.pending_resend_after_s)
+    quiet = now if lost else now - timedelta(seconds=settings.pending_resend_after_s)
     with deps.transaction() as session:
         runs = stale_runs(session, quiet, now - timedelta(seconds=settings.stuck_run_after_s), BATCH)
         resend_runs = [run_id for run_id, seen in runs if touch_run(session, run_id, seen, now)]

@@ -1,20 +1,28 @@
-"""Nothing lost when a worker stops: a claimed observation is leased, a lapsed lease is taken over by
-a redelivered message or sent again by the reaper (a bounded number of times), and only the attempt
-holding the row may write it. A real worker, the embedded Redis, simulated time for the reaper."""
+"""Nothing lost when a worker stops or Redis restarts: a claimed observation is leased, a lapsed
+lease is taken over by a redelivered message or sent again by the reaper (a bounded number of
+times), and only the attempt holding the row may write it; a dead worker's fetched messages and ids
+stranded in a live worker's ack set go back on their queue; after Redis comes back empty, what
+waited is sent again at once. A real worker, the embedded Redis, simulated time for the reaper."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from uuid import UUID
+from uuid import UUID, uuid4
 
+import dramatiq
 import pytest
 
+from actors.presence import WorkerPresence
+from integrations.ack_sets import report_holding
 from models import Observation, ObservationStatus, Scanner, as_utc, session_scope
 from models.observation_queries import claim
-from pipeline.names import OBSERVE
+from pipeline.names import OBSERVE, WORKER_EXPIRE_S
 from services.observation_leases import renew
 from services.observations import request_observations
 from services.reapers import reap
+from services.redelivery import redis_kept
 
 pytestmark = pytest.mark.db
 CHECKOUT = "scenario-checkout-js-error"
@@ -103,3 +111,114 @@ def test_the_reaper_sends_a_lapsed_row_again_up_to_its_takeovers_then_fails_it(w
     assert row.error_reason == "orphaned:the worker stopped 3 times while observing it"
     queued = world.broker.client.llen(f"{world.settings.redis_namespace}:{OBSERVE.queue}")
     assert queued == world.settings.observation_max_takeovers
+
+
+# --- messages fetched and never acknowledged ------------------------------------------------------
+
+
+def fetched_by(world, worker_id: str, observation_id: UUID) -> str:
+    """The observation's message as a worker's fetch leaves it: stored, its id in that worker's ack
+    set and no longer on the queue. Its Redis id."""
+    namespace, redis_id = world.settings.redis_namespace, str(uuid4())
+    message = dramatiq.Message(
+        queue_name=OBSERVE.queue,
+        actor_name=OBSERVE.actor,
+        args=(str(observation_id),),
+        kwargs={},
+        options={"redis_message_id": redis_id},
+    )
+    client = world.deps.redis()
+    client.hset(f"{namespace}:{OBSERVE.queue}.msgs", redis_id, message.encode())
+    client.sadd(f"{namespace}:__acks__.{worker_id}.{OBSERVE.queue}", redis_id)
+    return redis_id
+
+
+def a_report_from_the_worker(world) -> None:
+    """What the world's worker reports holding now, as its presence thread does every few seconds."""
+    presence = next(m for m in world.broker.middleware if isinstance(m, WorkerPresence))
+    held = presence.holding()
+    report_holding(
+        world.deps.redis(), world.settings.redis_namespace, world.broker.broker_id, held, WORKER_EXPIRE_S
+    )
+
+
+def until(condition: Callable[[], bool]) -> None:
+    """Wait for the worker's own threads to get somewhere (like `broker.join`, never a timing check)."""
+    deadline = time.monotonic() + 30
+    while not condition():
+        assert time.monotonic() < deadline, "the worker never got there"
+        time.sleep(0.02)
+
+
+def test_a_dead_workers_fetched_messages_are_requeued_once_its_heartbeat_is_a_minute_old(world):
+    now = datetime.now(UTC)
+    redis_kept(world.deps, now)
+    observation_id = pending_row(world)
+    heartbeats = f"{world.settings.redis_namespace}:__heartbeats__"
+    world.deps.redis().zadd(heartbeats, {"dead-worker": (now.timestamp() - 30) * 1000})
+    fetched_by(world, "dead-worker", observation_id)  # prefetched, then the worker was killed
+
+    assert reap(world.deps, now=now).requeued == 0  # 30 s without a heartbeat: busy, perhaps
+    assert reap(world.deps, now=now + timedelta(seconds=31)).requeued == 1
+    world.drain()
+
+    row = world.observation(observation_id)
+    assert row.status == ObservationStatus.SUCCEEDED and row.attempts == 1
+    assert row.send_count == 1  # the one message it was sent, requeued, never another
+
+
+def test_an_id_stranded_in_a_live_workers_ack_set_is_requeued_after_a_minute_unreported(world):
+    now = datetime.now(UTC)
+    redis_kept(world.deps, now)
+    observation_id = pending_row(world)
+    fetched_by(world, world.broker.broker_id, observation_id)  # the fetch ran; its reply was lost
+    a_report_from_the_worker(world)
+
+    assert reap(world.deps, now=now).requeued == 0  # a report may lag a fetch: suspected only
+    assert reap(world.deps, now=now + timedelta(seconds=59)).requeued == 0
+    a_report_from_the_worker(world)
+    assert reap(world.deps, now=now + timedelta(seconds=60)).requeued == 1
+    world.drain()
+
+    assert world.observation(observation_id).status == ObservationStatus.SUCCEEDED
+
+
+def test_a_delayed_message_the_worker_holds_is_never_taken_for_stranded(world):
+    now = datetime.now(UTC)
+    redis_kept(world.deps, now)
+    observation_id = pending_row(world)
+    world.deps.sender().send(OBSERVE, str(observation_id), delay_ms=3_600_000)  # a retry, an hour away
+    delayed = f"{world.settings.redis_namespace}:__acks__.{world.broker.broker_id}.{OBSERVE.queue}.DQ"
+    until(lambda: world.deps.redis().scard(delayed) == 1)  # fetched into the worker's delay queue
+    a_report_from_the_worker(world)
+
+    assert reap(world.deps, now=now).requeued == 0
+    assert reap(world.deps, now=now + timedelta(minutes=5)).requeued == 0
+    assert world.deps.redis().scard(delayed) == 1
+
+
+# --- Redis losing every message -------------------------------------------------------------------
+
+
+def redis_restarted_empty(world) -> None:
+    """Everything of ours is gone from Redis, as after a restart without persistence."""
+    client = world.deps.redis()
+    for key in list(client.scan_iter(match=f"{world.settings.redis_namespace}:*", count=1000)):
+        client.delete(key)
+
+
+def test_after_redis_comes_back_empty_pending_rows_are_sent_again_on_the_next_tick(world):
+    world.stop_worker()  # the messages wait in Redis
+    now = datetime.now(UTC)
+    assert reap(world.deps, now=now).redis_lost == 1  # the first look: nothing known yet
+    [requested] = world.request(world.scanner(**RAGE), CHECKOUT)
+    assert reap(world.deps, now=now + timedelta(seconds=10)).resent == 0  # queued: waiting, not lost
+
+    redis_restarted_empty(world)
+    outcome = reap(world.deps, now=now + timedelta(seconds=20))
+
+    assert (outcome.redis_lost, outcome.resent) == (1, 1)
+    assert reap(world.deps, now=now + timedelta(seconds=30)).redis_lost == 0
+    world.start_worker()
+    world.drain()
+    assert world.observation(requested.observation_id).status == ObservationStatus.SUCCEEDED

@@ -32,6 +32,7 @@ from pipeline.names import OBSERVE
 from pipeline.sampling import slot_start, sweep_slot
 from scheduler.daemon import Scheduler
 from services.action_runs import claim_occurrence
+from services.redelivery import redis_kept
 from services.scanners import ScannerView, create_scanner, update_scanner
 from services.status import status
 from settings import get_settings
@@ -333,6 +334,7 @@ def _observation(harness: Harness, scanner: Scanner, session_id: str, **fields) 
 def test_a_queued_pending_row_is_left_alone_and_a_lost_one_is_resent_then_orphaned(harness):
     scanner = harness.scanner(enabled=False)
     now = datetime.now(UTC)
+    redis_kept(harness.deps, now)  # not a first tick, nor one after Redis lost its data
     old = now - timedelta(minutes=11)
     waiting = _observation(harness, scanner, "waiting", created_at=old, last_sent_at=old, send_count=1)
     harness.deps.sender().send(OBSERVE, str(waiting.id))  # still in the queue: waiting, not lost
