@@ -74,9 +74,11 @@ class RunProgress:
 
     @property
     def finished(self) -> bool:
-        """The run ended and none of its deliveries is still waiting to be posted."""
-        waiting = any(status == "pending" for _, status, _ in self.deliveries)
-        return self.status != ActionRunStatus.RUNNING and not waiting
+        """The run ended and each of its deliveries has its final outcome (delivered or failed): one
+        being posted (`sending`) or waiting for a retry (`pending`) is not finished."""
+        final = (DeliveryStatus.DELIVERED, DeliveryStatus.FAILED)
+        delivered_or_failed = all(status in final for _, status, _ in self.deliveries)
+        return self.status != ActionRunStatus.RUNNING and delivered_or_failed
 
 
 @dataclass(frozen=True)
@@ -291,7 +293,8 @@ def run_progress(deps: Deps, run_id: UUID) -> RunProgress:
 
 
 def wait_for_run(deps: Deps, run_id: UUID, timeout_s: float, poll_s: float = 0.5) -> RunProgress | None:
-    """The run's progress once it and its deliveries finished; None after `timeout_s`."""
+    """The run's progress once it and each of its deliveries finished (`RunProgress.finished`); None
+    after `timeout_s`."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         progress = run_progress(deps, run_id)

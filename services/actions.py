@@ -29,6 +29,7 @@ from models.action_queries import (
 from models.observation_queries import find_scanner
 from pipeline import as_code
 from pipeline.actions import DEFAULT_DIGEST_RULE, next_run, validate_action
+from pipeline.addresses import url_host_problem
 from pipeline.errors import InvalidField, NotFoundError
 from pipeline.masking import unmasked_targets
 from pipeline.names import RUN_ACTION
@@ -71,6 +72,7 @@ def create_action(
     timezone is in the team's. Raises `InvalidField` (an unknown scanner is `scanner`)."""
     now = now or deps.now()
     _check_trigger_type(data.get("trigger_type"))
+    _check_hosts(data.get("delivery_config"), deps.settings.webhook_allow_private)
     with deps.transaction() as session:
         scanner = _scanner(session, team_id, scanner_ref)
         trigger = dict(data.get("trigger_config") or {})
@@ -87,6 +89,7 @@ def update_action(
     now = now or deps.now()
     changes = dict(changes)
     _check_trigger_type(changes.pop("trigger_type", None))
+    _check_hosts(changes.get("delivery_config"), deps.settings.webhook_allow_private)
     with deps.transaction() as session:
         action = find_action(session, team_id, ref)
         if "delivery_config" in changes:
@@ -306,3 +309,22 @@ def _move(session: Session, action: VisionAction, scanner_ref: str | None, now: 
 def _check_trigger_type(value: object) -> None:
     if value is not None and value not in TRIGGER_TYPES:
         raise InvalidField("trigger_type", f"{value!r} is not supported; actions run on a schedule")
+
+
+def _check_hosts(targets: object, allow_private: bool) -> None:
+    """Refuse a webhook or Slack webhook URL whose host is a private, loopback, link-local or metadata
+    address in any spelling, or a plainly local name (`pipeline.addresses.host_problem`), unless
+    private addresses are allowed. No DNS here: other names are resolved and checked when sent.
+    Raises `InvalidField` naming the URL (`delivery_config[0].url`)."""
+    if allow_private or not isinstance(targets, list):
+        return
+    for index, target in enumerate(targets):
+        if not isinstance(target, dict) or target.get("type") not in ("webhook", "slack_webhook"):
+            continue
+        problem = url_host_problem(str(target.get("url") or ""))
+        if problem:
+            raise InvalidField(
+                f"delivery_config[{index}].url",
+                f"{problem}; webhooks may only reach public addresses "
+                "(set SIGHTLINE_WEBHOOK_ALLOW_PRIVATE=true to allow private ones)",
+            )

@@ -5,48 +5,14 @@ resolver is injected."""
 from __future__ import annotations
 
 import socket
-from http.server import BaseHTTPRequestHandler
 
 import pytest
 
-from integrations.fake_server import LocalServer
 from integrations.pinned_http import follow, pin, post_pinned
 from pipeline.errors import DeliveryRejected, DeliveryTransient
+from tests.support.receiver import Receiver
 
 PUBLIC = "93.184.215.14"
-
-
-class Receiver(LocalServer):
-    """A webhook receiver on 127.0.0.1 that answers `status` (with `location`) and keeps each request."""
-
-    name = "receiver"
-
-    def __init__(self, status: int = 204, location: str | None = None):
-        super().__init__()
-        self.status, self.location = status, location
-        self.received: list[tuple[str, dict[str, str], bytes]] = []
-
-    def handler(self) -> type[BaseHTTPRequestHandler]:
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.received.append((self.path, dict(self.headers), body))
-                self.send_response(receiver.status)
-                if receiver.location:
-                    self.send_header("Location", receiver.location)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        return Handler
-
-    @property
-    def port(self) -> int:
-        return int(self.url.rsplit(":", 1)[1])
 
 
 class Resolver:
@@ -71,8 +37,8 @@ def test_the_request_goes_to_the_address_resolved_once_with_the_name_as_host(rec
     url = f"http://hooks.example:{receiver.port}/hook"
     response = post_pinned(url, b"{}", {}, timeout_s=5, allow_private=True, resolve=rebinding)
     assert response.status_code == 204 and rebinding.asked == [("hooks.example", receiver.port)]
-    ((path, headers, _),) = receiver.received
-    assert path == "/hook" and headers["Host"] == f"hooks.example:{receiver.port}"
+    (request,) = receiver.received
+    assert request.path == "/hook" and request.headers["Host"] == f"hooks.example:{receiver.port}"
 
 
 def test_the_checked_address_is_the_one_connected_to_and_tls_keeps_the_name():
@@ -145,8 +111,8 @@ def test_a_redirect_to_a_private_address_is_not_followed():
 def test_only_a_307_or_308_is_followed_and_it_repeats_the_post(receiver):
     with Receiver(307, f"{receiver.url}/moved") as redirecting:
         response = post_pinned(f"{redirecting.url}/hook", b'{"a":1}', {}, timeout_s=5, allow_private=True)
-    assert response.status_code == 204 and receiver.received[0][0] == "/moved"
-    assert receiver.received[0][2] == b'{"a":1}'
+    assert response.status_code == 204 and receiver.received[0].path == "/moved"
+    assert receiver.received[0].body == b'{"a":1}'
     refused = pytest.raises(
         DeliveryRejected, match=r"answered 302, a redirect to 127\.0\.0\.1:\d+; it was not followed"
     )
