@@ -1,9 +1,10 @@
 """Vision actions (`/api/projects/:project_id/vision/actions`): list, create, read, change, delete.
 
 Each endpoint calls one use case of `services.actions`, as `sightline actions …` does. Secrets in
-targets (Slack webhook URLs, webhook URLs and secrets) are shown masked; sending a target back with
-its masked value keeps the stored secret. Deleting an action that already ran disables it instead
-(still 204): its runs keep their history, and it no longer appears enabled or scheduled.
+targets (Slack webhook URLs, webhook URLs and secrets) are stored encrypted and shown masked;
+sending a target back with its masked value keeps the stored secret. Deleting an action that already
+ran disables it instead (still 204): its runs keep their history, and it no longer appears enabled
+or scheduled.
 `hog_flow_id` is always null: Sightline delivers by itself.
 """
 
@@ -20,8 +21,8 @@ from api.auth import Caller, caller
 from api.pagination import Page, Window, page, window
 from api.shapes import People, UserShape
 from models import VisionAction, as_utc
-from pipeline.masking import masked_targets
 from services import actions as use
+from services.context import Deps
 
 router = APIRouter(prefix="/api/projects/{project_id}/vision/actions", tags=["vision actions"])
 READ, WRITE, RECORDINGS = "vision_action:read", "vision_action:write", "session_recording:read"
@@ -65,7 +66,7 @@ class ActionInput(BaseModel):
     alert_config: dict[str, Any] | None = None
 
 
-def shape(action: VisionAction, people: People) -> ActionShape:
+def shape(action: VisionAction, people: People, deps: Deps) -> ActionShape:
     return ActionShape(
         id=action.id,
         name=action.name,
@@ -76,7 +77,7 @@ def shape(action: VisionAction, people: People) -> ActionShape:
         trigger_config=action.trigger_config or {},
         selection=action.selection or {},
         synthesis_config=action.synthesis_config or {},
-        delivery_config=masked_targets(action.delivery_config),
+        delivery_config=use.shown_targets(deps, action),
         alert_config=action.alert_config,
         next_run_at=as_utc(action.next_run_at),
         last_run_at=as_utc(action.last_run_at),
@@ -95,7 +96,7 @@ def list_actions(
 ) -> Page[ActionShape]:
     count, found = use.actions(who.deps, who.team_id, scanner_id=scanner, limit=at.limit, offset=at.offset)
     people = People(who.deps, (item.created_by for item in found))
-    return page(request, [shape(item, people) for item in found], count, at)
+    return page(request, [shape(item, people, who.deps) for item in found], count, at)
 
 
 @router.post("", response_model=ActionShape, status_code=201, summary="Create an action")
@@ -105,13 +106,13 @@ def create_action(
     data = body.model_dump(exclude_unset=True)
     scanner = str(data.pop("scanner", None) or "")
     created = use.create_action(who.deps, who.team_id, scanner, data, user_id=who.principal.user_id)
-    return shape(created, People(who.deps, [created.created_by]))
+    return shape(created, People(who.deps, [created.created_by]), who.deps)
 
 
 @router.get("/{action_id}", response_model=ActionShape, summary="Retrieve an action")
 def retrieve_action(action_id: UUID, who: Annotated[Caller, Depends(caller(READ))]) -> ActionShape:
     found = use.action(who.deps, who.team_id, str(action_id))
-    return shape(found, People(who.deps, [found.created_by]))
+    return shape(found, People(who.deps, [found.created_by]), who.deps)
 
 
 @router.patch("/{action_id}", response_model=ActionShape, summary="Change an action")

@@ -1,8 +1,6 @@
-"""`sightline actions …` and `sightline integrations …`."""
+"""`sightline actions …` (`sightline integrations …` are in cli/integrations.py)."""
 
 from __future__ import annotations
-
-import json
 
 import typer
 import yaml
@@ -11,10 +9,8 @@ from rich.markup import escape
 from cli.context import friendly_errors, out, print_table, set_options, team_deps, yaml_option
 from services import actions as use
 from services.action_runs import wait_for_run
-from services.integrations import add_slack_integration, integrations_of
 
 app = typer.Typer(help="Actions: scheduled digests and alerts over observations.", no_args_is_help=True)
-integrations_app = typer.Typer(help="Integrations: where actions deliver (Slack).", no_args_is_help=True)
 TEAM = typer.Option(None, "--team", help="Team id (default: the first team).")
 
 
@@ -158,36 +154,3 @@ def retry_delivery_command(
         )
         raise typer.Exit(1)
     out.print(f"delivery {escape(delivery)} sent again (a worker posts it)", highlight=False)
-
-
-@integrations_app.command("add-slack")
-@friendly_errors
-def add_slack_command(
-    token: str = typer.Option(
-        ..., help="The bot token (xoxb-…); stored, never printed again.", prompt=True, hide_input=True
-    ),
-    name: str = typer.Option(..., help="A name to recognise it by."),
-    report_channel: str = typer.Option(None, help="Channel id for report cards (one per ready report)."),
-    team: int = TEAM,
-) -> None:
-    """Store a Slack bot token for `slack` targets."""
-    deps, team_id = team_deps(team)
-    integration_id = add_slack_integration(
-        deps, team_id, name=name, token=token, report_channel=report_channel
-    )
-    out.print(f"added Slack integration {name!r}: {integration_id}", highlight=False)
-
-
-@integrations_app.command("list")
-@friendly_errors
-def list_integrations_command(team: int = TEAM, as_json: bool = typer.Option(False, "--json")) -> None:
-    """The team's integrations (tokens are never shown)."""
-    deps, team_id = team_deps(team)
-    rows = integrations_of(deps, team_id)
-    if as_json:
-        out.file.write(json.dumps(rows, indent=2) + "\n")
-        return
-    print_table(
-        ("id", "kind", "name", "report channel"),
-        [(r["id"], r["kind"], r.get("name", ""), r.get("report_channel", "-")) for r in rows],
-    )

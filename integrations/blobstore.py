@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
+from integrations.private_files import FILE_MODE, FOLDER_MODE
 from pipeline.errors import BlobMissing, ConfigurationError
 
 if TYPE_CHECKING:
@@ -112,7 +113,8 @@ def decompressed_lines(ref: str, compressed: IO[bytes]) -> Iterator[bytes]:
 
 
 class LocalBlobStore(BlobStore):
-    """Files under `root`; a write goes to a hidden temporary file that is renamed into place."""
+    """Files under `root` (mode 0600, folders 0700); a write goes to a hidden temporary file that is
+    renamed into place."""
 
     def __init__(self, root: Path):
         self.root = Path(root)
@@ -120,11 +122,14 @@ class LocalBlobStore(BlobStore):
 
     def write_lines(self, team_id: int, session_id: str, lines: Iterable[bytes]) -> tuple[str, int]:
         folder = self.root / str(team_id)
-        folder.mkdir(parents=True, exist_ok=True)
+        if not folder.is_dir():
+            folder.mkdir(parents=True, exist_ok=True)
+            os.chmod(folder, FOLDER_MODE)
         # Unique per writer: two threads may write the same session at once (concurrent ingest).
         temporary = folder / f".{session_key(session_id)}.tmp{os.getpid()}-{threading.get_ident()}"
         try:
             with temporary.open("wb") as out:
+                os.fchmod(out.fileno(), FILE_MODE)  # recordings are for this user only, whatever the umask
                 content_hash, size = compress_lines(lines, out)
             ref = blob_ref(team_id, session_id, content_hash)
             os.replace(temporary, self.root / ref)

@@ -105,15 +105,21 @@ class IntegrationKind(StrEnum):
 
 
 class Integration(SQLModel, table=True):
-    """A team's connection to an outside service. The token is never logged nor returned by the API."""
+    """A team's connection to an outside service, by a name unique in the team. The token is stored
+    encrypted (integrations/secrets.py), never logged nor returned: lists show `config.token_mask`."""
 
     __tablename__ = "integrations"
+    __table_args__ = (sa.UniqueConstraint("team_id", "name"),)
 
     id: UUID = Field(default_factory=uuid4, primary_key=True)
     team_id: int = Field(foreign_key="teams.id", index=True)
+    name: str = Field(default="slack", max_length=255)
     kind: IntegrationKind = Field(default=IntegrationKind.SLACK, sa_type=str_enum(IntegrationKind))
-    # The workspace id and name and the like, safe to show.
+    # The workspace's name, id and address, the bot's name, the report channel, the token's mask:
+    # safe to show.
     config: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
+    # Fernet ciphertext of the bot token (a row written by hand before migration 0014 may still hold
+    # an `xox…` token in clear: it is read as it is, and `sightline secrets rotate` encrypts it).
     bot_token: str = Field(default="", repr=False, sa_type=sa.Text)
     created_by: int | None = Field(default=None, foreign_key="users.id")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -140,7 +140,10 @@ def validate_targets(targets: object) -> list[dict[str, Any]]:
 
 
 def target_key(target: Mapping[str, Any]) -> str:
-    """The normalised, secret-free name of a target: the Delivery row's unique key."""
+    """The normalised, secret-free name of a target: the Delivery row's unique key. A stored target
+    whose secrets are encrypted carries it (`key`, see integrations/secrets.py)."""
+    if "key" in target:
+        return str(target["key"])
     kind = target["type"]
     if kind == "slack":
         return f"slack:{target['integration_id']}:{target['channel']}"

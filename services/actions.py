@@ -1,7 +1,8 @@
 """Actions (DESIGN §8): a team's scheduled digests and alerts, created, changed, deleted and listed.
 
 Every definition is validated by `pipeline.actions.validate_action`; a Slack target must name an
-integration of the team. The schedule is recomputed when the rule or `enabled` changes, from now:
+integration of the team. Secrets in targets are stored encrypted (`integrations.secrets.seal_targets`)
+and shown masked (`shown_targets`). The schedule is recomputed when the rule or `enabled` changes, from now:
 a re-enabled action does not replay what it missed.
 
 `default_digest` and `apply_actions` work inside a caller's transaction: they are parts of creating
@@ -18,6 +19,7 @@ from uuid import UUID
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from integrations.secrets import SecretBox, open_targets, seal_targets, secret_box
 from models import ActionRun, Integration, Scanner, Team, VisionAction, as_utc
 from models.action_queries import (
     action_named,
@@ -31,7 +33,7 @@ from pipeline import as_code
 from pipeline.actions import DEFAULT_DIGEST_RULE, next_run, validate_action
 from pipeline.addresses import url_host_problem
 from pipeline.errors import InvalidField, NotFoundError
-from pipeline.masking import unmasked_targets
+from pipeline.masking import SECRET_KEYS, masked_targets, unmasked_targets
 from pipeline.names import RUN_ACTION
 from services.context import Deps
 
@@ -78,7 +80,8 @@ def create_action(
         trigger = dict(data.get("trigger_config") or {})
         if not trigger.get("timezone"):
             trigger["timezone"] = session.get_one(Team, team_id).timezone
-        return _create(session, team_id, scanner, {**data, "trigger_config": trigger}, now, user_id)
+        data = {**data, "trigger_config": trigger}
+        return _create(session, team_id, scanner, data, now, user_id, box=secret_box(deps.settings))
 
 
 def update_action(
@@ -92,10 +95,8 @@ def update_action(
     _check_hosts(changes.get("delivery_config"), deps.settings.webhook_allow_private)
     with deps.transaction() as session:
         action = find_action(session, team_id, ref)
-        if "delivery_config" in changes:
-            changes["delivery_config"] = unmasked_targets(changes["delivery_config"], action.delivery_config)
         moved = _move(session, action, changes.pop("scanner", None), now)
-        return moved + _update(session, action, changes, now)
+        return moved + _update(session, action, changes, now, secret_box(deps.settings))
 
 
 def delete_action(deps: Deps, team_id: int, ref: str, *, now: datetime | None = None) -> str:
@@ -135,7 +136,14 @@ def action_detail(deps: Deps, team_id: int, ref: str, runs: int = 5) -> ActionDe
         definition: dict[str, Any] = {"name": action.name, "scanner": scanner.name}
         definition |= {field: getattr(action, field) for field in EDITABLE if field != "name"}
         definition["mode"] = str(action.mode)
+        definition["delivery_config"] = shown_targets(deps, action)
         return ActionDetail(action.id, definition, list(recent_runs(session, action.id, runs)))
+
+
+def shown_targets(deps: Deps, action: VisionAction) -> list[dict[str, Any]]:
+    """An action's targets as they may be shown: secrets masked (`https://hooks.slack.com/…X9aQ`).
+    Raises `ConfigurationError` when the key cannot decrypt them."""
+    return masked_targets(open_targets(secret_box(deps.settings), action.delivery_config))
 
 
 def run_now(deps: Deps, team_id: int, ref: str, *, now: datetime | None = None) -> UUID:
@@ -188,22 +196,31 @@ def default_digest(session: Session, scanner: Scanner, now: datetime) -> VisionA
 
 
 def apply_actions(
-    session: Session, team_id: int, entries: list[dict[str, Any]], *, now: datetime, dry_run: bool = False
+    session: Session,
+    team_id: int,
+    entries: list[dict[str, Any]],
+    *,
+    now: datetime,
+    box: SecretBox,
+    dry_run: bool = False,
 ) -> list[Applied]:
-    """Actions as code: each entry (with `scanner: NAME`) created or updated by name.
+    """Actions as code: each entry (with `scanner: NAME`) created or updated by name; `box` encrypts
+    their targets' secrets (a masked secret, as `actions show` prints it, keeps the stored one).
 
     Raises `InvalidField` naming the entry (`actions[2].selection`).
     """
     results = []
     for index, entry in enumerate(entries):
         try:
-            results.append(_apply_one(session, team_id, dict(entry), now, dry_run))
+            results.append(_apply_one(session, team_id, dict(entry), now, dry_run, box))
         except InvalidField as exc:
             raise InvalidField(f"actions[{index}].{exc.field}", str(exc).split(": ", 1)[-1]) from exc
     return results
 
 
-def _apply_one(session: Session, team_id: int, data: dict[str, Any], now: datetime, dry_run: bool) -> Applied:
+def _apply_one(
+    session: Session, team_id: int, data: dict[str, Any], now: datetime, dry_run: bool, box: SecretBox
+) -> Applied:
     scanner_ref = str(data.pop("scanner", "") or "")
     scanner = find_scanner(session, team_id, scanner_ref) if scanner_ref else None
     if scanner is None:
@@ -213,11 +230,11 @@ def _apply_one(session: Session, team_id: int, data: dict[str, Any], now: dateti
         if dry_run:
             validate_action(data, now=now, scanner_ids=team_scanner_ids(session, team_id))
         else:
-            _create(session, team_id, scanner, data, now)
+            _create(session, team_id, scanner, data, now, box=box)
         return Applied(str(data.get("name")), "created")
     with session.begin_nested() as nested:
         changes = {key: value for key, value in data.items() if key != "name"}
-        changed = _move(session, existing, scanner_ref, now) + _update(session, existing, changes, now)
+        changed = _move(session, existing, scanner_ref, now) + _update(session, existing, changes, now, box)
         if dry_run:
             nested.rollback()
     return Applied(existing.name, "updated" if changed else "unchanged", tuple(changed))
@@ -230,11 +247,16 @@ def _create(
     data: dict[str, Any],
     now: datetime,
     user_id: int | None = None,
+    *,
+    box: SecretBox | None = None,
 ) -> VisionAction:
+    """Insert a validated action; `box` encrypts its targets' secrets (None: a target with a secret
+    is refused, as in the default digest, which has none)."""
     values = validate_action(data, now=now, scanner_ids=team_scanner_ids(session, team_id))
     _check_integrations(session, team_id, values["delivery_config"])
     if action_named(session, team_id, values["name"]) is not None:
         raise InvalidField("name", f"{values['name']!r} is taken in this team; choose another or update it")
+    values["delivery_config"] = _sealed(box, values["delivery_config"])
     action = VisionAction(
         team_id=team_id, scanner_id=scanner.id, created_by=user_id, created_at=now, updated_at=now, **values
     )
@@ -247,24 +269,39 @@ def _create(
     return action
 
 
-def _update(session: Session, action: VisionAction, changes: dict[str, Any], now: datetime) -> list[str]:
+def _update(
+    session: Session, action: VisionAction, changes: dict[str, Any], now: datetime, box: SecretBox
+) -> list[str]:
+    """Change the fields in `changes`; a target sent back with a masked secret keeps the stored one."""
     unknown = sorted(set(changes) - set(EDITABLE))
     if unknown:
         raise InvalidField(unknown[0], f"cannot be changed; editable: {', '.join(EDITABLE)}")
     current = {field: getattr(action, field) for field in EDITABLE}
     current["mode"] = str(action.mode)
+    current["delivery_config"] = open_targets(box, action.delivery_config)
+    if "delivery_config" in changes:
+        restored = unmasked_targets(changes["delivery_config"], current["delivery_config"])
+        changes = {**changes, "delivery_config": restored}
     scanner_ids = team_scanner_ids(session, action.team_id)
     values = validate_action({**current, **changes}, now=now, scanner_ids=scanner_ids)
     _check_integrations(session, action.team_id, values["delivery_config"])
     changed = [field for field in EDITABLE if values[field] != current[field]]
     for field in changed:
-        setattr(action, field, values[field])
+        setattr(action, field, _sealed(box, values[field]) if field == "delivery_config" else values[field])
     if {"trigger_config", "enabled"} & set(changed):
         _schedule(action, now)  # a re-enabled action does not replay what it missed
     if changed:
         action.updated_at = now
         session.add(action)
     return changed
+
+
+def _sealed(box: SecretBox | None, targets: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    if box is None:
+        if any(target["type"] in SECRET_KEYS for target in targets):
+            raise InvalidField("delivery_config", "a target with a secret cannot be stored here")
+        return targets
+    return seal_targets(box, targets)
 
 
 def _schedule(action: VisionAction, now: datetime) -> None:

@@ -5,6 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from integrations.private_files import (
+    create_private_file,
+    private_file,
+    private_folder,
+    private_tree,
+    sqlite_files,
+)
+from integrations.secrets import ensure_key
 from integrations.storage import database
 from models import Team
 from models.migrate import upgrade
@@ -28,14 +36,23 @@ class Initialised:
 def initialise(deps: Deps, timezone: str | None = None) -> Initialised:
     """Create what is missing and migrate the database; running it again changes nothing.
 
+    The data folder and the blobs folder are 0700, the SQLite database, blobs and the secret key
+    (generated unless SIGHTLINE_SECRET_KEY is set) 0600: no other user of the host reads them.
+
     `timezone` applies to a default team created now (default SIGHTLINE_TIMEZONE).
     """
     settings = deps.settings
-    settings.home.mkdir(parents=True, exist_ok=True)
+    private_folder(settings.home)
     if not settings.blob_url:  # the local blob store; object storage has its own bucket
-        settings.blob_dir.mkdir(parents=True, exist_ok=True)
+        private_tree(settings.blob_dir)
+    ensure_key(settings)  # before migrating: a migration may encrypt what it finds
     db = database(settings)
+    files = sqlite_files(db.url)
+    if files:
+        create_private_file(files[0])
     upgrade(db.engine)
+    for path in files:
+        private_file(path)
     with deps.transaction() as session:
         organization, team, user = ensure_defaults(session, timezone=timezone or settings.default_timezone)
         assert team.id is not None  # flushed by ensure_defaults

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime
 
 import pytest
 
+from integrations.secrets import open_targets, secret_box
 from models import ActionRun, VisionAction
 from services.auth import authenticate_key, create_key
 from tests.integration.api_support import check_envelope, check_fields, check_user, other_team_key
@@ -57,6 +59,11 @@ def new_action(api, scanner_id, **fields):
 def stored(world, action_id) -> VisionAction:
     with world.db.sessions() as session:
         return session.get(VisionAction, uuid.UUID(action_id))
+
+
+def opened(world, action_id) -> list[dict]:
+    """An action's targets as stored (their secrets encrypted), decrypted."""
+    return open_targets(secret_box(world.settings), stored(world, action_id).delivery_config)
 
 
 def test_an_action_is_created_listed_read_changed_and_deleted_with_the_seeds_fields(world, api):
@@ -132,13 +139,15 @@ def test_secrets_in_targets_are_masked_and_sending_the_mask_back_keeps_them(worl
     assert shown[0]["url"].startswith("https://hooks.slack.com/") and shown[1]["secret"] == "••••••••"
     renamed = api.patch(path, json={"name": "Renamed", "delivery_config": shown})
     assert renamed.status_code == 200, renamed.text
-    assert stored(world, created.json()["id"]).delivery_config == [
+    assert opened(world, created.json()["id"]) == [
         {"type": "slack_webhook", "url": SLACK_HOOK},
         {"secret": "s3cr3t", "type": "webhook", "url": WEBHOOK},
     ]
     replaced = [shown[0], {**shown[1], "secret": "n3w"}]
     assert api.patch(path, json={"delivery_config": replaced}).status_code == 200
-    assert stored(world, created.json()["id"]).delivery_config[1]["secret"] == "n3w"
+    assert opened(world, created.json()["id"])[1]["secret"] == "n3w"
+    raw = json.dumps(stored(world, created.json()["id"]).delivery_config)
+    assert not [secret for secret in ("sEcReTtOkEn", "very-secret", "s3cr3t", "n3w") if secret in raw]
 
 
 def test_deleting_an_action_that_ran_disables_it_and_keeps_its_runs(world, api):
