@@ -67,6 +67,10 @@ class ObservationShape(BaseModel):
     result_verdict: str | None = Field(None, description="Ours: a monitor's verdict.")
     result_score: float | None = Field(None, description="Ours: a scorer's score.")
     result_tags: list[str] | None = Field(None, description="Ours: a classifier's tags, freeform ones last.")
+    attempts: int = Field(0, description="Ours: how many times a worker took it up.")
+    next_attempt_at: datetime | None = Field(
+        None, description="Ours: when a pending observation's retry is due (after the error_reason failure)."
+    )
 
 
 def shape(row: Observation, people: People) -> ObservationShape:
@@ -96,6 +100,8 @@ def shape(row: Observation, people: People) -> ObservationShape:
         result_verdict=row.result_verdict,
         result_score=row.result_score,
         result_tags=row.result_tags,
+        attempts=row.attempts,
+        next_attempt_at=as_utc(row.next_attempt_at),
     )
 
 

@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from cli.context import err, friendly_errors, out, print_table, team_deps
+from models import as_utc
 from models.vision import IN_FLIGHT_STATUSES, Observation
 from services import budget, observations
 from services.context import Deps
@@ -134,6 +135,8 @@ def show_command(
     out.print(f"{escape(title)} · {row.status}", highlight=False)
     if row.error_reason:
         out.print(f"reason: {escape(row.error_reason)}", highlight=False)
+    if row.status == "pending" and row.next_attempt_at is not None:  # a transient failure, retried
+        out.print(f"next attempt: {as_utc(row.next_attempt_at):%Y-%m-%d %H:%M:%S} UTC", highlight=False)
     for field in shown.fields:
         out.print(f"[bold]{field.name}[/bold]: {escape(str(field.value))}", highlight=False)
         for citation in field.citations:

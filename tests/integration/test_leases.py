@@ -6,6 +6,7 @@ waited is sent again at once. A real worker, the embedded Redis, simulated time 
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -13,14 +14,19 @@ from uuid import UUID, uuid4
 
 import dramatiq
 import pytest
+from sqlmodel import select
+from typer.testing import CliRunner
 
 from actors.presence import WorkerPresence
+from cli.main import app
 from integrations.ack_sets import report_holding
-from models import Observation, ObservationStatus, Scanner, as_utc, session_scope
+from models import Observation, ObservationStatus, Recording, Scanner, as_utc, session_scope
 from models.observation_queries import claim
+from pipeline.errors import BlobMissing
 from pipeline.names import OBSERVE, WORKER_EXPIRE_S
 from services.observation_leases import renew
 from services.observations import request_observations
+from services.observe import run_observation
 from services.reapers import reap
 from services.redelivery import redis_kept
 
@@ -111,6 +117,30 @@ def test_the_reaper_sends_a_lapsed_row_again_up_to_its_takeovers_then_fails_it(w
     assert row.error_reason == "orphaned:the worker stopped 3 times while observing it"
     queued = world.broker.client.llen(f"{world.settings.redis_namespace}:{OBSERVE.queue}")
     assert queued == world.settings.observation_max_takeovers
+
+
+def test_an_observation_waiting_for_a_retry_shows_its_last_error_and_when_the_next_attempt_is_due(world, api):
+    world.stop_worker()  # the test runs the attempt itself, at a known time
+    with world.db.sessions() as session:
+        world.deps.blobs.delete(
+            session.exec(select(Recording.blob_ref).where(Recording.session_id == CHECKOUT)).one()
+        )
+    [requested] = world.request(world.scanner(**RAGE), CHECKOUT)
+    at = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
+    with pytest.raises(BlobMissing):
+        run_observation(
+            dataclasses.replace(world.deps, clock=lambda: at), requested.observation_id, retries=0
+        )
+
+    row = world.observation(requested.observation_id)
+    assert row.status == ObservationStatus.PENDING and row.error_reason.startswith("blob_missing:the events")
+    backoff = timedelta(seconds=world.settings.observe_backoff_min_s)  # the first retry's delay
+    assert as_utc(row.next_attempt_at) == at + backoff
+    shown = CliRunner().invoke(app, ["observations", "show", str(row.id)], catch_exceptions=False).output
+    assert f"reason: {row.error_reason}" in shown and "next attempt: 2026-03-01 09:30:00 UTC" in shown
+    body = api.get(f"/api/environments/{world.team_id}/vision/observations/{row.id}").json()
+    assert body["error_reason"] == row.error_reason and body["attempts"] == 1
+    assert datetime.fromisoformat(body["next_attempt_at"]) == at + backoff
 
 
 # --- messages fetched and never acknowledged ------------------------------------------------------
