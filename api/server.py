@@ -45,5 +45,6 @@ def serve(host: str, port: int, workers: int = 1) -> None:
         workers=workers,
         access_log=False,
         log_level="warning",
+        log_config=None,  # its records go through our handler (integrations/logs.py), as JSON
         proxy_headers=True,
     )

@@ -203,11 +203,11 @@ def up_command(
 ) -> None:
     """Run the scheduler, a worker and the API together on the embedded defaults until Ctrl-C."""
     from actors.broker import embedded_redis_url, redis_client
-    from models.base import utcnow
     from settings import child_environment
 
     current = settings()
     migrated_database(current)
+    stop = _stop_on_signals()  # before anything starts: a SIGTERM from now on stops what did
     overrides = {}
     if not current.redis_url:
         redis_client(current)  # one embedded server for the children, alive as long as this process
@@ -223,20 +223,21 @@ def up_command(
     }
     if api:
         children["api"] = subprocess.Popen([*command, "api"], env=env)
-    pids = ", ".join(f"{name} pid {child.pid}" for name, child in children.items())
-    where = f"; API on http://{current.api_host}:{current.api_port}/api/docs/" if api else ""
-    out.print(f"Sightline is up: {pids}{where}. Ctrl-C stops them all.", highlight=False)
-    stop = _stop_on_signals()
+    # Facts in the log (JSON when it is not a terminal), not plain lines among the children's.
+    log.info(
+        "up_started",
+        pids={name: child.pid for name, child in children.items()},
+        api=f"http://{current.api_host}:{current.api_port}/api/docs/" if api else None,
+        stop="Ctrl-C",
+    )
     while not stop.wait(0.5):
         ended = [name for name, child in children.items() if child.poll() is not None]
         if "api" in ended:  # the pipeline goes on without it (its port may be taken)
-            out.print(
-                "the API stopped (see its error above); the scheduler and worker go on", highlight=False
-            )
+            log.warning("up_api_stopped", going_on=["scheduler", "worker"])
             children.pop("api")
             ended.remove("api")
         if ended:
-            out.print(f"{', '.join(ended)} stopped; stopping the rest", highlight=False)
+            log.warning("up_child_stopped", stopped=ended, stopping=sorted(set(children) - set(ended)))
             break
     for child in children.values():
         if child.poll() is None:
@@ -247,4 +248,4 @@ def up_command(
             child.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             child.kill()
-    out.print(f"stopped at {utcnow().isoformat(timespec='seconds')}", highlight=False)
+    log.info("up_stopped")

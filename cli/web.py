@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import structlog
 import typer
 
-from cli.context import friendly_errors, migrated_database, out, settings
+from cli.context import friendly_errors, migrated_database, settings
+
+log = structlog.get_logger(__name__)
 
 
 @friendly_errors
@@ -19,5 +22,6 @@ def api_command(
     current = settings()
     migrated_database(current)
     host, port = host or current.api_host, port or current.api_port
-    out.print(f"Sightline API on http://{host}:{port}/api/docs/", highlight=False)
+    # A fact in the process's log (JSON in production), not a plain line beside it.
+    log.info("api_serving", docs=f"http://{host}:{port}/api/docs/", workers=workers)
     serve(host, port, workers)

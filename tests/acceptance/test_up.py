@@ -90,7 +90,7 @@ def test_up_observes_backfilled_sessions_and_stops_cleanly(tmp_path, folder):
         if up.poll() is None:
             up.kill()
     assert up.returncode == 0, output
-    assert "stopped at" in output
+    assert '"event": "up_stopped"' in output
     after = json.loads(run("status", "--json").stdout)
     assert after["scheduler"]["leader"] is None  # the scheduler released its lock on the way out
     assert after["workers"] == []
