@@ -2,19 +2,23 @@
 apply retention, refresh estimates.
 
 `Scheduler.tick(now)` is one pass and returns what it did (tests and `--once` call it directly);
-`Scheduler.run(stop)` ticks every `SIGHTLINE_SCHEDULER_TICK_S` until `stop` is set. Each stage is
+`Scheduler.run(stop)` ticks every `SIGHTLINE_SCHEDULER_TICK_S` until `stop` is set, further apart
+while Redis does not answer (one warning when it goes, one info when it is back). Each stage is
 one use case. Leadership is checked before each stage and every few scanners, so a leader that
 loses its lock stops acting within one stage. The last tick's report is kept in Redis for `status`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 import structlog
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from integrations.leadership import Leadership, write_last_tick
 from services.action_runs import claim_due_actions
@@ -29,6 +33,7 @@ from services.sweeps import refresh_stale_estimates, sweep_due
 log = structlog.get_logger(__name__)
 LEADERSHIP_CHECK_EVERY = 20  # scanners between two lock extensions within one sweep stage
 ESTIMATES_PER_TICK = 2
+REDIS_BACKOFF_MAX_S = 30.0  # the longest wait between two ticks while Redis does not answer
 
 
 @dataclass
@@ -103,20 +108,68 @@ class Scheduler:
         sample_queues(self.deps, now=now)
 
     def run(self, stop: threading.Event, *, once: bool = False) -> None:
-        """Tick until `stop` is set (or once); a failed tick is logged and the loop goes on."""
+        """Tick until `stop` is set (or once); a failed tick is logged and the loop goes on. While
+        Redis does not answer, the ticks back off (`_Outage`) and are not logged as failures."""
+        outage = _Outage(self.deps.settings.scheduler_tick_s)
         try:
             while not stop.is_set():
                 began = time.monotonic()
+                wait = self.deps.settings.scheduler_tick_s
                 try:
                     self.tick()
-                except Exception:
-                    log.exception("scheduler_tick_failed")
+                    outage.over()
+                except Exception as exc:
+                    if not redis_unreachable(exc):
+                        log.exception("scheduler_tick_failed")
+                    else:
+                        wait = outage.failed(exc)
                 if once:
                     break
-                stop.wait(max(0.0, self.deps.settings.scheduler_tick_s - (time.monotonic() - began)))
+                stop.wait(max(0.0, wait - (time.monotonic() - began)))
         finally:
-            self.leadership.step_down()
+            with contextlib.suppress(RedisConnectionError, RedisTimeoutError):  # down: its lock expires
+                self.leadership.step_down()
 
 
 class _LostLeadership(Exception):
     """Raised inside a tick when the lock was lost: the tick stops acting at once."""
+
+
+def redis_unreachable(exc: BaseException) -> bool:
+    """Whether `exc` (or what it was raised from) is Redis not answering: refused, reset, timed out."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, RedisConnectionError | RedisTimeoutError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+class _Outage:
+    """Redis not answering, as the run loop sees it: one warning when ticks start failing, repeats at
+    DEBUG, ticks further apart each time (doubling from the tick interval up to REDIS_BACKOFF_MAX_S),
+    and one info when a tick succeeds again."""
+
+    def __init__(self, tick_s: float):
+        self.tick_s = tick_s
+        self.failures = 0
+        self.since = 0.0
+
+    def failed(self, exc: BaseException) -> float:
+        """Note a tick that failed for want of Redis; the seconds to wait before the next one."""
+        self.failures += 1
+        wait = min(max(REDIS_BACKOFF_MAX_S, self.tick_s), self.tick_s * 2 ** min(self.failures - 1, 20))
+        error = f"{type(exc).__name__}: {exc}"
+        if self.failures == 1:
+            self.since = time.monotonic()
+            log.warning("redis_unavailable", error=error, retry_in_s=wait)
+        else:
+            log.debug("redis_still_unavailable", error=error, failures=self.failures, retry_in_s=wait)
+        return wait
+
+    def over(self) -> None:
+        """Note a tick that succeeded."""
+        if self.failures:
+            down_s = round(time.monotonic() - self.since, 1)
+            log.info("redis_available_again", failed_ticks=self.failures, down_s=down_s)
+        self.failures = 0
