@@ -89,14 +89,21 @@ class WorkerPresence(Middleware):
                 running = sorted(self.running.values(), key=lambda item: item["since"])
             try:
                 self.client.set(self.key, json.dumps({**info, "running": running}), ex=WORKER_EXPIRE_S)
-                if self.broker_id:
-                    report_holding(
-                        self.client, self.namespace, self.broker_id, self.holding(), WORKER_EXPIRE_S
-                    )
+                self._report_holding()
             except redis.RedisError:
                 log.warning("worker_presence_not_written")
             if self.stop.wait(WORKER_REFRESH_S):
                 return
+
+    def _report_holding(self) -> None:
+        if not self.broker_id:
+            return
+        try:
+            held = self.holding()
+        except Exception:  # Dramatiq's internals changed: no report (the reaper judges by heartbeat)
+            log.exception("worker_holding_not_reported")
+            return
+        report_holding(self.client, self.namespace, self.broker_id, held, WORKER_EXPIRE_S)
 
     def before_worker_shutdown(self, broker, worker):
         self.stop.set()

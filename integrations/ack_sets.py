@@ -73,6 +73,13 @@ def requeue(client: redis.Redis, namespace: str, worker: str, queue: str, ids: l
     return int(client.eval(_REQUEUE, len(keys), *keys, *ids))
 
 
+def forget_workers(client: redis.Redis, namespace: str, workers: Iterable[str]) -> None:
+    """Remove dead workers that hold nothing from Dramatiq's heartbeats."""
+    gone = list(workers)
+    if gone:
+        client.zrem(f"{namespace}:__heartbeats__", *gone)
+
+
 def report_holding(
     client: redis.Redis, namespace: str, worker: str, ids: Iterable[str], expire_s: int
 ) -> None:

@@ -13,7 +13,9 @@ stays there with nobody working on it in two ways:
   seconds, so a fetch just made is not in a report yet: an id is stranded only once it was seen so
   for `stranded_after_s`, across several reports.
 
-A worker alive by its heartbeat that reports nothing (not a Sightline worker) is left alone.
+A worker alive by its heartbeat that reports nothing (not a Sightline worker) is left alone. A dead
+one that holds nothing is forgotten (its heartbeat removed), as Dramatiq's maintenance does: every
+process that sends a message leaves a heartbeat behind.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ class Redelivery:
     requeue: dict[AckSet, list[str]] = field(default_factory=dict)
     suspects: dict[str, float] = field(default_factory=dict)  # `suspect_key` → first seen unheld, seconds
     dead_workers: set[str] = field(default_factory=set)
+    forget: set[str] = field(default_factory=set)  # dead workers that hold nothing
 
 
 def suspect_key(worker: str, queue: str, message_id: str) -> str:
@@ -68,6 +71,10 @@ def redeliver(
             )
             if stranded:
                 decision.requeue[(worker, queue)] = stranded
+    holders = {worker for worker, _ in seen.acks}
+    for worker in seen.heartbeats.keys() - holders:
+        if _dead(seen, worker, now, heartbeat_timeout_s):
+            decision.forget.add(worker)
     return decision
 
 

@@ -17,7 +17,7 @@ from datetime import datetime
 
 import structlog
 
-from integrations.ack_sets import keep_suspects, read_unacked, requeue, suspects
+from integrations.ack_sets import forget_workers, keep_suspects, read_unacked, requeue, suspects
 from pipeline.names import BROKER_HEARTBEAT_TIMEOUT_MS, QUEUES, STRANDED_AFTER_S, redis_marker_key
 from pipeline.redelivery import redeliver
 from services.context import Deps
@@ -39,6 +39,7 @@ def requeue_unacked(deps: Deps, now: datetime) -> int:
     for (worker, queue), ids in decision.requeue.items():
         moved += requeue(client, namespace, worker, queue, ids)
     keep_suspects(client, namespace, decision.suspects)
+    forget_workers(client, namespace, decision.forget)
     if decision.requeue:
         dead = sorted(decision.dead_workers)
         log.warning("unacked_messages_requeued", requeued=moved, dead_workers=dead)

@@ -26,6 +26,14 @@ def test_a_worker_without_a_heartbeat_or_a_report_is_dead_and_all_it_fetched_is_
     assert decision.dead_workers == {"dead"} and decision.suspects == {}
 
 
+def test_a_dead_process_that_holds_nothing_is_forgotten_and_a_live_one_is_not():
+    seen = Unacked(acks={}, heartbeats={"gone": NOW - TIMEOUT - 1, "here": NOW}, holding={})
+
+    decision = decide(seen)
+
+    assert decision.forget == {"gone"} and decision.requeue == {}
+
+
 def test_a_worker_with_a_recent_heartbeat_or_a_report_is_alive():
     seen = Unacked(
         acks={("beating", "observe"): frozenset({"a"}), ("reporting", "observe"): frozenset({"b"})},
