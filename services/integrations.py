@@ -5,7 +5,7 @@ A token is checked with Slack's `auth.test` before it is stored, stored encrypte
 are unique in a team. Adding the integration that carries the team's report channel sends the cards
 of ready reports that had none (at most `CARD_BACKLOG`, heaviest first), through the deliver queue.
 
-`plaintext_target` is where a stored target's secrets are decrypted for a delivery.
+A delivery gets the token in clear from `services.secrets.plaintext_target`.
 """
 
 from __future__ import annotations
@@ -17,16 +17,16 @@ import structlog
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from integrations.secrets import SecretBox, open_targets, secret_box
+from integrations.secrets import secret_box
 from integrations.slack_auth import SlackIdentity, check_slack_token
 from models import Integration, IntegrationKind
 from models.action_queries import team_integrations
 from models.integration_queries import actions_targeting, integration_named, uncarded_ready_reports
-from pipeline.errors import ConfigurationError, Conflict, DeliveryRejected, InvalidField, NotFoundError
+from pipeline.errors import Conflict, InvalidField, NotFoundError
 from pipeline.names import DELIVER
 from services.context import Deps
 from services.delivery import card_for_ready_report
-from settings import Settings
+from services.secrets import slack_token
 
 log = structlog.get_logger(__name__)
 CARD_BACKLOG = 20  # cards sent at most when Slack is added: older ready reports wait in the inbox
@@ -117,30 +117,6 @@ def find_integration(session: Session, team_id: int, ref: str) -> Integration:
     if row is None or row.team_id != team_id:
         raise NotFoundError(f"no integration {ref!r} in team {team_id}; see `sightline integrations list`")
     return row
-
-
-def plaintext_target(session: Session, settings: Settings, target: dict[str, Any]) -> dict[str, Any]:
-    """A stored target as a delivery posts it: its secrets decrypted, a `slack` target with its
-    integration's token. Raises `DeliveryRejected` when that integration no longer exists or the
-    key cannot decrypt the secrets (the message says which key)."""
-    try:
-        box = secret_box(settings)
-        opened = open_targets(box, [target])[0]
-        if opened.get("type") == "slack":
-            integration = session.get(Integration, UUID(str(opened["integration_id"])))
-            if integration is None:
-                raise DeliveryRejected("the Slack integration of this target no longer exists")
-            opened["token"] = slack_token(box, integration)
-    except ConfigurationError as exc:
-        raise DeliveryRejected(str(exc)) from exc
-    return opened
-
-
-def slack_token(box: SecretBox, integration: Integration) -> str:
-    """The integration's bot token in clear. A token written in clear before migration 0014 (`xox…`)
-    is read as it is. Raises `ConfigurationError` when the key cannot decrypt it."""
-    stored = integration.bot_token
-    return stored if stored.startswith("xox") else box.decrypt(stored)
 
 
 def mask_token(token: str) -> str:
