@@ -131,42 +131,57 @@ class FakeSlack(LocalServer):
             return None
 
     def _reply(self, path: str, headers: dict[str, str]) -> FakeSlackReply:
-        """The reply to a request, before its body is read: scripted, an auth error, or (body None)
-        the answer Slack would give. Subclasses inject faults here."""
+        """The reply to a request, decided before its body is read: scripted, or what Slack would
+        answer (a post's `{"ok": true, "ts"}`; body None when it depends on the request, as a
+        history does). Subclasses inject faults here. A post answered ok lands in its channel."""
         scripted = self._next(path)
-        if scripted is not None:
+        if scripted is not None and scripted.body is not None:
             return scripted
-        if not path.startswith("/services/") and headers.get("authorization") != f"Bearer {self.token}":
+        usual = self._usual(path, headers)
+        return replace(usual, delay_s=scripted.delay_s) if scripted is not None else usual
+
+    def _usual(self, path: str, headers: dict[str, str]) -> FakeSlackReply:
+        if path.startswith("/services/"):
+            return FakeSlackReply(200, "ok")
+        if headers.get("authorization") != f"Bearer {self.token}":
             return FakeSlackReply.error("invalid_auth")
+        if path.endswith(POST):
+            return FakeSlackReply(200, {"ok": True, "ts": self._new_ts()})
         return FakeSlackReply()
 
     def _answer(self, path: str, body: dict[str, Any], reply: FakeSlackReply) -> FakeSlackReply:
-        """The usual answer to a request (`reply.body` None): a post lands, a history is read."""
-        if reply.body is not None:
-            return reply
-        if path.startswith("/services/"):
-            self._land(path, body)
-            return replace(reply, body="ok")
-        if path.endswith(POST):
+        """The reply as sent, after its delay: a post answered ok lands (with its metadata), a history
+        is read, `auth.test` names the workspace."""
+        answer = reply.body
+        if path.startswith("/services/") and answer == "ok":
+            self._land(path, body, self._new_ts())
+        if path.endswith(POST) and isinstance(answer, dict) and answer.get("ok") and answer.get("ts"):
             if not body.get("channel"):
                 return FakeSlackReply.error("channel_not_found")
-            message = self._land(str(body["channel"]), body)
-            return replace(
-                reply, body={"ok": True, "channel": body["channel"], "ts": message["ts"], "message": message}
-            )
+            message = self._land(str(body["channel"]), body, str(answer["ts"]))
+            return replace(reply, body={**answer, "channel": body["channel"], "message": message})
+        if answer is not None:
+            return reply
         if path.endswith(HISTORY):
             return replace(reply, body=self._history(body))
         if path.endswith(AUTH):
             return replace(reply, body=AUTH_TEST)
         return FakeSlackReply.error("unknown_method", 404)
 
-    def _land(self, channel: str, body: dict[str, Any]) -> dict[str, Any]:
+    def _new_ts(self) -> str:
+        """A message ts: the wall clock in microseconds, as Slack's, and unique."""
         with self._lock:
             self._last_ts = max(utcnow().timestamp(), self._last_ts + 0.000_001)
+            return f"{self._last_ts:.6f}"
+
+    def _land(self, channel: str, body: dict[str, Any], ts: str) -> dict[str, Any]:
+        with self._lock:
             message = {"type": "message", "subtype": "bot_message", "bot_id": "B0FAKE", "app_id": "A0FAKE"}
-            message |= {"text": body.get("text", ""), "ts": f"{self._last_ts:.6f}"}
+            message |= {"text": body.get("text", ""), "ts": ts}
             message |= {key: body[key] for key in ("blocks", "metadata") if body.get(key)}
-            self.channels.setdefault(channel, []).append(message)
+            landed = self.channels.setdefault(channel, [])
+            landed.append(message)
+            landed.sort(key=lambda each: float(each["ts"]))  # a slow post lands after later ones
             return message
 
     def _history(self, params: dict[str, Any]) -> dict[str, Any]:
