@@ -89,7 +89,7 @@ def reap(deps: Deps, *, now: datetime | None = None) -> ReapOutcome:
     lost = redis_lost(deps)
     outcome.redis_lost = int(lost)
     outcome.requeued = requeue_unacked(deps, now)
-    _pending(deps, now, outcome, lost)
+    told = _pending(deps, now, outcome, lost)
     _lapsed(deps, now, outcome)
     with deps.transaction() as session:
         stuck = now - timedelta(seconds=settings.stuck_run_after_s)
@@ -100,7 +100,7 @@ def reap(deps: Deps, *, now: datetime | None = None) -> ReapOutcome:
         outcome.stranded_reports = _stranded(session, before, now)
     _lost_work(deps, now, outcome, lost)
     _kick(deps, now, outcome)
-    if lost:
+    if lost and told:
         redis_kept(deps, now)
     found = (outcome.redis_lost, outcome.resent, outcome.orphaned_pending, outcome.taken_over)
     if any(found) or outcome.orphaned_running or outcome.failed_runs:
@@ -108,18 +108,19 @@ def reap(deps: Deps, *, now: datetime | None = None) -> ReapOutcome:
     return outcome
 
 
-def _pending(deps: Deps, now: datetime, outcome: ReapOutcome, lost: bool) -> None:
+def _pending(deps: Deps, now: datetime, outcome: ReapOutcome, lost: bool) -> bool:
     """Pending rows whose message is in no queue: re-sent after a quiet period (at once when Redis
-    lost every message), or failed when re-sent too often (never for Redis's own loss)."""
+    lost every message), or failed when re-sent too often (never for Redis's own loss). False when
+    Redis could not tell which ids are queued."""
     settings = deps.settings
     quiet = now if lost else now - timedelta(seconds=settings.pending_resend_after_s)
     with deps.read() as session:
         stale = stale_pending(session, quiet, LOST_BATCH if lost else BATCH)
     if not stale:
-        return
+        return True
     queued = queued_ids(deps.redis(), settings.redis_namespace, OBSERVE.queue)
     if queued is None:
-        return  # cannot tell lost from waiting; try next tick
+        return False  # cannot tell lost from waiting; try next tick
     resend = []
     with deps.transaction() as session:
         for observation_id, send_count in stale:
@@ -133,6 +134,7 @@ def _pending(deps: Deps, now: datetime, outcome: ReapOutcome, lost: bool) -> Non
             elif mark_resent(session, observation_id, send_count, now):
                 resend.append(observation_id)
     outcome.resent = deps.sender().send_each(OBSERVE, resend)
+    return True
 
 
 def _lapsed(deps: Deps, now: datetime, outcome: ReapOutcome) -> None:
