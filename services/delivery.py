@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from integrations.delivery import Attempt, ChannelPacer, post_to
-from models import ActionRun, Delivery, DeliveryStatus, Integration, SignalReport, VisionAction, as_utc
+from models import ActionRun, Delivery, DeliveryStatus, SignalReport, VisionAction, as_utc
 from models.action_queries import claim_delivery, move_delivery, team_integrations
 from models.signal_queries import claim_notice, report_signals
 from pipeline.actions import target_key
@@ -34,6 +34,8 @@ from pipeline.errors import DeliveryRejected, DeliveryTransient, InvalidField
 from pipeline.names import DELIVER, DELIVERY_LEASE_S
 from pipeline.slack_text import report_card
 from services.context import Deps
+from services.secrets import plaintext_target
+from settings import Settings
 
 log = structlog.get_logger(__name__)
 PENDING, SENDING = DeliveryStatus.PENDING, DeliveryStatus.SENDING
@@ -189,24 +191,22 @@ def _prepare(deps: Deps, delivery_id: UUID) -> DeliveryOutcome | tuple[dict[str,
             return DeliveryOutcome("missing")
         if delivery.status in (DELIVERED, FAILED):
             return DeliveryOutcome(str(delivery.status))
-        return _message(session, delivery)
+        return _message(session, delivery, deps.settings)
 
 
-def _message(session: Session, delivery: Delivery) -> tuple[dict[str, Any], dict[str, Any]]:
-    """What to send and where; a Slack target gets its integration's token.
+def _message(
+    session: Session, delivery: Delivery, settings: Settings
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """What to send and where, the target's secrets decrypted and a Slack target with its
+    integration's token (`services.secrets.plaintext_target`).
 
-    Raises `DeliveryRejected` when that integration no longer exists.
+    Raises `DeliveryRejected` when that integration no longer exists or the key cannot decrypt.
     """
     if delivery.action_run_id is not None:
         message, target = _run_message(session, delivery)
     else:
         message, target = _card_message(session, delivery)
-    if target.get("type") == "slack":
-        integration = session.get(Integration, UUID(str(target["integration_id"])))
-        if integration is None:
-            raise DeliveryRejected("the Slack integration of this target no longer exists")
-        target["token"] = integration.bot_token
-    return message, target
+    return message, plaintext_target(session, settings, target)
 
 
 def _run_message(session: Session, delivery: Delivery) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -324,11 +324,6 @@ def test_init_keeps_the_data_folder_to_its_user_whatever_the_umask(sightline_hom
     assert mode(database) == 0o600
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="services/delivery._message still posts with the stored target and integration.bot_token; "
-    "it must take them from services.secrets.plaintext_target (then remove this marker)",
-)
 def test_a_digest_set_up_through_the_use_cases_posts_to_slack_and_a_webhook_with_the_secrets_in_clear(
     world, monkeypatch
 ):
