@@ -24,7 +24,7 @@ from models import Observation, ObservationStatus, Recording, Scanner, as_utc, s
 from models.observation_queries import claim
 from pipeline.errors import BlobMissing
 from pipeline.names import OBSERVE, WORKER_EXPIRE_S
-from services.observation_leases import renew
+from services.observation_leases import leased, renew
 from services.observations import request_observations
 from services.observe import run_observation
 from services.reapers import reap
@@ -92,6 +92,20 @@ def test_only_the_attempt_holding_the_row_renews_its_lease(world):
     assert not renew(world.deps, observation_id, attempt=1)  # the first worker woke up: not its row now
     assert renew(world.deps, observation_id, attempt=taken.attempts)
     assert as_utc(world.observation(observation_id).lease_until) >= now + LEASE
+
+
+def test_a_running_attempt_keeps_renewing_its_lease_while_it_runs(world):
+    observation_id = pending_row(world)
+    held = claimed_by_a_worker_that_stops(world, observation_id, datetime.now(UTC) - timedelta(hours=1))
+    # A lease of 0.3 s, renewed every 0.1 s (the settings refuse one this short; the clock is real).
+    quick = dataclasses.replace(
+        world.deps, settings=world.settings.model_copy(update={"observation_lease_s": 0.3})
+    )
+
+    with leased(quick, observation_id, held.attempts):
+        until(lambda: as_utc(world.observation(observation_id).lease_until) > as_utc(held.lease_until))
+
+    assert world.observation(observation_id).status == ObservationStatus.RUNNING
 
 
 def test_the_reaper_sends_a_lapsed_row_again_up_to_its_takeovers_then_fails_it(world):
