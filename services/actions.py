@@ -203,15 +203,18 @@ def apply_actions(
     now: datetime,
     box: SecretBox,
     dry_run: bool = False,
+    allow_private: bool = False,
 ) -> list[Applied]:
     """Actions as code: each entry (with `scanner: NAME`) created or updated by name; `box` encrypts
-    their targets' secrets (a masked secret, as `actions show` prints it, keeps the stored one).
+    their targets' secrets (a masked secret, as `actions show` prints it, keeps the stored one);
+    webhooks on private addresses are refused unless `allow_private` (see `_check_hosts`).
 
     Raises `InvalidField` naming the entry (`actions[2].selection`).
     """
     results = []
     for index, entry in enumerate(entries):
         try:
+            _check_hosts(entry.get("delivery_config"), allow_private)
             results.append(_apply_one(session, team_id, dict(entry), now, dry_run, box))
         except InvalidField as exc:
             raise InvalidField(f"actions[{index}].{exc.field}", str(exc).split(": ", 1)[-1]) from exc

@@ -245,7 +245,10 @@ def apply_scanners(
         applied = [_apply_one(session, team_id, entry, deps.settings, now, dry_run) for entry in entries]
         session.flush()
         box = secret_box(deps.settings)
-        actions = apply_actions(session, team_id, action_entries, now=now, box=box, dry_run=dry_run)
+        allow_private = deps.settings.webhook_allow_private
+        actions = apply_actions(
+            session, team_id, action_entries, now=now, box=box, dry_run=dry_run, allow_private=allow_private
+        )
         if dry_run:
             session.rollback()
     return applied + [Applied(name, action, changed) for name, action, changed in actions]

@@ -96,3 +96,28 @@ def test_the_api_refuses_a_private_webhook_with_a_400_naming_the_url(world, api,
     path = f"/api/projects/{api.team_id}/vision/actions/{created['id']}"
     changed = api.patch(path, json={"delivery_config": [target]})
     assert changed.status_code == 400 and changed.json()["attr"] == "delivery_config[0].url"
+
+
+def test_apply_refuses_a_private_webhook_naming_the_entry(sightline, tmp_path, monkeypatch):
+    file = tmp_path / "sightline.yaml"
+    file.write_text("""
+scanners:
+  - name: Rage
+    scanner_type: monitor
+    provider: heuristic
+    scanner_config: {prompt: "Rage?", rule: rage_click}
+actions:
+  - name: Hooked
+    scanner: Rage
+    trigger_config: {rrule: "FREQ=DAILY;BYHOUR=9"}
+    delivery_config: [{type: log}, {type: slack_webhook, url: "http://[64:ff9b::7f00:1]/services/T/B/X"}]
+""")
+    refused = sightline("apply", str(file))
+    assert refused.exit_code != 0
+    assert (
+        "actions[0].delivery_config[1].url: 64:ff9b::7f00:1 is an IPv6 address carrying 127.0.0.1"
+        in refused.output
+    )
+    monkeypatch.setenv("SIGHTLINE_WEBHOOK_ALLOW_PRIVATE", "true")
+    get_settings.cache_clear()
+    assert "Hooked: created" in sightline("apply", str(file)).output
