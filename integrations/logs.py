@@ -133,6 +133,9 @@ def _route_standard_library(renderer: Processor, stamped: list[Processor], level
         logging.getLogger(name).setLevel(level if level <= logging.DEBUG else logging.WARNING)
     for name in WARNINGS_ONLY:
         logging.getLogger(name).setLevel(max(level, logging.WARNING))
+    # Off first: `captureWarnings(True)` does nothing when it is already on, and would keep routing
+    # warnings to whichever `showwarning` was current then (a test runner's recorder, say).
+    logging.captureWarnings(False)
     logging.captureWarnings(True)
 
 
