@@ -14,7 +14,8 @@ import pytest
 from tests.acceptance.processes import CLI, ROOT, sightline_env, socket_alive, wait_for_events, wait_until
 
 pytestmark = pytest.mark.acceptance
-TRIES = 3
+# Stops per case: the race was while starting (it failed 3 of 3 there); running is the plain case.
+TRIES = {"running": 1, "starting": 2}
 
 
 def start(env: dict[str, str], *args: str) -> subprocess.Popen:
@@ -50,7 +51,7 @@ def test_a_scheduler_and_a_worker_stopped_together_leave_no_redis_server_behind(
     env = sightline_env(home)
     env.update(SIGHTLINE_SCHEDULER_TICK_S="0.5")
     subprocess.run([*CLI, "init"], env=env, cwd=ROOT, check=True, capture_output=True)
-    for _ in range(TRIES):
+    for _ in range(TRIES[moment]):
         socket_file, pid = stop_together(env, home, moment)
         wait_until(lambda pid=pid: process_gone(pid), 5, f"redis-server pid {pid} exiting")
         assert not socket_alive(socket_file)
