@@ -11,7 +11,7 @@ grouping; no report waiting for its summary). `audit()` then counts:
 - duplicated: a (scanner, session) observed twice; a receipt for an observation that did not
   succeed (a charge for a failure) or two for one; a source id with two signals; a report whose
   counts disagree with its signals, or a fingerprint grouped into two reports; an action run
-  claimed twice; a delivery that landed in Slack twice, or landed while its row says it did not;
+  claimed twice; a delivery that landed in Slack twice, or landed while its row says it failed;
 - stuck: rows left pending, running, sending, in progress or ungrouped.
 """
 
@@ -246,19 +246,20 @@ def _deliveries(engine: Engine, figures: Figures, allowed: tuple[str, ...], slac
     figures.add(
         "duplicated", sum(n - 1 for n in landed.values() if n > 1), "Slack posts of a delivery already posted"
     )
-    delivered = {
-        same_id(delivery_id)
-        for (delivery_id,) in rows(
-            engine, "SELECT id FROM deliveries WHERE status = 'delivered' AND target LIKE 'slack:%'"
+    statuses = {
+        same_id(delivery_id): status
+        for delivery_id, status in rows(
+            engine, "SELECT id, status FROM deliveries WHERE target LIKE 'slack:%'"
         )
     }
-    posted = set(landed)
-    figures.add("lost", len(delivered - posted), "deliveries marked delivered that never landed in Slack")
+    delivered = {delivery for delivery, status in statuses.items() if status == "delivered"}
     figures.add(
-        "duplicated",
-        len(posted - delivered),
-        "Slack posts whose delivery is not recorded delivered (a retry posts again)",
+        "lost", len(delivered - set(landed)), "deliveries marked delivered that never landed in Slack"
     )
+    # A post whose row is still pending or sending is counted stuck; one whose row says it
+    # failed (or has no row) is one an operator's retry would post again.
+    disowned = [delivery for delivery in landed if statuses.get(delivery) in (None, "failed")]
+    figures.add("duplicated", len(disowned), "Slack posts whose delivery is recorded failed, or not at all")
 
 
 def _json(value) -> dict:
