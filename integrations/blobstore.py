@@ -13,6 +13,7 @@ when SIGHTLINE_BLOB_URL is unset, S3-compatible object storage (`integrations.s3
 
 from __future__ import annotations
 
+import errno
 import gzip
 import hashlib
 import os
@@ -27,7 +28,7 @@ from urllib.parse import urlsplit
 import orjson
 
 from integrations.private_files import FILE_MODE, FOLDER_MODE
-from pipeline.errors import BlobMissing, ConfigurationError
+from pipeline.errors import BlobMissing, BlobStoreUnavailable, ConfigurationError
 
 if TYPE_CHECKING:
     from settings import Settings
@@ -77,6 +78,10 @@ class BlobStore(ABC):
     def read(self, ref: str) -> list[dict]:
         """Every event of a blob. Raises `BlobMissing`."""
         return list(self.events(ref))
+
+
+# Errors of the folder itself while writing a blob (the recording being written is not at fault).
+_STORE_ERRORS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO})
 
 
 def session_key(session_id: str) -> str:
@@ -133,6 +138,13 @@ class LocalBlobStore(BlobStore):
                 content_hash, size = compress_lines(lines, out)
             ref = blob_ref(team_id, session_id, content_hash)
             os.replace(temporary, self.root / ref)
+        except OSError as exc:
+            if isinstance(exc, BlobMissing) or exc.errno not in _STORE_ERRORS:
+                raise
+            # The folder's fault (full, read-only, not ours), not the recording's: say where.
+            raise BlobStoreUnavailable(
+                f"cannot write to {self.location}: {exc.strerror}", self.location
+            ) from exc
         finally:
             temporary.unlink(missing_ok=True)
         return ref, size

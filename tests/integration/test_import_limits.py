@@ -216,3 +216,22 @@ def test_a_reimport_adds_only_new_events_and_keeps_the_skip_history(import_file,
     assert "4 already stored" in result.detail
     row = stored("s")
     assert (row.event_count, row.skipped_events) == (20, 2)
+
+
+def test_a_full_blob_folder_fails_the_import_naming_the_folder_and_stores_nothing(
+    sightline, tmp_path, monkeypatch
+):
+    import errno
+    from unittest import mock
+
+    import integrations.blobstore as blobstore
+
+    path = tmp_path / "full.json"
+    path.write_bytes(orjson.dumps(session_events(count=10)))
+    full = OSError(errno.ENOSPC, "No space left on device")
+    with mock.patch.object(blobstore, "compress_lines", side_effect=full):  # the disk fills mid-write
+        result = sightline("import", str(path))
+    assert result.exit_code == 1
+    assert "cannot write to " in result.output and "No space left on device" in result.output
+    assert "cannot read the file" not in result.output
+    assert count(Recording) == 0 and blob_files() == []
