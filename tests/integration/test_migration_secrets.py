@@ -80,12 +80,12 @@ def test_0014_encrypts_what_was_in_clear_and_dedupes_names(at_0013, sightline_ho
         rows = connection.execute(
             text("SELECT name, config, bot_token FROM integrations ORDER BY name")
         ).all()
-        targets = json.loads(connection.execute(text("SELECT delivery_config FROM vision_actions")).scalar())
+        targets = decoded(connection.execute(text("SELECT delivery_config FROM vision_actions")).scalar())
         raw = json.dumps([[str(cell) for cell in row] for row in rows]) + json.dumps(targets)
     assert [row.name for row in rows] == ["acme", "acme (2)", "ops"]
     assert sorted(box.decrypt(row.bot_token) for row in rows) == sorted(TOKENS)
-    assert all(set(json.loads(row.config)) == {"report_channel", "token_mask"} for row in rows)
-    assert json.loads(rows[2].config)["token_mask"] == "xoxb-…cccc"
+    assert all(set(decoded(row.config)) == {"report_channel", "token_mask"} for row in rows)
+    assert decoded(rows[2].config)["token_mask"] == "xoxb-…cccc"
     assert not [secret for secret in (*TOKENS, "cLeArHoOk", "cLeArSiGnInG", "cLeArUrL") if secret in raw]
     assert [SEALED in target for target in targets] == [False, True, True]
     assert open_targets(box, targets) == TARGETS
@@ -104,9 +104,9 @@ def test_0014_and_back_restores_the_secrets_in_clear(at_0013):
 
     with at_0013.connect() as connection:
         rows = connection.execute(text("SELECT config, bot_token FROM integrations")).all()
-        targets = json.loads(connection.execute(text("SELECT delivery_config FROM vision_actions")).scalar())
+        targets = decoded(connection.execute(text("SELECT delivery_config FROM vision_actions")).scalar())
     assert sorted(row.bot_token for row in rows) == sorted(TOKENS)
-    assert sorted(json.loads(row.config)["name"] for row in rows) == ["acme", "acme (2)", "ops"]
+    assert sorted(decoded(row.config)["name"] for row in rows) == ["acme", "acme (2)", "ops"]
     assert targets == TARGETS
 
 
@@ -117,3 +117,8 @@ def test_migrating_an_empty_database_reads_no_key(sightline_home, database_url, 
     upgrade(database_url)
 
     assert not (sightline_home / "secret.key").exists()
+
+
+def decoded(value):
+    """A JSON column read with plain SQL: text on SQLite, already decoded by psycopg on PostgreSQL."""
+    return json.loads(value) if isinstance(value, str | bytes) else value
