@@ -1,6 +1,6 @@
 """Small reads and get-or-creates. None of them commits: the caller owns the transaction."""
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
@@ -159,3 +159,16 @@ def team_ids_of(session: Session, user_id: int) -> list[int]:
 
 def all_keys(session: Session) -> Sequence[ApiKey]:
     return session.exec(select(ApiKey)).all()
+
+
+def by_name_or_id(
+    session: Session, model: type[T], team_id: int, ref: str, named: Callable[[Session, int, str], T | None]
+) -> T | None:
+    """A team's row by its name (`named`), else by its id; None when neither is the team's."""
+    row = named(session, team_id, ref)
+    if row is None:
+        try:
+            row = session.get(model, UUID(ref))
+        except ValueError:
+            row = None
+    return row if row is not None and getattr(row, "team_id", None) == team_id else None

@@ -29,6 +29,7 @@ from models.action_queries import (
     team_scanner_ids,
 )
 from models.observation_queries import find_scanner
+from models.queries import by_name_or_id
 from pipeline import as_code
 from pipeline.actions import DEFAULT_DIGEST_RULE, next_run, validate_action
 from pipeline.addresses import url_host_problem
@@ -167,13 +168,8 @@ def run_now(deps: Deps, team_id: int, ref: str, *, now: datetime | None = None) 
 
 def find_action(session: Session, team_id: int, ref: str) -> VisionAction:
     """A team's action by name, or by id; `NotFoundError` when there is none."""
-    action = action_named(session, team_id, ref)
+    action = by_name_or_id(session, VisionAction, team_id, ref, action_named)
     if action is None:
-        try:
-            action = session.get(VisionAction, UUID(ref))
-        except ValueError:
-            action = None
-    if action is None or action.team_id != team_id:
         raise NotFoundError(f"no action {ref!r} in team {team_id}; see `sightline actions list`")
     return action
 

@@ -22,6 +22,7 @@ from integrations.slack_auth import SlackIdentity, check_slack_token
 from models import Integration, IntegrationKind
 from models.action_queries import team_integrations
 from models.integration_queries import actions_targeting, integration_named, uncarded_ready_reports
+from models.queries import by_name_or_id
 from pipeline.errors import Conflict, InvalidField, NotFoundError
 from pipeline.names import DELIVER
 from services.context import Deps
@@ -108,13 +109,8 @@ def rename_integration(deps: Deps, team_id: int, ref: str, new_name: str) -> str
 
 def find_integration(session: Session, team_id: int, ref: str) -> Integration:
     """A team's integration by name, or by id; `NotFoundError` when there is none."""
-    row = integration_named(session, team_id, ref)
+    row = by_name_or_id(session, Integration, team_id, ref, integration_named)
     if row is None:
-        try:
-            row = session.get(Integration, UUID(ref))
-        except ValueError:
-            row = None
-    if row is None or row.team_id != team_id:
         raise NotFoundError(f"no integration {ref!r} in team {team_id}; see `sightline integrations list`")
     return row
 
