@@ -133,6 +133,12 @@ class Settings(BaseSettings):
     delivery_timeout_s: float = Field(
         30.0, gt=0, validation_alias=AliasChoices("SIGHTLINE_DELIVERY_TIMEOUT_S")
     )
+    # A delivery being posted is leased for this long, renewed every third of it while the post runs;
+    # once it lapses (the worker stopped) the reaper or a redelivered message takes the post over,
+    # after looking for it in the channel.
+    delivery_lease_s: int = Field(
+        60, ge=5, le=3600, validation_alias=AliasChoices("SIGHTLINE_DELIVERY_LEASE_S")
+    )
 
     # The HTTP API (issue [3/9]).
     api_host: str = Field("127.0.0.1", validation_alias=AliasChoices("SIGHTLINE_API_HOST"))

@@ -131,6 +131,20 @@ def claim_delivery(session: Session, delivery_id: UUID, now: datetime, lease_s: 
     return session.exec(statement).rowcount == 1
 
 
+def renew_delivery(session: Session, delivery_id: UUID, attempt: int, now: datetime) -> bool:
+    """Keep attempt `attempt`'s hold on a `sending` delivery; False once it was taken over or finished."""
+    statement = (
+        update(Delivery)
+        .where(
+            col(Delivery.id) == delivery_id,
+            col(Delivery.status) == DeliveryStatus.SENDING,
+            col(Delivery.attempts) == attempt,
+        )
+        .values(updated_at=now)
+    )
+    return session.exec(statement).rowcount == 1
+
+
 def team_integrations(session: Session, team_id: int) -> Sequence[Integration]:
     """A team's integrations, oldest first."""
     return session.exec(

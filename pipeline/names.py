@@ -60,15 +60,14 @@ QUEUES = tuple(dict.fromkeys(route.queue for route in ROUTES))
 # No attempt outlives its actor's time limit: a running observation claimed without a lease (by a
 # worker older than leases) and started longer ago than this lost its worker.
 OBSERVATION_TIME_LIMIT_S = OBSERVE.time_limit_ms // 1000
-# A delivery being posted is held this long; past it, another worker may take it over.
-DELIVERY_LEASE_S = 10 * 60
 MAX_DELIVERY_ATTEMPTS = 8
 # At most one Slack message per channel in this interval, across every worker.
 SLACK_PACE_MS = 1_000
 # One group_signals kick per team at most this often.
 KICK_EVERY_S = 15
-# The grouping lock's lifetime, extended per signal while a pass runs.
-GROUPING_LOCK_TTL_S = 120
+# The grouping lock's lifetime: renewed every third of it while a pass runs (and checked per signal),
+# so a worker killed mid-pass holds the team's grouping up for at most this long.
+GROUPING_LOCK_TTL_S = 15
 # Workers announce themselves this often, and are presumed gone after this long without a word.
 WORKER_REFRESH_S = 10
 WORKER_EXPIRE_S = 30

@@ -1,12 +1,13 @@
 """Deliveries (DESIGN §8): one message to one target, once, and the one Slack card of a ready report.
 
 A delivery posts only while its row is not `delivered`: it is claimed pending → sending (one poster
-at a time; a lease lets another worker take over a post whose worker died), posted, then marked
-delivered. A post may land unrecorded (Slack answered after the client's timeout; the worker died
-after the target took it and before that commit), so every attempt after the first says so to the
-adapter (`Attempt.retry_since`): a Slack post first looks for its delivery id in the channel and,
-found, is marked delivered with that message's ts. A webhook receiver gets the same delivery id
-on every attempt to drop a repeat; a Slack incoming webhook cannot be asked and may show a repeat.
+at a time; a lease, renewed while the post runs, lets another worker take over a post whose worker
+died), posted, then marked delivered. A post may land unrecorded (Slack answered after the client's
+timeout; the worker died after the target took it and before that commit), so every attempt after
+the first says so to the adapter (`Attempt.retry_since`): a Slack post first looks for its delivery
+id in the channel and, found, is marked delivered with that message's ts. A webhook receiver gets
+the same delivery id on every attempt to drop a repeat; a Slack incoming webhook cannot be asked and
+may show a repeat.
 
 A Slack channel takes one message a second across every worker: a delivery whose channel is busy
 is not posted, and says how long to wait (`DeliveryOutcome.wait_ms`) so that its actor sends it
@@ -27,13 +28,14 @@ from sqlmodel import Session
 
 from integrations.delivery import Attempt, ChannelPacer, post_to
 from models import ActionRun, Delivery, DeliveryStatus, SignalReport, VisionAction, as_utc
-from models.action_queries import claim_delivery, move_delivery, team_integrations
+from models.action_queries import claim_delivery, move_delivery, renew_delivery, team_integrations
 from models.signal_queries import claim_notice, report_signals
 from pipeline.actions import target_key
 from pipeline.errors import DeliveryRejected, DeliveryTransient, InvalidField
-from pipeline.names import DELIVER, DELIVERY_LEASE_S
+from pipeline.names import DELIVER
 from pipeline.slack_text import report_card
 from services.context import Deps
+from services.heartbeat import BEATS_PER_LEASE, heartbeat
 from services.secrets import plaintext_target
 from settings import Settings
 
@@ -68,21 +70,34 @@ def deliver(deps: Deps, delivery_id: UUID, *, now: datetime | None = None) -> De
     if wait_ms:
         return DeliveryOutcome("paced", wait_ms)
     with deps.transaction() as session:
-        claimed = claim_delivery(session, delivery_id, deps.now(), DELIVERY_LEASE_S)
-        attempt = _attempt(session, delivery_id) if claimed else None
-    if attempt is None:
+        claimed = claim_delivery(session, delivery_id, deps.now(), deps.settings.delivery_lease_s)
+        held = _attempt(session, delivery_id) if claimed else None
+    if held is None:
         with deps.read() as session:
             row = session.get(Delivery, delivery_id)
             return DeliveryOutcome(str(row.status) if row else "missing")
-    return _post(deps, delivery_id, target, message, now, attempt)
+    number, attempt = held
+    with heartbeat(
+        lambda: _renew(deps, delivery_id, number),
+        every_s=deps.settings.delivery_lease_s / BEATS_PER_LEASE,
+        name="delivery-lease",
+        delivery_id=str(delivery_id),
+    ):
+        return _post(deps, delivery_id, target, message, now, attempt)
 
 
-def _attempt(session: Session, delivery_id: UUID) -> Attempt:
-    """This attempt of a claimed delivery; one after the first (counted, or after an error an operator
-    retried) may find that an earlier one posted, since the row was created."""
+def _attempt(session: Session, delivery_id: UUID) -> tuple[int, Attempt]:
+    """This attempt of a claimed delivery (its number, and what the adapter is told): one after the
+    first (counted, or after an error an operator retried) may find that an earlier one posted, since
+    the row was created."""
     row = session.get_one(Delivery, delivery_id)
     tried_before = row.attempts > 1 or row.error is not None
-    return Attempt(str(delivery_id), as_utc(row.created_at) if tried_before else None)
+    return row.attempts, Attempt(str(delivery_id), as_utc(row.created_at) if tried_before else None)
+
+
+def _renew(deps: Deps, delivery_id: UUID, attempt: int) -> bool:
+    with deps.transaction() as session:
+        return renew_delivery(session, delivery_id, attempt, deps.now())
 
 
 def retry_delivery(deps: Deps, delivery_id: UUID | str) -> bool:

@@ -1,9 +1,9 @@
 """An observation attempt's lease (DESIGN §5): held while the attempt runs, lapsing when its worker stops.
 
 A claim takes the row until `now + SIGHTLINE_OBSERVATION_LEASE_S` (90 s by default). While the
-attempt runs, a thread renews the lease every third of that: the model call alone may take minutes
-(and a re-prompt and the signals turn more), so the lease is kept alive by a heartbeat rather than
-sized for the longest attempt. Two renewals may fail in a row (the database busy, the process
+attempt runs, a heartbeat (`services.heartbeat`) renews the lease every third of that: the model
+call alone may take minutes (and a re-prompt and the signals turn more), so the lease is kept alive
+rather than sized for the longest attempt. Two renewals may fail in a row (the database busy, the process
 paused) before the lease lapses. Once it has lapsed the worker is taken to have stopped: a
 redelivered message takes the row over, or the reaper sends it again (`services.reapers`).
 
@@ -13,20 +13,14 @@ over while it was paused, say) can neither renew it nor write its result over it
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from uuid import UUID
 
-import structlog
-from sqlalchemy.exc import SQLAlchemyError
-
 from models.observation_queries import renew_lease
 from services.context import Deps
-
-log = structlog.get_logger(__name__)
-RENEWALS_PER_LEASE = 3
+from services.heartbeat import BEATS_PER_LEASE, heartbeat
 
 
 def lease_end(deps: Deps, now: datetime) -> datetime:
@@ -37,32 +31,18 @@ def lease_end(deps: Deps, now: datetime) -> datetime:
 @contextmanager
 def leased(deps: Deps, observation_id: UUID, attempt: int) -> Iterator[None]:
     """Keep renewing the attempt's lease until the block ends (or the attempt loses the row)."""
-    stop = threading.Event()
-    keeper = threading.Thread(
-        target=_keep, args=(deps, observation_id, attempt, stop), name="observation-lease", daemon=True
-    )
-    keeper.start()
-    try:
+    every = deps.settings.observation_lease_s / BEATS_PER_LEASE
+    with heartbeat(
+        lambda: renew(deps, observation_id, attempt),
+        every_s=every,
+        name="observation-lease",
+        observation_id=str(observation_id),
+        attempt=attempt,
+    ):
         yield
-    finally:
-        stop.set()  # a renewal still in flight is harmless: it is fenced like every other write
 
 
 def renew(deps: Deps, observation_id: UUID, attempt: int) -> bool:
     """Extend the attempt's lease from now; False when another attempt holds the row, or it finished."""
     with deps.transaction() as session:
         return renew_lease(session, observation_id, attempt, lease_end(deps, deps.now()))
-
-
-def _keep(deps: Deps, observation_id: UUID, attempt: int, stop: threading.Event) -> None:
-    every = deps.settings.observation_lease_s / RENEWALS_PER_LEASE
-    while not stop.wait(every):
-        try:
-            held = renew(deps, observation_id, attempt)
-        except SQLAlchemyError:  # try again at the next renewal; the lease outlives two misses
-            log.warning("observation_lease_not_renewed", observation_id=str(observation_id), attempt=attempt)
-            continue
-        if not held:
-            if not stop.is_set():
-                log.warning("observation_lease_lost", observation_id=str(observation_id), attempt=attempt)
-            return

@@ -46,7 +46,6 @@ from models.reaper_queries import (
 from models.signal_queries import fail_stranded_report, stranded_reports
 from pipeline.names import (
     DELIVER,
-    DELIVERY_LEASE_S,
     GROUP_SIGNALS,
     KICK_EVERY_S,
     MAX_DELIVERY_ATTEMPTS,
@@ -180,7 +179,7 @@ def _lost_work(deps: Deps, now: datetime, outcome: ReapOutcome, lost: bool) -> N
     with deps.transaction() as session:
         runs = stale_runs(session, quiet, now - timedelta(seconds=settings.stuck_run_after_s), BATCH)
         resend_runs = [run_id for run_id, seen in runs if touch_run(session, run_id, seen, now)]
-        leased = now - timedelta(seconds=DELIVERY_LEASE_S)
+        leased = now - timedelta(seconds=settings.delivery_lease_s)
         resend, failed = [], 0
         for delivery_id, seen, attempts in stale_deliveries(session, quiet, leased, BATCH):
             if attempts >= MAX_DELIVERY_ATTEMPTS:

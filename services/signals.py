@@ -1,9 +1,11 @@
 """Signals (DESIGN §7): group a team's signals into reports; pause and resume that grouping.
 
-Grouping runs for one team at a time across all workers (a Redis lock per team); it takes the
-team's ungrouped signals in arrival order, batch by batch, and places each in its own transaction
-(`services.grouping`). A worker killed mid-batch leaves the rest ungrouped, and the next run redoes
-them; a signal already grouped is never grouped again (the update is conditional on `grouped_at`).
+Grouping runs for one team at a time across all workers (a Redis lock per team, short-lived and
+renewed by a heartbeat while the pass runs, so a killed worker holds it seconds, not minutes); it
+takes the team's ungrouped signals in arrival order, batch by batch, and places each in its own
+transaction (`services.grouping`). A worker killed mid-batch leaves the rest ungrouped, and the
+next run redoes them; a signal already grouped is never grouped again (the update is conditional on
+`grouped_at`).
 The pause is stored per team in the database, so every worker and the scheduler see it.
 """
 
@@ -27,6 +29,7 @@ from pipeline.names import GROUPING_LOCK_TTL_S, grouping_lock_key
 from pipeline.report_text import judge_call, parse_judge
 from services.context import Deps
 from services.grouping import Batch, GroupResult, Judge, assign, pending
+from services.heartbeat import BEATS_PER_LEASE, heartbeat
 
 log = structlog.get_logger(__name__)
 BATCH = 200
@@ -44,10 +47,16 @@ def group_signals(deps: Deps, team_id: int) -> GroupResult:
         result.busy = True
         return result
     try:
-        embed = embedder(deps.settings, deps.gemini)
-        judge = _judge(deps)
-        while _group_batch(deps, team_id, embed, judge, lock, result):
-            pass
+        with heartbeat(
+            lambda: bool(lock.extend(GROUPING_LOCK_TTL_S, replace_ttl=True)),
+            every_s=GROUPING_LOCK_TTL_S / BEATS_PER_LEASE,
+            name="grouping-lock",
+            team_id=team_id,
+        ):
+            embed = embedder(deps.settings, deps.gemini)
+            judge = _judge(deps)
+            while _group_batch(deps, team_id, embed, judge, lock, result):
+                pass
     except LockError:
         log.warning("grouping_lock_lost", team_id=team_id)
     finally:

@@ -12,8 +12,10 @@ from typer.testing import CliRunner
 from cli.main import app
 from integrations.delivery import verify
 from integrations.fake_slack import FakeSlack, FakeSlackReply
+from models.action_queries import claim_delivery, renew_delivery
 from models import DeliveryStatus, Integration, session_scope, utcnow
 from pipeline.errors import DeliveryTransient
+from services import delivery as delivery_service
 from services.action_runs import RunProgress
 from tests.support.deliveries import action_to, attempt, delivery_to, row, use_settings
 from tests.support.receiver import Receiver
@@ -155,3 +157,39 @@ def test_run_now_waits_until_a_slow_post_is_delivered(world, slack):
     assert result.exit_code == 0, result.output
     assert f"slack:{slack.integration_id}:C9: delivered" in result.output
     assert len(slack.messages("C9")) == 1 and len(slack.posts()) == 1
+
+
+def test_a_post_holds_its_lease_while_it_runs_and_a_takeover_ends_the_old_hold(world, slack):
+    """The deliver path renews its lease fenced by its attempt number: the attempt that posts keeps
+    the row; once another attempt took the row over, the old one's renewals are refused."""
+    delivery_id = delivery_to(
+        world, {"type": "slack", "integration_id": slack.integration_id, "channel": "C7"}
+    )
+    now = utcnow()
+    with session_scope(world.db.sessions) as session:
+        assert claim_delivery(session, delivery_id, now, world.settings.delivery_lease_s)
+        assert renew_delivery(session, delivery_id, 1, now + timedelta(seconds=20))
+        # Within the lease no one else takes it; past it (the worker stopped renewing) one may.
+        assert not claim_delivery(session, delivery_id, now + timedelta(seconds=30), 60)
+        assert claim_delivery(session, delivery_id, now + timedelta(seconds=90), 60)
+        assert not renew_delivery(session, delivery_id, 1, now + timedelta(seconds=91))
+        assert renew_delivery(session, delivery_id, 2, now + timedelta(seconds=91))
+
+
+def test_a_slow_post_renews_its_lease_until_it_is_marked_delivered(world, slack, monkeypatch):
+    renewed: list[tuple[str, int]] = []
+    real = delivery_service.renew_delivery
+
+    def counting(session, delivery_id, attempt, now):
+        renewed.append((str(delivery_id), attempt))
+        return real(session, delivery_id, attempt, now)
+
+    monkeypatch.setattr(delivery_service, "renew_delivery", counting)
+    monkeypatch.setattr(delivery_service, "BEATS_PER_LEASE", world.settings.delivery_lease_s / 0.1)
+    delivery_id = delivery_to(
+        world, {"type": "slack", "integration_id": slack.integration_id, "channel": "C8"}
+    )
+    slack.script(FakeSlackReply.slow(0.6, method=POST))  # inside the 1 s client timeout
+    assert attempt(world, delivery_id) == "delivered"
+    assert len(renewed) >= 3 and set(renewed) == {(str(delivery_id), 1)}
+    assert row(world, delivery_id).status == DeliveryStatus.DELIVERED
