@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -80,3 +81,20 @@ def socket_alive(socket_file: str) -> bool:
         return False
     finally:
         client.close()
+
+
+def observation_counter(home: Path) -> Callable[[], Counter]:
+    """Observations by status, read from the database `up` works on (no process started per look)."""
+    from sqlmodel import select
+
+    from integrations.storage import database
+    from models import Observation
+    from settings import Settings
+
+    db = database(Settings(SIGHTLINE_HOME=home, DATABASE_URL=None))
+
+    def counts() -> Counter:
+        with db.sessions() as session:
+            return Counter(str(status) for status in session.exec(select(Observation.status)))
+
+    return counts

@@ -1,5 +1,6 @@
-"""A demo-like run with JSON logs: every line `sightline up` (scheduler, worker, API) writes is JSON,
-and no log line of any process holds a secret (the Gemini key, a Slack webhook's secret path, the
+"""A demo-like run of `sightline up` from the project's folder, with JSON logs: scheduler, worker and
+API observe, answer and report themselves healthy, Ctrl-C stops them all and they leave no trace in
+`status`; every line they write is JSON, and no log line of any process holds a secret (the Gemini key, a Slack webhook's secret path, the
 PostHog key, an ingest token, an API key) or a recording's content (a console error, what was
 typed), although all of them went through these processes: Gemini observed and digested, PostHog was
 polled, a batch was ingested, the API was read and a digest was posted to the Slack webhook."""
@@ -11,19 +12,17 @@ import secrets
 import signal
 import subprocess
 import threading
-from collections import Counter
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import httpx
 import pytest
-from sqlmodel import select
 
 from integrations.fake_gemini import FakeGemini, FakeReply, RecordedRequest
 from integrations.fake_posthog import FakePostHog
 from integrations.fake_server import LocalServer
 from scenarios.stories import _PAY_ERROR, JANE_CARD, JANE_EMAIL
-from tests.acceptance.processes import CLI, ROOT, sightline_env, wait_until
+from tests.acceptance.processes import CLI, ROOT, observation_counter, sightline_env, wait_until
 
 pytestmark = pytest.mark.acceptance
 GEMINI_KEY = "AIzaSy" + secrets.token_urlsafe(24)
@@ -134,6 +133,10 @@ def run_demo(tmp_path: Path, gemini: FakeGemini, posthog: FakePostHog, slack: Sl
         run("actions", "run-now", "Pay digest", "--wait", "--timeout", "60")
         assert slack.paths == [f"/services/T0LOGS/B0LOGS/{HOOK_SECRET}"]
         wait_until(lambda: posthog.paths("list"), 30, "the scheduler polling PostHog")
+        status = json.loads(run("status", "--json"))
+        assert status["scheduler"]["leader"] is not None
+        assert len(status["workers"]) == 1 and status["workers"][0]["threads"] == 2
+        assert "healthy: a leader and 1 live worker(s)" in run("status", "--check")
         assert gemini.generate_requests() and all(
             r.headers.get("x-goog-api-key") == GEMINI_KEY for r in gemini.generate_requests()
         )
@@ -150,6 +153,9 @@ def run_demo(tmp_path: Path, gemini: FakeGemini, posthog: FakePostHog, slack: Sl
     assert {"up_started", "scheduler_started", "worker_started", "api_serving", "up_stopped"} <= {
         entry["event"] for entry in entries
     }
+    after = json.loads(run("status", "--json"))
+    assert after["scheduler"]["leader"] is None  # the scheduler released its lock on the way out
+    assert after["workers"] == []
     text = "".join(daemons) + "".join(logs)
     for secret in (GEMINI_KEY, HOOK_SECRET, posthog.api_key, ingest_token, api_key, *RECORDING_TEXT):
         assert secret not in text, f"{secret!r} is in the logs"
@@ -198,18 +204,3 @@ def answers(url: str) -> bool:
         return httpx.get(url, timeout=2).status_code < 500
     except httpx.TransportError:
         return False
-
-
-def observation_counter(home: Path):
-    """Observations by status, read from the database `up` works on."""
-    from integrations.storage import database
-    from models import Observation
-    from settings import Settings
-
-    db = database(Settings(SIGHTLINE_HOME=home, DATABASE_URL=None))
-
-    def counts() -> Counter:
-        with db.sessions() as session:
-            return Counter(str(status) for status in session.exec(select(Observation.status)))
-
-    return counts

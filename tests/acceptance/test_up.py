@@ -1,7 +1,8 @@
 """`sightline up`: scheduler, worker and API together observe imported sessions; Ctrl-C stops them all.
 
-From the project's folder (`python -m cli.main`) and from a Django project's folder, whose own
-`settings.py` must not stand in for Sightline's in the scheduler and worker `up` starts.
+Run from a Django project's folder, whose own `settings.py` must not stand in for Sightline's in the
+scheduler and worker `up` starts. The run from the project's own folder (`python -m cli.main`) is
+`test_json_logs`, which checks the same and what the processes log.
 """
 
 from __future__ import annotations
@@ -9,13 +10,11 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-from collections import Counter
 
 import httpx
 import pytest
-from sqlmodel import select
 
-from tests.acceptance.processes import CLI, ROOT, SIGHTLINE, sightline_env, wait_until
+from tests.acceptance.processes import ROOT, SIGHTLINE, observation_counter, sightline_env, wait_until
 
 pytestmark = pytest.mark.acceptance
 DJANGO_SETTINGS = 'SECRET_KEY = "not-sightline"\nINSTALLED_APPS = ["django.contrib.admin"]\n'
@@ -38,17 +37,13 @@ def api_get(env: dict[str, str], path: str, key: str) -> dict:
     return answer[0]
 
 
-@pytest.mark.parametrize("folder", ["project", "django-project"])
-def test_up_observes_backfilled_sessions_and_stops_cleanly(tmp_path, folder):
+def test_up_observes_backfilled_sessions_and_stops_cleanly(tmp_path):
     home = tmp_path / "home"
     env = sightline_env(home)
     env.update(SIGHTLINE_SETTLE_S="0", SIGHTLINE_SCHEDULER_TICK_S="0.5")
-    if folder == "project":
-        cli, cwd = CLI, ROOT
-    else:
-        cli, cwd = [SIGHTLINE], tmp_path / "django"
-        cwd.mkdir()
-        (cwd / "settings.py").write_text(DJANGO_SETTINGS)
+    cli, cwd = [SIGHTLINE], tmp_path / "django"
+    cwd.mkdir()
+    (cwd / "settings.py").write_text(DJANGO_SETTINGS)
 
     def run(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run([*cli, *args], env=env, cwd=cwd, check=True, capture_output=True, text=True)
@@ -97,18 +92,3 @@ def test_up_observes_backfilled_sessions_and_stops_cleanly(tmp_path, folder):
     probe = subprocess.run([*cli, "status", "--check"], env=env, cwd=cwd, capture_output=True, text=True)
     assert probe.returncode == 1
     assert "no scheduler is leading" in probe.stdout and "no worker is alive" in probe.stdout
-
-
-def observation_counter(home):
-    """Observations by status, read from the database `up` works on (no process started per look)."""
-    from integrations.storage import database
-    from models import Observation
-    from settings import Settings
-
-    db = database(Settings(SIGHTLINE_HOME=home, DATABASE_URL=None))
-
-    def counts() -> Counter:
-        with db.sessions() as session:
-            return Counter(str(status) for status in session.exec(select(Observation.status)))
-
-    return counts
