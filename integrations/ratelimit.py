@@ -1,31 +1,71 @@
 """A Gemini rate limiter shared by every worker through Redis: requests per minute and concurrency.
 
-Built on Dramatiq's own limiters (a sliding window counted in Redis, and a distributed semaphore).
-A caller that cannot get a slot within `max_wait_s` gets `ProviderTransient`, so the observation
-is retried later instead of holding a worker thread forever.
+One Lua script takes a slot atomically in one round trip, on Redis's own clock (`TIME`), so every
+process counts against the same window however their clocks drift:
+
+- the window is a sorted set of the requests admitted, scored by when. A request is admitted only
+  while fewer than `per_minute` were admitted in the last `window_s`, so no window of that length
+  ever holds more than `per_minute` requests, across processes;
+- the concurrent calls are a sorted set of holders scored by when their hold lapses (`call_ttl_s`),
+  so the slot of a process that died mid-call frees itself.
+
+Both are taken together or not at all. When either is full the script says how long until a slot
+frees (the oldest admitted request leaving the window, or the first hold lapsing), and the caller
+sleeps that long (at most `WAIT_CAP_S`) instead of polling blindly. A hold released in this process
+wakes this process's waiters at once; one released in another process is seen within
+`HOLD_POLL_S`. A caller that cannot get a slot within `max_wait_s`
+gets `ProviderTransient`, so the observation is retried later instead of holding a worker thread.
 """
 
 from __future__ import annotations
 
+import random
+import threading
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from itertools import count
 
 import redis
-from dramatiq.rate_limits import ConcurrentRateLimiter, WindowRateLimiter
-from dramatiq.rate_limits.backends import RedisBackend
 
 from pipeline.errors import ProviderTransient
 from pipeline.names import gemini_concurrency_key, gemini_rpm_key
 
-# Dramatiq counts whole-second buckets; a sliding 60 s window can touch 61 of them, so counting
-# 61 buckets is what keeps every 60-second window at or under the limit (a 60-bucket window let
-# 66 requests through in one 60 s span in the benchmark).
-WINDOW_S = 61
-POLL_S = 0.1
+# KEYS: window, holders. ARGV: member, per_minute, window_us, concurrency, ttl_us.
+# Returns {0, 0} when the slot is taken, {1, µs until the window frees one}, or
+# {2, µs until the first hold lapses} when every concurrent call is held.
+_TAKE = """
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
+local limit, window = tonumber(ARGV[2]), tonumber(ARGV[3])
+local concurrency, ttl = tonumber(ARGV[4]), tonumber(ARGV[5])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local admitted = redis.call('ZCARD', KEYS[1])
+if admitted >= limit then
+    local leaving = redis.call('ZRANGE', KEYS[1], admitted - limit, admitted - limit, 'WITHSCORES')
+    return {1, tonumber(leaving[2]) + window - now}
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+if redis.call('ZCARD', KEYS[2]) >= concurrency then
+    local first = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+    return {2, tonumber(first[2]) - now}
+end
+redis.call('ZADD', KEYS[1], now, ARGV[1])
+redis.call('ZADD', KEYS[2], now + ttl, ARGV[1])
+redis.call('PEXPIRE', KEYS[1], math.ceil(window / 1000) + 1000)
+redis.call('PEXPIRE', KEYS[2], math.ceil(ttl / 1000) + 1000)
+return {0, 0}
+"""
+TAKEN, WINDOW_FULL = 0, 1
+HOLD_POLL_S = 0.05  # the longest a waiter misses a hold released by another process
+WAIT_CAP_S = 1.0  # a waiter asks again at least this often, so a limit changed meanwhile takes effect
+JITTER_S = 0.005  # so waiters of several processes do not all ask at the same microsecond
 
 
 class GeminiLimiter:
+    """`slot()` holds one Gemini request: a place in the shared window and one of the concurrent calls."""
+
     def __init__(
         self,
         client: redis.Redis,
@@ -35,36 +75,48 @@ class GeminiLimiter:
         concurrency: int,
         max_wait_s: float = 90.0,
         call_ttl_s: float = 900.0,
+        window_s: float = 60.0,
     ):
-        backend = RedisBackend(client=client)
-        self.window = WindowRateLimiter(backend, gemini_rpm_key(namespace), limit=per_minute, window=WINDOW_S)
-        self.concurrent = ConcurrentRateLimiter(
-            backend, gemini_concurrency_key(namespace), limit=concurrency, ttl=int(call_ttl_s * 1000)
-        )
+        self.client = client
+        self.keys = [gemini_rpm_key(namespace), gemini_concurrency_key(namespace)]
+        self.limits = [per_minute, int(window_s * 1_000_000), concurrency, int(call_ttl_s * 1_000_000)]
         self.max_wait_s = max_wait_s
+        self._take = client.register_script(_TAKE)  # EVALSHA; loads the script again after a flush
+        self._prefix, self._serial = uuid.uuid4().hex, count()
+        self._released = threading.Condition()
+        self._releases = 0  # counts this process's releases, so a waiter sees one made while it asked
 
     @contextmanager
     def slot(self) -> Iterator[None]:
-        """Hold one request slot: a place in this minute's window and one of the concurrent calls."""
-        deadline = time.monotonic() + self.max_wait_s
-        self._wait(self._take_window, deadline)
+        """Hold one request slot until the block ends.
+
+        Raises `ProviderTransient` when no slot freed within `max_wait_s`.
+        """
+        member = f"{self._prefix}:{next(self._serial)}"
+        self._acquire(member, time.monotonic() + self.max_wait_s)
+        try:
+            yield
+        finally:
+            self._release(member)
+
+    def _acquire(self, member: str, deadline: float) -> None:
         while True:
-            with self.concurrent.acquire(raise_on_failure=False) as acquired:
-                if acquired:
-                    yield
-                    return
-            self._pause(deadline)
+            releases = self._releases
+            status, wait_us = self._take(keys=self.keys, args=[member, *self.limits])
+            if status == TAKEN:
+                return
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise ProviderTransient("the Gemini rate limit kept every slot busy")
+            if status == WINDOW_FULL:
+                time.sleep(min(left, WAIT_CAP_S, wait_us / 1_000_000 + random.uniform(0, JITTER_S)))
+            else:
+                with self._released:
+                    if releases == self._releases:
+                        self._released.wait(min(left, wait_us / 1_000_000, HOLD_POLL_S))
 
-    def _take_window(self) -> bool:
-        with self.window.acquire(raise_on_failure=False) as acquired:
-            return bool(acquired)
-
-    def _wait(self, take, deadline: float) -> None:
-        while not take():
-            self._pause(deadline)
-
-    @staticmethod
-    def _pause(deadline: float) -> None:
-        if time.monotonic() >= deadline:
-            raise ProviderTransient("the Gemini rate limit kept every slot busy")
-        time.sleep(POLL_S)
+    def _release(self, member: str) -> None:
+        self.client.zrem(self.keys[1], member)
+        with self._released:
+            self._releases += 1
+            self._released.notify_all()

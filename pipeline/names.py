@@ -151,11 +151,13 @@ def slack_pace_key(namespace: str, channel: str) -> str:
 
 
 def gemini_rpm_key(namespace: str) -> str:
-    return f"{namespace}:gemini:rpm"
+    """The Gemini requests admitted in the last minute: a sorted set of request ids scored by when (µs)."""
+    return f"{namespace}:gemini:rpm:v2"
 
 
 def gemini_concurrency_key(namespace: str) -> str:
-    return f"{namespace}:gemini:concurrency"
+    """The Gemini calls in flight: a sorted set of request ids scored by when their hold lapses (µs)."""
+    return f"{namespace}:gemini:concurrency:v2"
 
 
 def idempotency_key(namespace: str, caller: str, key: str) -> str:
