@@ -67,6 +67,15 @@ class BlobStore(ABC):
     def refs(self, prefix: str = "") -> Iterator[str]:
         """Every stored ref starting with `prefix` (`"3/"`: team 3's), for retention and orphan checks."""
 
+    @abstractmethod
+    def put(self, ref: str, data: bytes) -> None:
+        """Store `data` as it is under a ref the caller names, replacing what was there: a file derived
+        from a blob (its analysis), kept beside it. Atomic, as a blob's write is."""
+
+    @abstractmethod
+    def get(self, ref: str) -> bytes:
+        """What `put` stored under `ref`. Raises `BlobMissing`."""
+
     def write(self, team_id: int, session_id: str, events: Iterable[dict]) -> tuple[str, int]:
         """Store `events`; returns (ref, uncompressed size in bytes)."""
         return self.write_lines(team_id, session_id, map(orjson.dumps, events))
@@ -139,15 +148,41 @@ class LocalBlobStore(BlobStore):
             ref = blob_ref(team_id, session_id, content_hash)
             os.replace(temporary, self.root / ref)
         except OSError as exc:
-            if isinstance(exc, BlobMissing) or exc.errno not in _STORE_ERRORS:
+            if (unavailable := self._unavailable(exc)) is None:
                 raise
-            # The folder's fault (full, read-only, not ours), not the recording's: say where.
-            raise BlobStoreUnavailable(
-                f"cannot write to {self.location}: {exc.strerror}", self.location
-            ) from exc
+            raise unavailable from exc
         finally:
             temporary.unlink(missing_ok=True)
         return ref, size
+
+    def put(self, ref: str, data: bytes) -> None:
+        """Into the folder of `ref`, which its blob's write made (`FileNotFoundError` without it)."""
+        target = self.root / ref
+        temporary = target.with_name(f".{target.name}.tmp{os.getpid()}-{threading.get_ident()}")
+        try:
+            with temporary.open("wb") as out:
+                os.fchmod(out.fileno(), FILE_MODE)
+                out.write(data)
+            os.replace(temporary, target)
+        except OSError as exc:
+            if (unavailable := self._unavailable(exc)) is None:
+                raise
+            raise unavailable from exc
+        finally:
+            temporary.unlink(missing_ok=True)
+
+    def get(self, ref: str) -> bytes:
+        try:
+            return (self.root / ref).read_bytes()
+        except FileNotFoundError as exc:
+            raise BlobMissing(ref, self.location) from exc
+
+    def _unavailable(self, exc: OSError) -> BlobStoreUnavailable | None:
+        """A write error that is the folder's fault (full, read-only, not ours), not the recording's,
+        as `BlobStoreUnavailable` naming the folder; None for any other."""
+        if isinstance(exc, BlobMissing) or exc.errno not in _STORE_ERRORS:
+            return None
+        return BlobStoreUnavailable(f"cannot write to {self.location}: {exc.strerror}", self.location)
 
     def lines(self, ref: str) -> Iterator[bytes]:
         try:

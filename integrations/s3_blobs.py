@@ -14,6 +14,7 @@ other refusal (no such bucket, a wrong key) is a `ConfigurationError`.
 
 from __future__ import annotations
 
+import io
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -71,6 +72,21 @@ class S3BlobStore(BlobStore):
         finally:
             response.close()
             response.release_conn()
+
+    def put(self, ref: str, data: bytes) -> None:
+        with self._translated("write", ref):
+            self.client.put_object(
+                self.bucket, self._key(ref), io.BytesIO(data), len(data), content_type="application/gzip"
+            )
+
+    def get(self, ref: str) -> bytes:
+        with self._translated("read", ref):
+            response = self.client.get_object(self.bucket, self._key(ref))
+            try:
+                return response.read()
+            finally:
+                response.close()
+                response.release_conn()
 
     def delete(self, ref: str) -> None:
         try:

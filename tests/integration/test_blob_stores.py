@@ -131,6 +131,18 @@ def test_refs_lists_every_blob_under_a_prefix(adapter):
     assert list(adapter.store.refs("3/")) == []
 
 
+def test_put_keeps_bytes_beside_a_blob_under_the_ref_given_replacing_them_and_get_reads_them(adapter):
+    ref, _ = adapter.store.write(7, "session-1", EVENTS[:2])
+    adapter.store.put(f"{ref}.analysis", b"first")
+    adapter.store.put(f"{ref}.analysis", b"second")
+    assert adapter.store.get(f"{ref}.analysis") == b"second"
+    assert sorted(adapter.store.refs("7/")) == sorted([ref, f"{ref}.analysis"])
+    assert len(adapter.stored()) == 2  # no temporary file left behind
+    adapter.store.delete(f"{ref}.analysis")
+    with pytest.raises(BlobMissing):
+        adapter.store.get(f"{ref}.analysis")
+
+
 def test_a_legacy_json_array_blob_is_still_read(adapter):
     adapter.put_raw("5/legacy.json.gz", gzip.compress(orjson.dumps(EVENTS)))
     assert adapter.store.read("5/legacy.json.gz") == EVENTS
