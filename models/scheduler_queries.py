@@ -7,7 +7,7 @@ reaped row: the second one's update matches nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -19,7 +19,7 @@ from sqlmodel import Session, col, func, or_, select, update
 from models.actions import TriggerType, VisionAction
 from models.base import table_of
 from models.recordings import Recording
-from models.vision import Observation, Scanner
+from models.vision import IN_FLIGHT_STATUSES, Observation, Scanner
 
 # What the sweep needs of a recording: the watermark key, settling, and the query/eligibility metadata.
 # More columns than sqlmodel's `select()` types (four), so statements over them are untyped: rows are `Row`s.
@@ -46,17 +46,60 @@ def enabled_scanners(session: Session) -> Sequence[Scanner]:
     ).all()
 
 
-def claim_sweep(session: Session, scanner_id: UUID, slot: int, now: datetime) -> bool:
-    """Take this scanner's sweep slot; False when it (or a later one) was already taken."""
+def _not_being_swept(now: datetime) -> Any:
+    return or_(col(Scanner.sweeping_until).is_(None), col(Scanner.sweeping_until) < now)
+
+
+def claim_sweep(session: Session, scanner_id: UUID, slot: int, now: datetime, until: datetime) -> bool:
+    """Take this scanner's sweep slot and hold it until `until` (or `finish_sweep`); False when the
+    slot (or a later one) was already taken, or another sweep of the scanner holds it: the slot is
+    still due, and a later tick takes it."""
     statement = (
         update(Scanner)
         .where(
             col(Scanner.id) == scanner_id,
             or_(col(Scanner.sweep_slot).is_(None), col(Scanner.sweep_slot) < slot),
+            _not_being_swept(now),
         )
-        .values(sweep_slot=slot, last_sweep_at=now)
+        .values(sweep_slot=slot, last_sweep_at=now, sweeping_until=until)
     )
     return session.exec(statement).rowcount == 1
+
+
+def claim_top_up(
+    session: Session, scanner_id: UUID, now: datetime, until: datetime, backlog: Collection[str]
+) -> bool:
+    """Hold a backlogged scanner (its last sweep stopped for a reason in `backlog`) for a top-up until
+    `until` (or `finish_sweep`); False when it is caught up, disabled, or another sweep holds it
+    (another scheduler got there first)."""
+    statement = (
+        update(Scanner)
+        .where(
+            col(Scanner.id) == scanner_id,
+            col(Scanner.enabled).is_(True),
+            col(Scanner.sweep_stopped).in_(backlog),
+            _not_being_swept(now),
+        )
+        .values(last_sweep_at=now, sweeping_until=until)
+    )
+    return session.exec(statement).rowcount == 1
+
+
+def finish_sweep(
+    session: Session,
+    scanner_id: UUID,
+    old: tuple[datetime | None, str],
+    new: tuple[datetime, str],
+    stopped: str,
+) -> bool:
+    """Record why the sweep stopped and release the scanner; move the watermark from `old` to `new`
+    only if nobody moved it meanwhile (a rewind, say). Whether the watermark moved."""
+    session.exec(
+        update(Scanner)
+        .where(col(Scanner.id) == scanner_id)
+        .values(sweep_stopped=stopped, sweeping_until=None)
+    )
+    return new != old and advance_watermark(session, scanner_id, old, new)
 
 
 def advance_watermark(
@@ -74,6 +117,27 @@ def advance_watermark(
         .values(last_swept_at=new[0], last_seen_session_id=new[1])
     )
     return session.exec(statement).rowcount == 1
+
+
+def in_flight_by(session: Session, column: Any) -> dict[Any, int]:
+    """Pending and running observations counted by `column` (`Observation.scanner_id` or `.team_id`):
+    one read for every scanner the top-up stage looks at."""
+    statement = (
+        select(column, func.count())
+        .select_from(Observation)
+        .where(col(Observation.status).in_(IN_FLIGHT_STATUSES))
+        .group_by(column)
+    )
+    return {key: count for key, count in session.exec(statement)}
+
+
+def finished_since(session: Session, scanner_id: UUID, since: datetime) -> int:
+    """How many of a scanner's observations finished (any terminal status) since `since`."""
+    return session.exec(
+        select(func.count())
+        .select_from(Observation)
+        .where(Observation.scanner_id == scanner_id, col(Observation.completed_at) >= since)
+    ).one()
 
 
 def _after_watermark(team_id: int, after: tuple[datetime, str], cutoff: datetime) -> list[Any]:

@@ -76,6 +76,11 @@ class Scanner(SQLModel, table=True):
     # The scheduler claims a sweep by moving this to the current slot (see pipeline/sampling.sweep_slot).
     sweep_slot: int | None = Field(default=None, sa_type=sa.BigInteger)
     last_sweep_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Why the last sweep stopped (pipeline/sweep.SweepPlan.stopped, or "budget", "no_provider"):
+    # "full" and "walked" leave a backlog, which the next tick tops up without waiting for a slot.
+    sweep_stopped: str = Field(default="", max_length=16)
+    # A sweep's claim on the scanner, released when it finishes: no two sweeps of one scanner at once.
+    sweeping_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     estimated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_by: int | None = Field(default=None, foreign_key="users.id")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

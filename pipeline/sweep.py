@@ -18,7 +18,8 @@ so the new watermark is the last recording walked.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -29,6 +30,10 @@ from pipeline.sampling import keeps
 
 Watermark = tuple[datetime, str]
 MAX_EXAMINED = 20_000
+# A sweep that stopped for one of these left recordings it wants behind: the scanner has a backlog,
+# and free headroom is filled on the next tick. "budget" (the quota ran out) is not one: the money
+# does not come back by the next tick, so such a scanner waits for its slot.
+BACKLOG_STOPS = frozenset({"full", "walked"})
 
 
 @dataclass
@@ -125,3 +130,57 @@ def estimate_monthly(matching: int, days_of_data: float, rate: float) -> int:
     if matching <= 0 or rate <= 0:
         return 0
     return round(matching / max(days_of_data, 1.0) * 30 * rate)
+
+
+@dataclass(frozen=True)
+class Backlogged:
+    """A scanner whose last sweep left a backlog, as the top-up stage sees it."""
+
+    key: Any
+    team_id: int
+    last_sweep_at: datetime  # aware UTC
+    room: int  # in-flight room left (the scanner's cap and its team's)
+
+
+def share_top_ups(
+    waiting: Sequence[Backlogged], *, per_tick: int, least: int
+) -> list[tuple[Backlogged, int]]:
+    """Which backlogged scanners one tick tops up, and at most how many sessions each may take.
+
+    At most `per_tick` sessions in all, in equal shares of at least `least` (a sweep has a fixed
+    cost, so thin slices would waste the tick). Teams take turns, and within a team the scanner
+    topped up longest ago goes first: one scanner (or team) with a huge backlog gets its share, not
+    the tick, and whoever was left out this tick is first on the next.
+    """
+    by_team: dict[int, list[Backlogged]] = defaultdict(list)
+    for item in sorted(waiting, key=lambda item: (item.last_sweep_at, str(item.key))):
+        if item.room > 0:
+            by_team[item.team_id].append(item)
+    turns = [
+        team[index]
+        for index in range(max(map(len, by_team.values()), default=0))
+        for team in by_team.values()
+        if index < len(team)
+    ]
+    share = max(least, per_tick // len(turns)) if turns else 0
+    chosen, left = [], per_tick
+    for item in turns:
+        take = min(item.room, share)
+        # No thin remainder for the next in line: it goes first on the next tick with a full share.
+        if take > left:
+            break
+        chosen.append((item, take))
+        left -= take
+    return chosen
+
+
+def drain_eta_s(backlog: float, finished: int, window_s: float) -> float | None:
+    """Seconds a backlog takes at the rate `finished` observations per `window_s` drained lately.
+
+    0 with nothing left; None when something is left but nothing finished lately (no rate to go by).
+    """
+    if backlog <= 0:
+        return 0.0
+    if finished <= 0 or window_s <= 0:
+        return None
+    return backlog / (finished / window_s)

@@ -3,7 +3,9 @@ apply retention, refresh estimates.
 
 `Scheduler.tick(now)` is one pass and returns what it did (tests and `--once` call it directly);
 `Scheduler.run(stop)` ticks every `SIGHTLINE_SCHEDULER_TICK_S` until `stop` is set, further apart
-while Redis does not answer (one warning when it goes, one info when it is back). Each stage is
+while Redis does not answer (one warning when it goes, one info when it is back), and between ticks
+tops up scanners with a backlog every second (`Scheduler.top_up`), so a backlog drains at the
+workers' speed rather than a tick's worth at a time. Each stage is
 one use case. Leadership is checked before each stage and every few scanners, so a leader that
 loses its lock stops acting within one stage. The last tick's report is kept in Redis for `status`.
 """
@@ -21,6 +23,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from integrations.leadership import Leadership, write_last_tick
+from pipeline.sweep import BACKLOG_STOPS
 from services.action_runs import claim_due_actions
 from services.context import Deps
 from services.ingest import merge_stale
@@ -28,12 +31,15 @@ from services.ops import sample_queues
 from services.reapers import reap
 from services.retention import apply_retention
 from services.sources import poll_due_sources
-from services.sweeps import refresh_stale_estimates, sweep_due
+from services.sweeps import refresh_stale_estimates, sweep_due, top_up
 
 log = structlog.get_logger(__name__)
 LEADERSHIP_CHECK_EVERY = 20  # scanners between two lock extensions within one sweep stage
 ESTIMATES_PER_TICK = 2
 REDIS_BACKOFF_MAX_S = 30.0  # the longest wait between two ticks while Redis does not answer
+# Between two ticks, while some scanner has a backlog, its free headroom is topped up this often:
+# the workers finish a tick's worth of observations long before the next tick.
+TOP_UP_EVERY_S = 1.0
 
 
 @dataclass
@@ -84,6 +90,22 @@ class Scheduler:
             )
         return report
 
+    def top_up(self, now: datetime | None = None) -> bool:
+        """One top-up pass between ticks (`services.sweeps.top_up`) when this process leads; whether
+        some scanner still had a backlog, so another pass is worth making."""
+        if not self.leadership.hold():
+            return False
+        try:
+            done = top_up(self.deps, now=now or self.deps.now(), check=self._still_leading)
+        except _LostLeadership:
+            return False
+        enqueued = sum(outcome.enqueued for outcome in done.outcomes)
+        if enqueued:
+            log.info(
+                "scheduler_top_up", swept=len(done.outcomes), enqueued=enqueued, backlogged=done.backlogged
+            )
+        return done.backlogged > 0
+
     def _still_leading(self) -> None:
         if not self.leadership.hold():
             raise _LostLeadership
@@ -109,14 +131,16 @@ class Scheduler:
 
     def run(self, stop: threading.Event, *, once: bool = False) -> None:
         """Tick until `stop` is set (or once); a failed tick is logged and the loop goes on. While
-        Redis does not answer, the ticks back off (`_Outage`) and are not logged as failures."""
+        Redis does not answer, the ticks back off (`_Outage`) and are not logged as failures.
+        Between ticks, backlogged scanners are topped up every TOP_UP_EVERY_S."""
         outage = _Outage(self.deps.settings.scheduler_tick_s)
         try:
             while not stop.is_set():
                 began = time.monotonic()
-                wait = self.deps.settings.scheduler_tick_s
+                wait, backlog = self.deps.settings.scheduler_tick_s, False
                 try:
-                    self.tick()
+                    report = self.tick()
+                    backlog = any(swept["stopped"] in BACKLOG_STOPS for swept in report.swept)
                     outage.over()
                 except Exception as exc:
                     if not redis_unreachable(exc):
@@ -125,10 +149,23 @@ class Scheduler:
                         wait = outage.failed(exc)
                 if once:
                     break
-                stop.wait(max(0.0, wait - (time.monotonic() - began)))
+                self._between_ticks(stop, began + wait, backlog)
         finally:
             with contextlib.suppress(RedisConnectionError, RedisTimeoutError):  # down: its lock expires
                 self.leadership.step_down()
+
+    def _between_ticks(self, stop: threading.Event, next_tick: float, backlog: bool) -> None:
+        """Wait for the next tick, topping up backlogged scanners meanwhile (a failed pass waits)."""
+        while backlog and time.monotonic() + TOP_UP_EVERY_S < next_tick:
+            if stop.wait(TOP_UP_EVERY_S):
+                return
+            try:
+                backlog = self.top_up()
+            except Exception as exc:
+                if not redis_unreachable(exc):
+                    log.exception("scheduler_top_up_failed")
+                backlog = False
+        stop.wait(max(0.0, next_tick - time.monotonic()))
 
 
 class _LostLeadership(Exception):

@@ -9,7 +9,7 @@ import pytest
 from pipeline.errors import InvalidField
 from pipeline.sampling import slot_start, sweep_offset, sweep_slot
 from pipeline.schedule import parse_since
-from pipeline.sweep import Candidate, estimate_monthly, plan_sweep
+from pipeline.sweep import Backlogged, Candidate, drain_eta_s, estimate_monthly, plan_sweep, share_top_ups
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 CUTOFF = NOW - timedelta(minutes=35)
@@ -121,3 +121,40 @@ def test_a_long_walk_stops_after_max_examined_and_resumes_from_there():
         max_examined=20,
     )
     assert first.examined == 20 and first.stopped == "walked" and first.watermark == (end, "s019")
+
+
+def _backlogged(key: str, team_id: int, minutes_ago: int, room: int = 150) -> Backlogged:
+    return Backlogged(
+        key, team_id, datetime(2026, 1, 1, 12, tzinfo=UTC) - timedelta(minutes=minutes_ago), room
+    )
+
+
+def test_top_ups_share_a_tick_equally_and_skip_scanners_without_room():
+    waiting = [_backlogged("a", 1, 3), _backlogged("b", 1, 2), _backlogged("full", 1, 9, room=0)]
+    shares = share_top_ups(waiting, per_tick=200, least=50)
+    assert [(item.key, take) for item, take in shares] == [("a", 100), ("b", 100)]
+
+
+def test_a_top_up_takes_no_more_than_the_room_left():
+    shares = share_top_ups([_backlogged("a", 1, 1, room=7)], per_tick=1000, least=50)
+    assert [(item.key, take) for item, take in shares] == [("a", 7)]
+
+
+def test_teams_take_turns_so_a_team_with_many_backlogged_scanners_does_not_fill_the_tick():
+    many = [_backlogged(f"big-{index}", 1, 60 - index) for index in range(10)]
+    shares = share_top_ups([*many, _backlogged("small", 2, 1)], per_tick=150, least=50)
+    assert [item.key for item, _ in shares] == ["big-0", "small", "big-1"]
+
+
+def test_scanners_left_out_of_a_tick_go_first_on_the_next():
+    first = share_top_ups([_backlogged("a", 1, 5), _backlogged("b", 1, 4)], per_tick=60, least=50)
+    assert [(item.key, take) for item, take in first] == [("a", 50)]  # no thin 10 for b
+    # a was just topped up, b was not: b leads the next tick.
+    second = share_top_ups([_backlogged("a", 1, 0), _backlogged("b", 1, 4)], per_tick=60, least=50)
+    assert [item.key for item, _ in second] == ["b"]
+
+
+def test_a_backlog_eta_follows_the_recent_drain_rate():
+    assert drain_eta_s(300, finished=600, window_s=600) == 300
+    assert drain_eta_s(0, finished=0, window_s=600) == 0
+    assert drain_eta_s(10, finished=0, window_s=600) is None
