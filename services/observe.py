@@ -1,6 +1,7 @@
 """One observation attempt (DESIGN §5): what the `observe_session` actor does with one message.
 
-Claim the row (pending → running), check eligibility, render the stored timeline, ask the provider
+Claim the row (pending → running), check eligibility, get the recording's timeline (rendered once per
+version and shared by its scanners: `services.analysis_cache`), ask the provider
 (the heuristic one, or Gemini through the process's gateway and its shared limiter), check the
 answer, and write the result, the usage receipt and the signals in one transaction. Every outcome
 is a status on the row, and every move is a conditional update on the row's status, so a message
@@ -48,10 +49,10 @@ from pipeline.limits import Ineligible, eligibility
 from pipeline.observation import Outcome, build_outcome
 from pipeline.outputs import check_output
 from pipeline.timeline import Timeline
+from services.analysis_cache import recording_timeline
 from services.budget import observation_price
 from services.context import Deps
 from services.observation_leases import lease_end, leased
-from services.recordings import stored_timeline
 from settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -216,7 +217,8 @@ def analyse(deps: Deps, observation: Observation) -> Analysis | Ineligible:
     if ineligible is not None:
         return ineligible
     assert recording is not None  # eligibility() refuses a missing recording (no_recording)
-    timeline = stored_timeline(deps.blobs, recording, budget_tokens=deps.settings.timeline_budget_tokens)
+    # Shared by every scanner observing this version of the recording (`services.analysis_cache`).
+    timeline = recording_timeline(deps.blobs, recording, budget_tokens=deps.settings.timeline_budget_tokens)
     snapshot = observation.scanner_snapshot
     answer = _answer(deps, snapshot, timeline)
     credits = observation_price(snapshot["provider"], snapshot["model"], deps.settings)

@@ -3,12 +3,12 @@
 What goes, in one transaction: the observations of the sessions (their answers, evidence and
 scanner results), the labels on them, the signals they emitted (their reports' weight and count
 shrink; a report left with no signal is deleted), the ingest batches, and the recordings. Their
-blobs (and those of batches still waiting for their merge) are deleted after the commit: a crash
-in between leaves a blob no row references, which the orphan check removes later (when the blob
-store can list its refs). What stays, and why: usage receipts (credits, tokens, model,
-ids; no recording text) keep the month's quota honest; action runs and deliveries are digests of
-many sessions already sent to their targets; scanners' and sources' watermarks are positions, not
-content, and moving them back would sweep or import again.
+blobs, the analyses stored beside them, and the blobs of batches still waiting for their merge are
+deleted after the commit: a crash in between leaves a blob no row references, which the orphan
+check removes later (when the blob store can list its refs). What stays, and why: usage receipts
+(credits, tokens, model, ids; no recording text) keep the month's quota honest; action runs and
+deliveries are digests of many sessions already sent to their targets; scanners' and sources'
+watermarks are positions, not content, and moving them back would sweep or import again.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from models.retention_queries import (
 )
 from pipeline.errors import SightlineError
 from pipeline.retention import one_selector, retention_cutoff, shrink, signal_prefix
+from services.analysis_cache import analysed_blob, analysis_ref
 from services.context import Deps
 
 log = structlog.get_logger(__name__)
@@ -161,17 +162,24 @@ def _shrink_reports(
 
 
 def remove_blobs(deps: Deps, refs: Iterable[str]) -> int:
-    """Delete these blobs (a missing one is fine); the count deleted. A failure is logged and left
-    to the orphan check."""
+    """Delete these blobs (a missing one is fine) and the analyses stored beside them
+    (`services.analysis_cache`); the count of blobs deleted. A failure is logged and left to the
+    orphan check."""
     count = 0
     for ref in dict.fromkeys(ref for ref in refs if ref):
-        try:
-            deps.blobs.delete(ref)
-        except (OSError, SightlineError) as exc:
-            log.warning("blob_delete_failed", blob_ref=ref, error=type(exc).__name__)
-            continue
-        count += 1
+        count += _remove(deps, ref)
+        if analysed_blob(ref) is None:  # not counted: an analysis is a cache of its blob
+            _remove(deps, analysis_ref(ref))
     return count
+
+
+def _remove(deps: Deps, ref: str) -> bool:
+    try:
+        deps.blobs.delete(ref)
+    except (OSError, SightlineError) as exc:
+        log.warning("blob_delete_failed", blob_ref=ref, error=type(exc).__name__)
+        return False
+    return True
 
 
 def sweep_orphan_blobs(deps: Deps, now: datetime) -> int:
@@ -195,8 +203,8 @@ def sweep_orphan_blobs(deps: Deps, now: datetime) -> int:
 
 
 def _orphans(deps: Deps) -> set[str]:
-    """Blob refs of each team that no row of it holds (`referenced_refs`). Listed before the rows
-    are read: a blob committed in between is seen referenced."""
+    """Blob refs of each team that no row of it holds (`referenced_refs`), and analyses of blobs no
+    row holds. Listed before the rows are read: a blob committed in between is seen referenced."""
     with deps.read() as session:
         teams = team_ids(session)
     orphans: set[str] = set()
@@ -209,5 +217,6 @@ def _orphans(deps: Deps) -> set[str]:
             # every blob would look orphaned, so none is touched.
             log.warning("orphan_check_skipped", team_id=team_id, reason="no listed blob is referenced")
             return set()
-        orphans.update(refs - known)
+        # An analysis is referenced through its blob: it is an orphan once the blob is gone.
+        orphans.update(ref for ref in refs - known if analysed_blob(ref) not in known)
     return orphans
