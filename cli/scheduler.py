@@ -166,6 +166,19 @@ def _print_summary(data: dict) -> None:
     out.print(f"Signals: {ungrouped} waiting to be grouped; reports: {reports or 'none'}", highlight=False)
 
 
+def _eta(backlog: int, seconds: float | None) -> str:
+    """'-' with nothing left, '?' with nothing finished lately to go by, else about how long."""
+    if not backlog:
+        return "-"
+    if seconds is None:
+        return f"{backlog} left, ?"
+    if seconds < 120:
+        return f"{backlog} left, {seconds:.0f} s"
+    if seconds < 7200:
+        return f"{backlog} left, {seconds / 60:.0f} min"
+    return f"{backlog} left, {seconds / 3600:.1f} h"
+
+
 def _print_tables(data: dict) -> None:
     scanners = [
         (
@@ -176,11 +189,24 @@ def _print_tables(data: dict) -> None:
             f"waiting for {s['waiting_for']}" if s.get("waiting_for") else s["next_sweep_at"] or "-",
             str(s["unswept"]),
             str(s["settling"]),
+            f"{s['drain_per_min']:g}",
+            _eta(s["backlog"], s["backlog_eta_s"]),
             str(s["estimated_monthly_observations"] or 0),
         )
         for s in data["scanners"]
     ]
-    columns = ("scanner", "enabled", "rate", "last sweep", "next sweep", "unswept", "settling", "est./month")
+    columns = (
+        "scanner",
+        "enabled",
+        "rate",
+        "last sweep",
+        "next sweep",
+        "unswept",
+        "settling",
+        "done/min",
+        "backlog ETA",
+        "est./month",
+    )
     print_table(columns, scanners, title="Scanners")
     if data["actions"]:
         actions = [

@@ -131,13 +131,15 @@ def in_flight_by(session: Session, column: Any) -> dict[Any, int]:
     return {key: count for key, count in session.exec(statement)}
 
 
-def finished_since(session: Session, scanner_id: UUID, since: datetime) -> int:
-    """How many of a scanner's observations finished (any terminal status) since `since`."""
-    return session.exec(
-        select(func.count())
-        .select_from(Observation)
-        .where(Observation.scanner_id == scanner_id, col(Observation.completed_at) >= since)
+def finished_since(session: Session, scanner_id: UUID, since: datetime) -> tuple[int, datetime | None]:
+    """How many of a scanner's observations finished (any terminal status) since `since`, and when
+    the first of them did (None when none did)."""
+    count, first = session.exec(
+        select(func.count(), func.min(Observation.completed_at)).where(
+            Observation.scanner_id == scanner_id, col(Observation.completed_at) >= since
+        )
     ).one()
+    return count, first
 
 
 def _after_watermark(team_id: int, after: tuple[datetime, str], cutoff: datetime) -> list[Any]:

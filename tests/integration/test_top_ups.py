@@ -187,3 +187,20 @@ def test_between_ticks_the_scheduler_tops_up_while_a_backlog_is_left(capped):
     assert capped.scheduler.top_up(first + timedelta(seconds=1)) is True  # it had a backlog
     assert len(capped.observations(scanner)) == 5
     assert capped.scheduler.top_up(first + timedelta(seconds=2)) is False  # caught up: the loop waits
+
+
+def test_status_shows_how_fast_a_scanner_drains_and_when_its_backlog_is_done(capped):
+    scanner = capped.scanner()
+    now = datetime.now(UTC)
+    _record_many(capped, "s", 9, now)
+    first, _ = _slot_starts(capped, scanner, now + timedelta(minutes=2))
+    capped.tick(first)  # 3 in flight, 6 left unswept
+    row = capped.status_row(scanner, first)
+    assert (row["in_flight"], row["backlog"], row["drain_per_min"], row["backlog_eta_s"]) == (3, 9, 0, None)
+    with session_scope(capped.db.sessions) as session:  # 3 finished over the last minute
+        for index, observation in enumerate(session.exec(select(Observation))):
+            observation.status = ObservationStatus.SUCCEEDED
+            observation.completed_at = first - timedelta(seconds=60 - 20 * index)
+            session.add(observation)
+    row = capped.status_row(scanner, first)
+    assert (row["backlog"], row["drain_per_min"], row["backlog_eta_s"]) == (6, 3.0, 120)
