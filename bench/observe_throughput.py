@@ -10,9 +10,11 @@ Run: `make bench` or `.venv/bin/python -m bench.observe_throughput [--count N] [
    observation time; target ≥ 0.5, on the synthetic session and on copies of the real recordings
    of ../shared/recordings (skipped when the folder is absent).
 2. Model-bound: the fake Gemini answering in 500 ms, 8 threads: observations per second against the
-   theoretical 16/s; target ≥ 90%.
-3. Rate limit: 60 requests/minute configured, 75 observations: the most requests seen by the fake
-   in any 60-second window; target ≤ 60 (takes about 75 s).
+   theoretical 16/s; target ≥ 95%. The worker is warmed first by one observation per thread (its
+   Gemini client, connections and imports, built once in a long-running worker), then the clock
+   runs from the first request to the last observation written.
+3. Rate limit: 60 requests/minute configured, 75 observations: the most requests answered by the
+   fake in any 60-second window; target ≤ 60 (takes about 75 s).
 """
 
 from __future__ import annotations
@@ -171,8 +173,9 @@ def heuristic(rule: str) -> dict:
     return {**MONITOR, "provider": "heuristic", "scanner_config": {"prompt": "p", "rule": rule}}
 
 
-def gemini_run(count: int, latency_s: float, per_minute: int) -> tuple[float, list[float]]:
-    """Seconds for `count` Gemini observations, and when each request reached the fake."""
+def gemini_run(count: int, latency_s: float, per_minute: int, warm_up: int = 0) -> tuple[float, list[float]]:
+    """Seconds for `count` Gemini observations after `warm_up` unclocked ones, and when the fake
+    answered each clocked request."""
     with (
         tempfile.TemporaryDirectory() as home,
         FakeGemini(latency_s=latency_s, default=lambda request: REPLY) as fake,
@@ -180,17 +183,21 @@ def gemini_run(count: int, latency_s: float, per_minute: int) -> tuple[float, li
         bench = Bench(
             Path(home), fake, SIGHTLINE_GEMINI_RPM=str(per_minute), SIGHTLINE_GEMINI_CONCURRENCY="8"
         )
-        elapsed = bench.observe(MONITOR, bench.sessions(count))
+        ids = bench.sessions(warm_up + count)
+        if warm_up:
+            bench.observe(MONITOR, ids[:warm_up])
+        warmed = len(fake.generate_requests())
+        elapsed = bench.observe(MONITOR, ids[warm_up:])
         bench.close()
-        return elapsed, sorted(request.at for request in fake.generate_requests())
+        return elapsed, sorted(request.at for request in fake.generate_requests()[warmed:])
 
 
 def model_bound(count: int) -> None:
-    elapsed, _ = gemini_run(count, latency_s=0.5, per_minute=100_000)
+    elapsed, _ = gemini_run(count, latency_s=0.5, per_minute=100_000, warm_up=8)
     rate = count / elapsed
     print(
         f"model-bound: {count} observations in {elapsed:.1f} s with 500 ms replies and 8 threads: "
-        f"{rate:.1f}/s of the theoretical 16/s = {rate / 16:.0%} (target ≥ 90%)"
+        f"{rate:.1f}/s of the theoretical 16/s = {rate / 16:.1%} (target ≥ 95%)"
     )
 
 
