@@ -16,6 +16,15 @@ off: grouping is not what this measures, and without a scheduler nothing would g
 
 Both runs use one Redis started by this process (REDIS_URL for the children) and their own SQLite
 database. The ratio is observations per second through the scheduler ÷ direct.
+
+Then, unless `--quick`:
+- scale: the same backfill through `sightline up --processes 2` in a third data folder, against
+  the one-process run (target ≥ 1.7× on two cores);
+- latency: sessions arriving at a steady rate (`--rate` a second for `--arrivals-s`) while `up`
+  runs with SIGHTLINE_SETTLE_S=5 and SIGHTLINE_SWEEP_INTERVAL_S=`--sweep-interval`; for each
+  observation, the time from its session settling (last event stored + settle) to its result,
+  p50 and p99. A scanner that is caught up waits for its next sweep slot, so the bound is about the
+  sweep interval plus a tick (the default interval is 300 s; the bench shortens it to keep the run short).
 """
 
 from __future__ import annotations
@@ -110,8 +119,22 @@ class Run:
         apply_scanners(self.deps, self.team_id, document, source=str(SCANNERS_FILE))
         backfill(self.deps, self.team_id, [], since="2d", every=True)
 
-    def start(self, *arguments: str) -> subprocess.Popen:
-        return subprocess.Popen([*COMMAND, *arguments], env=self.env, stdout=subprocess.DEVNULL)
+    def start(self, *arguments: str, **env: str) -> subprocess.Popen:
+        return subprocess.Popen([*COMMAND, *arguments], env={**self.env, **env}, stdout=subprocess.DEVNULL)
+
+    def settle_latencies(self, settle_s: float) -> list[float]:
+        """Seconds from each finished observation's session settling to its result."""
+        from sqlmodel import select
+
+        from models import Observation, Recording, as_utc
+
+        with self.deps.read() as session:
+            rows = session.exec(
+                select(Observation.completed_at, Recording.last_ingested_at)
+                .join(Recording, Recording.session_id == Observation.session_id)
+                .where(Observation.completed_at.is_not(None))  # type: ignore[union-attr]
+            )
+            return [(as_utc(done) - as_utc(stored)).total_seconds() - settle_s for done, stored in rows]
 
     def wait_idle(self) -> None:
         subprocess.run(
@@ -182,9 +205,57 @@ def _timed(run: Run, *arguments: str) -> float:
         _stop(process)
 
 
+def _percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def _arrivals(root: Path, redis_url: str, sources: list, args: argparse.Namespace) -> None:
+    """Sessions stored at a steady rate while `up` runs; settle-to-observed p50/p99."""
+    from services.recordings import store
+
+    settle_s = 5
+    run = Run(root / "arrivals", redis_url, 0, sources)
+    count = int(args.rate * args.arrivals_s)
+    process = run.start(
+        "up",
+        "--threads",
+        "8",
+        "--processes",
+        "1",
+        "--no-api",
+        SIGHTLINE_SETTLE_S=str(settle_s),
+        SIGHTLINE_SWEEP_INTERVAL_S=str(args.sweep_interval),
+    )
+    try:
+        began = time.perf_counter()
+        for index in range(count):
+            name, parsed = sources[index % len(sources)]
+            store(
+                run.deps, run.team_id, f"live-{index:05}-{name[:20]}", parsed, ingested_at=datetime.now(UTC)
+            )
+            time.sleep(max(0.0, began + (index + 1) / args.rate - time.perf_counter()))
+        time.sleep(settle_s + 1)
+        run.wait_idle()
+    finally:
+        _stop(process)
+    latencies = run.settle_latencies(settle_s)
+    print(
+        f"  latency: {count} sessions arriving at {args.rate:g}/s for {args.arrivals_s} s, "
+        f"SIGHTLINE_SWEEP_INTERVAL_S={args.sweep_interval}: {len(latencies)} observations, "
+        f"settle-to-observed p50 {_percentile(latencies, 0.5):.1f} s, "
+        f"p99 {_percentile(latencies, 0.99):.1f} s "
+        f"(bound ≈ the sweep interval + a tick)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sessions", type=int, default=500)
+    parser.add_argument("--quick", action="store_true", help="only the ratio: no scale or latency run")
+    parser.add_argument("--rate", type=float, default=2.0, help="sessions a second in the latency run")
+    parser.add_argument("--arrivals-s", type=int, default=60, help="how long sessions arrive for")
+    parser.add_argument("--sweep-interval", type=int, default=30, help="the latency run's sweep interval")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
@@ -217,7 +288,15 @@ def main() -> None:
             f"  through `sightline up`: {len(pairs)} observations in {scheduled_s:.1f} s = {scheduled:.1f}/s"
         )
         print(f"  enqueued directly:      {len(pairs)} observations in {direct_s:.1f} s = {straight:.1f}/s")
-        print(f"$ {command_line()} --sessions {args.sessions}")
+        if not args.quick:
+            scale = Run(root / "scale", redis_url, args.sessions, sources)
+            two_s = _timed(scale, "up", "--threads", "8", "--processes", "2", "--no-api")
+            finished = len(scale.finished())
+            two = finished / two_s
+            print(f"  through `up --processes 2`: {finished} observations in {two_s:.1f} s = {two:.1f}/s")
+            print(f"  scale: 2 worker processes ÷ 1 = {two / scheduled:.2f}× (target ≥ 1.7× on two cores)")
+            _arrivals(root, redis_url, sources, args)
+        print(f"$ {command_line()} {' '.join(sys.argv[1:])}".rstrip())
         print(f"ratio {scheduled / straight:.2f} (target ≥ 0.9)")
 
 

@@ -101,9 +101,12 @@ def reap(deps: Deps, *, now: datetime | None = None) -> ReapOutcome:
     _kick(deps, now, outcome)
     if lost and told:
         redis_kept(deps, now)
-    found = (outcome.redis_lost, outcome.resent, outcome.orphaned_pending, outcome.taken_over)
-    if any(found) or outcome.orphaned_running or outcome.failed_runs:
+    # An empty Redis with nothing to send again (a first start, a new namespace) is not news.
+    found = (outcome.resent, outcome.orphaned_pending, outcome.taken_over, outcome.resent_runs)
+    if any(found) or outcome.orphaned_running or outcome.failed_runs or outcome.resent_deliveries:
         log.warning("scheduler_reaped", **vars(outcome))
+    elif lost:
+        log.info("redis_found_empty", nothing_lost=True)
     return outcome
 
 
