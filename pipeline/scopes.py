@@ -9,7 +9,15 @@ from collections.abc import Iterable
 
 from pipeline.errors import InvalidField
 
-OBJECTS = ("replay_scanner", "session_recording", "vision_action", "task", "signal_scout")
+OBJECTS = (
+    "replay_scanner",
+    "session_recording",
+    "vision_action",
+    "task",
+    "signal_scout",
+    "llm_prompt",
+    "evaluation",
+)
 SCOPES = tuple(f"{name}:{access}" for name in OBJECTS for access in ("read", "write"))
 ALL = "*"
 
