@@ -13,6 +13,7 @@ from models.base import MAX_ERROR_LENGTH, as_utc, utcnow
 from models.db import make_engine, session_factory, session_scope
 from models.ingest import IngestBatch, IngestToken
 from models.jobs import JobRun, JobStatus
+from models.prompts import LlmPrompt, LlmPromptVersion
 from models.recordings import DeviceType, Recording
 from models.signals import ProcessingState, ReportArtefact, ReportStatus, Signal, SignalReport
 from models.sources import RecordingSource, SourceKind
@@ -57,6 +58,8 @@ __all__ = [
     "JobRun",
     "JobStatus",
     "LabelRating",
+    "LlmPrompt",
+    "LlmPromptVersion",
     "Observation",
     "ObservationLabel",
     "ObservationStatus",
