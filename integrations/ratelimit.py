@@ -7,7 +7,7 @@ against the same window however their clocks drift:
   `window_s` after it ended (its score is when its hold lapses while it runs, then when it ended):
   a request reaches the provider somewhere between its admission and its end, so however late it
   arrives there (a cold connection, a slow network), no `window_s` window at the provider ever
-  holds more than `per_minute` requests, across processes. Counting from admission alone let 61
+  holds more than `per_minute` requests, across processes. Counting from admission alone let 62
   through in the benchmark's busiest minute at the fake; counting to the end costs a rate-bound
   run one call's latency per minute;
 - the concurrent calls are a sorted set of holders scored by when their hold lapses (`call_ttl_s`),
