@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import signal
 import threading
@@ -47,6 +48,7 @@ def serve(
         broker, worker_threads=threads, queues=set(queues) if queues else None, worker_timeout=1000
     )
     worker.start()
+    _freeze_start_up_objects()
     log.info(
         "worker_started",
         threads=threads,
@@ -60,6 +62,17 @@ def serve(
     log.info("worker_stopping")
     worker.stop(timeout=STOP_TIMEOUT_MS)
     broker.close()
+
+
+def _freeze_start_up_objects() -> None:
+    """Move what start-up made (modules, actors, settings, the engine) out of the collector's sight.
+
+    Decoding a large recording allocates enough objects to trigger full collections, and each one
+    walked every object of the process (~140 ms a time): a render pass went from 6.75 s to 4.69 s.
+    Frozen objects are never collected, so this runs once, after start-up, not per message.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def _stop_on_signals() -> threading.Event:
