@@ -12,6 +12,7 @@ from sqlalchemy import BindParameter, Insert, Update, bindparam, case, insert
 from sqlmodel import Session, col, func, or_, select, update
 
 from models.base import table_of, utcnow
+from models.recordings import Recording
 from models.signals import Signal
 from models.tenancy import Team
 from models.vision import IN_FLIGHT_STATUSES, Observation, ObservationStatus, Scanner, UsageReceipt
@@ -261,6 +262,26 @@ def claim(
     return None if row is None else Observation.model_validate(dict(row._mapping))
 
 
+_RECORDINGS = table_of(Recording)
+_RECORDING_OF = sa.select(_RECORDINGS).where(
+    _RECORDINGS.c.team_id == bindparam("team_id"), _RECORDINGS.c.session_id == bindparam("session_id")
+)
+
+
+def claim_with_recording(
+    session: Session, observation_id: UUID, now: datetime, lease_until: datetime, max_takeovers: int
+) -> tuple[Observation, Recording | None] | None:
+    """`claim`, and the recording the observation looks at (None when it has none) read on the same
+    connection in the same transaction: an attempt needs both, and a session of its own for the
+    read cost more than the read."""
+    observation = claim(session, observation_id, now, lease_until, max_takeovers)
+    if observation is None:
+        return None
+    where = {"team_id": observation.team_id, "session_id": observation.session_id}
+    row = session.connection().execute(_RECORDING_OF, where).first()
+    return observation, None if row is None else Recording.model_validate(dict(row._mapping))
+
+
 def move_status(
     session: Session,
     observation_id: UUID,
@@ -287,6 +308,21 @@ def renew_lease(session: Session, observation_id: UUID, attempt: int, lease_unti
     return move_status(
         session, observation_id, [ObservationStatus.RUNNING], attempt=attempt, lease_until=lease_until
     )
+
+
+def renew_leases(session: Session, held: Sequence[tuple[UUID, int]], lease_until: datetime) -> set[UUID]:
+    """Extend the leases of the running attempts `held` ((observation id, attempt) pairs) in one
+    UPDATE; the ids whose attempt still holds its row (the others were taken over, or finished)."""
+    if not held:
+        return set()
+    table = _OBSERVATIONS
+    statement = (
+        update(table)
+        .where(table.c.status == ObservationStatus.RUNNING, sa.tuple_(table.c.id, table.c.attempts).in_(held))
+        .values(lease_until=lease_until)
+        .returning(table.c.id)
+    )
+    return set(session.connection().execute(statement).scalars())
 
 
 def _receipt_insert() -> Insert:

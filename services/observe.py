@@ -31,8 +31,8 @@ import structlog
 from sqlmodel import Session
 
 from models.base import MAX_ERROR_LENGTH
-from models.observation_queries import add_new_signals, claim, insert_receipt, move_status
-from models.queries import get_recording
+from models.observation_queries import add_new_signals, claim_with_recording, insert_receipt, move_status
+from models.recordings import Recording
 from models.vision import Observation, ObservationStatus
 from pipeline.conversation import Answer, converse
 from pipeline.errors import (
@@ -104,14 +104,15 @@ def run_observation(
     key = _uuid(observation_id)
     with deps.transaction() as session:
         now = deps.now()
-        settings = deps.settings
-        observation = claim(session, key, now, lease_end(deps, now), settings.observation_max_takeovers)
-    if observation is None:
+        takeovers = deps.settings.observation_max_takeovers
+        claimed = claim_with_recording(session, key, now, lease_end(deps, now), takeovers)
+    if claimed is None:
         log.info("observation_not_claimed", observation_id=str(key))
         return Attempted("not_claimed")
+    observation, recording = claimed
     try:
         with leased(deps, key, observation.attempts):
-            return _attempt(deps, observation, retries, also_write)
+            return _attempt(deps, observation, recording, retries, also_write)
     except BaseException as exc:
         if not isinstance(exc, Exception):  # interrupted from outside: past the time limit, failed
             _move(deps, observation, ObservationStatus.FAILED, f"internal_error:{INTERRUPTED}")
@@ -119,11 +120,15 @@ def run_observation(
 
 
 def _attempt(
-    deps: Deps, observation: Observation, retries: int, also_write: Callable[[Session], None] | None
+    deps: Deps,
+    observation: Observation,
+    recording: Recording | None,
+    retries: int,
+    also_write: Callable[[Session], None] | None,
 ) -> Attempted:
     bound = log.bind(observation_id=str(observation.id), scanner_id=str(observation.scanner_id))
     try:
-        result = analyse(deps, observation)
+        result = analyse(deps, observation, recording)
     except TransientError as exc:
         _wait_for_retry(deps, observation, exc, retries)
         raise
@@ -209,10 +214,9 @@ def retry_delay_ms(settings: Settings, retries: int, exc: TransientError) -> int
     return int(max(backoff, asked) * 1000)
 
 
-def analyse(deps: Deps, observation: Observation) -> Analysis | Ineligible:
-    """Everything but the write: eligibility, timeline, the provider's answer, the checked outcome."""
-    with deps.read() as session:
-        recording = get_recording(session, observation.team_id, observation.session_id)
+def analyse(deps: Deps, observation: Observation, recording: Recording | None) -> Analysis | Ineligible:
+    """Everything but the write: eligibility, timeline, the provider's answer, the checked outcome of
+    observing `recording` (read with the claim; None when the session has none)."""
     ineligible = eligibility(recording)
     if ineligible is not None:
         return ineligible

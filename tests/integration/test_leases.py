@@ -24,7 +24,7 @@ from models import Observation, ObservationStatus, Recording, Scanner, as_utc, s
 from models.observation_queries import claim
 from pipeline.errors import BlobMissing
 from pipeline.names import OBSERVE, WORKER_EXPIRE_S
-from services.observation_leases import leased, renew
+from services.observation_leases import LeaseKeeper, leased, renew
 from services.observations import request_observations
 from services.observe import run_observation
 from services.reapers import reap
@@ -106,6 +106,23 @@ def test_a_running_attempt_keeps_renewing_its_lease_while_it_runs(world):
         until(lambda: as_utc(world.observation(observation_id).lease_until) > as_utc(held.lease_until))
 
     assert world.observation(observation_id).status == ObservationStatus.RUNNING
+
+
+def test_one_beat_renews_every_lease_the_process_holds_and_forgets_one_taken_over(world):
+    first, second = pending_row(world), pending_row(world, "scenario-smooth-signup")
+    an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
+    held = [claimed_by_a_worker_that_stops(world, key, an_hour_ago) for key in (first, second)]
+    keeper = LeaseKeeper(world.deps)
+    for row in held:
+        keeper.hold(row.id, row.attempts)
+    taken = claimed_by_a_worker_that_stops(world, second, datetime.now(UTC))  # lapsed: taken over
+
+    keeper.beat()
+
+    assert as_utc(world.observation(first).lease_until) > as_utc(held[0].lease_until)
+    assert as_utc(world.observation(second).lease_until) == as_utc(taken.lease_until)
+    assert not keeper.release(second, held[1].attempts)  # forgotten: the next beat leaves it alone
+    assert keeper.release(first, held[0].attempts)
 
 
 def test_the_reaper_sends_a_lapsed_row_again_up_to_its_takeovers_then_fails_it(world):
