@@ -199,18 +199,25 @@ def delete_command(scanner: str = typer.Argument(..., help="Name or id."), team:
 
 @friendly_errors
 def apply_command(
-    file: Path = typer.Argument(..., help="YAML: a list of scanners, or {scanners: [...], actions: [...]}."),
+    file: Path = typer.Argument(
+        ..., help="YAML: a list of scanners, or {prompts: [...], scanners: [...], actions: [...]}."
+    ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print what would change; change nothing."),
     team: int = TEAM,
 ) -> None:
-    """Scanners (and actions) as code: create or update each by name. Running it twice changes nothing."""
+    """Scanners (and actions) as code: create or update each by name. Running it twice changes nothing.
+
+    A `prompts:` section writes library prompts first (a changed text is a new version), so a scanner
+    or an action of the same file may name one: `scanner_config: {prompt_ref: {name: …}}`.
+    """
     document = _read_yaml(file)
     deps, team_id = team_deps(team)
     applied = service.apply_scanners(deps, team_id, document, source=str(file), dry_run=dry_run)
     verb = "would be " if dry_run else ""
     for each in applied:
         detail = f" ({', '.join(each.changed)})" if each.changed else ""
-        out.print(f"{escape(each.name)}: {verb}{each.action}{detail}", highlight=False)
+        named = f"{each.kind} {each.name}" if each.kind else each.name
+        out.print(f"{escape(named)}: {verb}{each.action}{detail}", highlight=False)
         warn(each.warnings)
 
 

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pipeline.errors import InvalidField
+from pipeline.prompt_library import validate_ref
 from pipeline.schedule import next_occurrence, validate_rule
 from pipeline.slack_text import defang
 
@@ -165,19 +166,32 @@ def validate_action(data: Mapping[str, Any], *, now: datetime, scanner_ids: Sequ
         raise InvalidField("trigger_config", "must be {rrule, timezone}")
     rule, timezone = trigger.get("rrule", ""), trigger.get("timezone") or "UTC"
     validate_rule(rule, timezone, now=now)
-    guide = (data.get("synthesis_config") or {}).get("prompt_guide", "")
-    if not isinstance(guide, str) or len(guide) > MAX_PROMPT_GUIDE:
-        raise InvalidField("synthesis_config.prompt_guide", f"at most {MAX_PROMPT_GUIDE} characters")
     return {
         "name": name,
         "mode": mode,
         "enabled": bool(data.get("enabled", True)),
         "trigger_config": {"rrule": rule.strip(), "timezone": timezone},
         "selection": validate_selection(data.get("selection"), scanner_ids),
-        "synthesis_config": {"prompt_guide": guide} if guide else {},
+        "synthesis_config": validate_synthesis(data.get("synthesis_config")),
         "delivery_config": validate_targets(data.get("delivery_config")),
         "alert_config": validate_alert(data.get("alert_config")) if mode == "alert" else None,
     }
+
+
+def validate_synthesis(config: object) -> dict[str, Any]:
+    """`{prompt_guide}` (≤500 characters), or `{prompt_ref}` naming a library prompt to guide the
+    digest instead (not both); `{}` for neither. Other keys are ignored."""
+    config = config or {}
+    if not isinstance(config, Mapping):
+        raise InvalidField("synthesis_config", "must be {prompt_guide} or {prompt_ref}")
+    guide = config.get("prompt_guide") or ""
+    if not isinstance(guide, str) or len(guide) > MAX_PROMPT_GUIDE:
+        raise InvalidField("synthesis_config.prompt_guide", f"at most {MAX_PROMPT_GUIDE} characters")
+    if config.get("prompt_ref") is None:
+        return {"prompt_guide": guide} if guide else {}
+    if guide:
+        raise InvalidField("synthesis_config.prompt_ref", "give prompt_guide or prompt_ref, not both")
+    return {"prompt_ref": validate_ref(config["prompt_ref"], "synthesis_config.prompt_ref")}
 
 
 def next_run(

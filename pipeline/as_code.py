@@ -1,9 +1,13 @@
-"""Scanners and actions as code: the one shape of the file `sightline apply` reads and `show` prints.
+"""Prompts, scanners and actions as code: the one shape of the file `sightline apply` reads and
+`show` prints.
 
+    prompts:                   # a list: each item is one library prompt (a new text is a new version)
+      - name: payment-failed
+        prompt: Did a payment fail? Look for error messages after the pay button.
     scanners:                  # a list: each item is one scanner
       - name: Payment failed
         scanner_type: monitor
-        scanner_config: {prompt: Did payment fail?}
+        scanner_config: {prompt_ref: {name: payment-failed, version: latest}}   # or {prompt: ...}
     actions:                   # a list: each item names the scanner it summarises
       - name: Morning digest
         scanner: Payment failed
@@ -22,22 +26,28 @@ from typing import Any
 
 from pipeline.errors import InvalidField
 
-SECTIONS = ("scanners", "actions")
-SHAPE = "scanners: [...] and/or actions: [...]"
+SECTIONS = ("prompts", "scanners", "actions")
+SHAPE = "scanners: [...], actions: [...] and/or prompts: [...]"
 
 
-def document(*, scanners: Sequence[Mapping] = (), actions: Sequence[Mapping] = ()) -> dict[str, list[dict]]:
+def document(
+    *, scanners: Sequence[Mapping] = (), actions: Sequence[Mapping] = (), prompts: Sequence[Mapping] = ()
+) -> dict[str, list[dict]]:
     """The file `apply` reads for these definitions (an empty section is left out)."""
-    found = {"scanners": [dict(each) for each in scanners], "actions": [dict(each) for each in actions]}
+    found = {
+        "prompts": [dict(each) for each in prompts],
+        "scanners": [dict(each) for each in scanners],
+        "actions": [dict(each) for each in actions],
+    }
     return {section: entries for section, entries in found.items() if entries}
 
 
-def entries(document: Any, source: str) -> tuple[list[dict], list[dict]]:
-    """The scanner and action definitions of an `apply` file, in order.
+def entries(document: Any, source: str) -> tuple[list[dict], list[dict], list[dict]]:
+    """The prompt, scanner and action definitions of an `apply` file, in order.
 
-    Raises `InvalidField` naming `source` when the file is empty, is not a mapping of the two
+    Raises `InvalidField` naming `source` when the file is empty, is not a mapping of the three
     sections (or a bare list of scanners), has another key, holds a section that is not a list of
-    mappings, or names no scanner and no action.
+    mappings, or names no prompt, no scanner and no action.
     """
     if isinstance(document, list):
         document = {"scanners": document}
@@ -45,10 +55,10 @@ def entries(document: Any, source: str) -> tuple[list[dict], list[dict]]:
         what = "empty" if document is None else f"only {_shown(document)}"
         raise InvalidField(source, f"is {what}; write {SHAPE}")
     _check_keys(document, source)
-    scanners, actions = (_section(document.get(section), section, source) for section in SECTIONS)
-    if not scanners and not actions:
-        raise InvalidField(source, f"names no scanner and no action; write {SHAPE}")
-    return scanners, actions
+    prompts, scanners, actions = (_section(document.get(section), section, source) for section in SECTIONS)
+    if not prompts and not scanners and not actions:
+        raise InvalidField(source, f"names no prompt, no scanner and no action; write {SHAPE}")
+    return prompts, scanners, actions
 
 
 def _check_keys(document: Mapping, source: str) -> None:
@@ -56,12 +66,19 @@ def _check_keys(document: Mapping, source: str) -> None:
     if not unknown:
         return
     if "name" in document:  # one definition, pasted without its section and its `- `
-        section = "actions" if "scanner" in document or "trigger_config" in document else "scanners"
+        section = _section_of(document)
         hint = f"put it under `{section}:` as a list item (`- name: …`)"
         raise InvalidField(source, f"holds one definition, not a list; {hint}")
     close = get_close_matches(unknown[0], SECTIONS, n=1)
     hint = f"did you mean {close[0]!r}?" if close else f"the file holds only {SHAPE}"
     raise InvalidField(source, f"has an unknown key {unknown[0]!r}; {hint}")
+
+
+def _section_of(definition: Mapping) -> str:
+    """The section one pasted definition belongs to, from the keys only it has."""
+    if "scanner" in definition or "trigger_config" in definition:
+        return "actions"
+    return "prompts" if "prompt" in definition and "scanner_type" not in definition else "scanners"
 
 
 def _section(value: Any, section: str, source: str) -> list[dict]:

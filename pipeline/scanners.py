@@ -12,6 +12,7 @@ from typing import Any
 from pipeline.errors import InvalidField
 from pipeline.heuristics import CALM_TAG, HEURISTIC_RULES, HEURISTIC_TAGS
 from pipeline.limits import MAX_INTEGER
+from pipeline.prompt_library import Resolved, resolved_config, validate_ref
 
 SCANNER_TYPES = ("monitor", "classifier", "scorer", "summarizer")
 PROVIDERS = ("google", "heuristic")
@@ -45,11 +46,12 @@ VERSIONED_FIELDS = (
     "model",
     "emits_signals",
 )
+# `prompt_ref` names a library prompt instead of `prompt` (pipeline/prompt_library.py).
 _CONFIG_KEYS = {
-    "monitor": {"prompt", "allow_inconclusive", "rule"},
-    "classifier": {"prompt", "tags", "multi_label", "allow_freeform_tags"},
-    "scorer": {"prompt", "scale"},
-    "summarizer": {"prompt", "length"},
+    "monitor": {"prompt", "prompt_ref", "allow_inconclusive", "rule"},
+    "classifier": {"prompt", "prompt_ref", "tags", "multi_label", "allow_freeform_tags"},
+    "scorer": {"prompt", "prompt_ref", "scale"},
+    "summarizer": {"prompt", "prompt_ref", "length"},
 }
 _QUERY_KEYS = {
     "urls",
@@ -80,15 +82,23 @@ def validate_sampling_rate(rate: object) -> float:
     return float(rate)
 
 
-def _prompt(config: dict) -> str:
+def _prompt(config: dict) -> dict[str, Any]:
+    """`{prompt}` written in the config, or `{prompt_ref}` naming a library prompt (not both)."""
+    if "prompt_ref" in config:
+        if config.get("prompt") not in (None, ""):
+            raise InvalidField("scanner_config.prompt_ref", "give prompt or prompt_ref, not both")
+        return {"prompt_ref": validate_ref(config["prompt_ref"], "scanner_config.prompt_ref")}
     prompt = config.get("prompt")
     if not isinstance(prompt, str) or not prompt.strip():
-        raise InvalidField("scanner_config.prompt", "is required: say what the scanner should look for")
+        raise InvalidField(
+            "scanner_config.prompt",
+            "is required: say what the scanner should look for (or name a library prompt: prompt_ref)",
+        )
     if len(prompt) > MAX_PROMPT:
         raise InvalidField(
             "scanner_config.prompt", f"is {len(prompt):,} characters; keep it under {MAX_PROMPT:,}"
         )
-    return prompt.strip()
+    return {"prompt": prompt.strip()}
 
 
 def _flag(config: dict, key: str, default: bool) -> bool:
@@ -155,7 +165,7 @@ def validate_config(scanner_type: object, config: object, provider: str) -> dict
         raise InvalidField(
             "scanner_config", f"unknown keys {', '.join(unknown)}; a {scanner_type} takes {allowed}"
         )
-    normalised: dict[str, Any] = {"prompt": _prompt(config)}
+    normalised: dict[str, Any] = _prompt(config)
     if scanner_type == "monitor":
         normalised["allow_inconclusive"] = _flag(config, "allow_inconclusive", False)
         normalised.update(_rule(config, provider))
@@ -258,8 +268,9 @@ def bumps_version(changed: list[str]) -> bool:
     return any(field in VERSIONED_FIELDS for field in changed)
 
 
-def snapshot(scanner: Any) -> dict[str, Any]:
-    """The frozen copy of a scanner that an observation keeps (its answer stays explainable)."""
+def snapshot(scanner: Any, prompt: Resolved | None = None) -> dict[str, Any]:
+    """The frozen copy of a scanner that an observation keeps (its answer stays explainable); a
+    scanner whose config names a library prompt freezes `prompt`, what its `prompt_ref` resolved to."""
     return {
         "id": str(scanner.id),
         "name": scanner.name,
@@ -268,5 +279,5 @@ def snapshot(scanner: Any) -> dict[str, Any]:
         "provider": str(scanner.provider),
         "model": scanner.model,
         "emits_signals": scanner.emits_signals,
-        "scanner_config": dict(scanner.scanner_config),
+        "scanner_config": resolved_config(scanner.scanner_config, prompt),
     }

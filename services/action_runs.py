@@ -45,7 +45,9 @@ from pipeline.digests import (
 )
 from pipeline.errors import InvalidField, NotFoundError, SightlineError
 from pipeline.names import DELIVER, RUN_ACTION
+from pipeline.prompt_library import LATEST, frozen_ref
 from services.context import Deps
+from services.prompts import resolve
 
 log = structlog.get_logger(__name__)
 RUNNING, COMPLETED, SKIPPED = ActionRunStatus.RUNNING, ActionRunStatus.COMPLETED, ActionRunStatus.SKIPPED
@@ -238,9 +240,12 @@ def _digest(deps: Deps, session: Session, action: VisionAction, scheduled: datet
         return _Decision(skip="skipped_empty")
     sample = rules.sample_evenly(rows)
     timezone = (action.trigger_config or {}).get("timezone") or "UTC"
-    markdown = digest_markdown(title, sample, len(rows), start, timezone, _synthesise(deps, action, sample))
-    window = [start.isoformat(), end.isoformat()]
-    return _Decision(markdown=markdown, cited=[str(row.id) for row in sample], output={"window": window})
+    synthesised, prompt = _synthesise(deps, session, action, sample)
+    markdown = digest_markdown(title, sample, len(rows), start, timezone, synthesised)
+    output: dict[str, Any] = {"window": [start.isoformat(), end.isoformat()]}
+    if prompt is not None:
+        output["prompt"] = prompt  # the library prompt's version the model was given
+    return _Decision(markdown=markdown, cited=[str(row.id) for row in sample], output=output)
 
 
 def _alert(session: Session, action: VisionAction, scheduled: datetime, title: str) -> _Decision:
@@ -269,17 +274,35 @@ def _selected(session: Session, action: VisionAction, start: datetime, end: date
     return [row for row in rows if rules.matches(selection, row)]
 
 
-def _synthesise(deps: Deps, action: VisionAction, sample: list[Any]) -> str | None:
-    """The model's digest, or None (no key, or the model failed: the extractive digest is used)."""
+def _synthesise(
+    deps: Deps, session: Session, action: VisionAction, sample: list[Any]
+) -> tuple[str | None, dict[str, Any] | None]:
+    """The model's digest, or None (no key, or the model failed: the extractive digest is used),
+    and the library prompt it was guided by (`prompt_ref` resolved now), if any."""
     if deps.settings.gemini_api_key is None:
-        return None
-    guide = (action.synthesis_config or {}).get("prompt_guide")
+        return None, None
+    guide, prompt = _guide(session, action)
     try:
         reply = deps.gemini().generate(synthesis_call(deps.settings.signals_model, guide, sample))
-        return parse_synthesis(reply.text)
+        return parse_synthesis(reply.text), prompt
     except SightlineError as exc:
         log.warning("digest_synthesis_fallback", action=action.name, error=type(exc).__name__)
-        return None
+        return None, None
+
+
+def _guide(session: Session, action: VisionAction) -> tuple[str | None, dict[str, Any] | None]:
+    """The digest's guide: its own `prompt_guide`, or the text of the library prompt it names (with
+    what it resolved to). A prompt that no longer resolves guides nothing, with a warning."""
+    config = action.synthesis_config or {}
+    ref = config.get("prompt_ref")
+    if ref is None:
+        return config.get("prompt_guide"), None
+    try:
+        resolved = resolve(session, action.team_id, ref, "synthesis_config.prompt_ref")
+    except InvalidField as exc:
+        log.warning("digest_prompt_unresolved", action=action.name, error=str(exc))
+        return None, None
+    return resolved.text, frozen_ref(resolved, ref.get("version", LATEST))
 
 
 def run_progress(deps: Deps, run_id: UUID) -> RunProgress:

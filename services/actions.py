@@ -37,6 +37,7 @@ from pipeline.errors import InvalidField, NotFoundError
 from pipeline.masking import SECRET_KEYS, masked_targets, unmasked_targets
 from pipeline.names import RUN_ACTION
 from services.context import Deps
+from services.prompts import resolve
 
 EDITABLE = (
     *("name", "mode", "enabled", "trigger_config", "selection"),
@@ -227,7 +228,8 @@ def _apply_one(
     existing = action_named(session, team_id, str(data.get("name")))
     if existing is None:
         if dry_run:
-            validate_action(data, now=now, scanner_ids=team_scanner_ids(session, team_id))
+            values = validate_action(data, now=now, scanner_ids=team_scanner_ids(session, team_id))
+            _check_prompt(session, team_id, values["synthesis_config"])
         else:
             _create(session, team_id, scanner, data, now, box=box)
         return Applied(str(data.get("name")), "created")
@@ -253,6 +255,7 @@ def _create(
     is refused, as in the default digest, which has none)."""
     values = validate_action(data, now=now, scanner_ids=team_scanner_ids(session, team_id))
     _check_integrations(session, team_id, values["delivery_config"])
+    _check_prompt(session, team_id, values["synthesis_config"])
     if action_named(session, team_id, values["name"]) is not None:
         raise InvalidField("name", f"{values['name']!r} is taken in this team; choose another or update it")
     values["delivery_config"] = _sealed(box, values["delivery_config"])
@@ -284,6 +287,7 @@ def _update(
     scanner_ids = team_scanner_ids(session, action.team_id)
     values = validate_action({**current, **changes}, now=now, scanner_ids=scanner_ids)
     _check_integrations(session, action.team_id, values["delivery_config"])
+    _check_prompt(session, action.team_id, values["synthesis_config"])
     changed = [field for field in EDITABLE if values[field] != current[field]]
     for field in changed:
         setattr(action, field, _sealed(box, values[field]) if field == "delivery_config" else values[field])
@@ -321,6 +325,12 @@ def _check_integrations(session: Session, team_id: int, targets: list[dict[str, 
                 f"delivery_config[{index}].integration_id",
                 "is not a Slack integration of this team; see `sightline integrations list`",
             )
+
+
+def _check_prompt(session: Session, team_id: int, synthesis: dict[str, Any]) -> None:
+    """`InvalidField` when the digest names a library prompt (or a version) the team does not have."""
+    if "prompt_ref" in synthesis:
+        resolve(session, team_id, synthesis["prompt_ref"], "synthesis_config.prompt_ref")
 
 
 def _scanner(session: Session, team_id: int, ref: str) -> Scanner:

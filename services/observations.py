@@ -31,9 +31,9 @@ from pipeline.errors import InvalidField, NotFoundError
 from pipeline.evidence import CITATION, LINE_SECOND, TOLERANCE_S
 from pipeline.limits import plan_batch
 from pipeline.names import OBSERVE
-from pipeline.scanners import snapshot
 from services.budget import affordable, require_provider, room
 from services.context import Deps
+from services.prompts import frozen_snapshot
 from services.recordings import stored_timeline
 from services.scanners import load_scanner
 from settings import Settings
@@ -220,7 +220,7 @@ def request_observations(
     plan = plan_batch(
         wanted, observed_sessions(session, scanner.id, wanted), room(session, scanner, settings), budget
     )
-    frozen = snapshot(scanner)
+    frozen = frozen_snapshot(session, scanner)  # a prompt_ref resolved now: the observation keeps its text
     rows = {
         sid: _row(scanner, frozen, sid, triggered_by, user_id)
         for sid, outcome in plan

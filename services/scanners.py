@@ -41,6 +41,7 @@ from services.actions import apply_actions, default_digest
 from services.budget import waiting_for
 from services.context import Deps
 from services.estimates import Estimate, estimate_details, refresh_estimate
+from services.prompts import apply_prompts, resolve
 from settings import Settings
 
 # Changing these changes how many sessions the scanner takes, so its monthly estimate is redone.
@@ -84,6 +85,7 @@ class Applied:
     action: str  # created | updated | unchanged
     changed: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
+    kind: str = ""  # "prompt" for a library prompt; scanners and actions are named as they are
 
 
 @dataclass(frozen=True)
@@ -231,18 +233,27 @@ def apply_scanners(
     dry_run: bool = False,
     now: datetime | None = None,
 ) -> list[Applied]:
-    """Scanners (and actions) as code: create or update each by name; running it twice changes nothing.
+    """Prompts, scanners and actions as code: create or update each by name; running it twice
+    changes nothing.
 
-    `document` is a list of scanners, or `{scanners: [...], actions: [...]}` (`pipeline.as_code`);
-    `source` names it in errors. Every scanner is validated before any is written. Raises
-    `InvalidField`, also for a file that names nothing or is not of that shape. A dry run says what
-    would change and writes nothing.
+    `document` is a list of scanners, or `{prompts: [...], scanners: [...], actions: [...]}`
+    (`pipeline.as_code`); `source` names it in errors. Prompts are written first, so a scanner or
+    action of the same file may name one (`prompt_ref`). Every scanner is validated before any is
+    written. Raises `InvalidField`, also for a file that names nothing or is not of that shape. A
+    dry run says what would change and writes nothing.
     """
-    entries, action_entries = as_code.entries(document, source)
+    prompt_entries, entries, action_entries = as_code.entries(document, source)
     _check_all(entries, deps.settings)
     now = now or deps.now()
     with deps.transaction() as session:
-        applied = [_apply_one(session, team_id, entry, deps.settings, now, dry_run) for entry in entries]
+        prompts = [
+            Applied(*each, kind="prompt") for each in apply_prompts(session, team_id, prompt_entries, now)
+        ]
+        session.flush()
+        applied = prompts + [
+            _at(index, _apply_one, session, team_id, entry, deps.settings, now, dry_run)
+            for index, entry in enumerate(entries)
+        ]
         session.flush()
         box = secret_box(deps.settings)
         allow_private = deps.settings.webhook_allow_private
@@ -264,6 +275,7 @@ def add_scanner(
 ) -> Scanner:
     """Insert a scanner with its estimate and default digest (the caller commits); see `create_scanner`."""
     values = _validated(data, settings)
+    _check_prompt(session, team_id, values["scanner_config"])
     if scanner_named(session, team_id, values["name"]):
         raise InvalidField("name", f"{values['name']!r} is taken in this team; choose another or update it")
     created = Scanner(team_id=team_id, created_by=user_id, **values)
@@ -287,6 +299,7 @@ def change_scanner(
     changed = changed_fields(current, proposed)
     if not changed:
         return []
+    _check_prompt(session, found.team_id, proposed["scanner_config"])
     for field in changed:
         setattr(found, field, proposed[field])
     if bumps_version(changed):
@@ -298,6 +311,20 @@ def change_scanner(
     if _ESTIMATED_FROM & set(changed):
         refresh_estimate(session, found, now)
     return changed
+
+
+def _check_prompt(session: Session, team_id: int, config: dict[str, Any]) -> None:
+    """`InvalidField` when the config names a library prompt (or a version) the team does not have."""
+    if "prompt_ref" in config:
+        resolve(session, team_id, config["prompt_ref"], "scanner_config.prompt_ref")
+
+
+def _at(index: int, apply: Any, *args: Any) -> Applied:
+    """`apply(*args)` for the file's scanner `index`; its `InvalidField` names it (`scanners[2].name`)."""
+    try:
+        return apply(*args)
+    except InvalidField as exc:
+        raise InvalidField(f"scanners[{index}].{exc.field}", str(exc).split(": ", 1)[-1]) from exc
 
 
 def _validated(data: dict[str, Any], settings: Settings) -> dict[str, Any]:
@@ -334,6 +361,7 @@ def _apply_one(
 ) -> Applied:
     existing = scanner_named(session, team_id, entry["name"])
     full = _validated(entry, settings)
+    _check_prompt(session, team_id, full["scanner_config"])
     warnings = _waiting(full["name"], full["provider"], settings)
     if existing is None:
         if not dry_run:

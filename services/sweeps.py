@@ -41,7 +41,6 @@ from pipeline.errors import ConfigurationError
 from pipeline.limits import headroom
 from pipeline.names import OBSERVE
 from pipeline.sampling import sweep_slot
-from pipeline.scanners import snapshot
 from pipeline.sweep import (
     BACKLOG_STOPS,
     Backlogged,
@@ -54,6 +53,7 @@ from pipeline.sweep import (
 from services.budget import affordable, require_provider, room
 from services.context import Deps
 from services.estimates import refresh_estimate
+from services.prompts import frozen_snapshot
 
 log = structlog.get_logger(__name__)
 PAGE = 1000
@@ -318,26 +318,25 @@ def _limit(deps: Deps, scanner: Scanner, now: datetime, cap: int | None) -> tupl
 def _insert(deps: Deps, scanner: Scanner, plan: SweepPlan, now: datetime) -> list[UUID]:
     if not plan.chosen:
         return []
-    frozen = snapshot(scanner)
-    # Plain column values (building 1,000 model objects costs more than the insert itself).
-    common = {
-        "team_id": scanner.team_id,
-        "scanner_id": scanner.id,
-        "status": ObservationStatus.PENDING,
-        "scanner_snapshot": frozen,
-        "triggered_by": TriggeredBy.SCHEDULE,
-        "send_count": 1,
-        "last_sent_at": now,
-        "created_at": now,
-    }
-    rows = [
-        {
-            **common,
-            "id": uuid4(),
-            "session_id": row.session_id,
-            "workflow_id": f"observe-{scanner.id}-{row.session_id}",
-        }
-        for row in plan.chosen
-    ]
     with deps.transaction() as session:
+        # Plain column values (building 1,000 model objects costs more than the insert itself).
+        common = {
+            "team_id": scanner.team_id,
+            "scanner_id": scanner.id,
+            "status": ObservationStatus.PENDING,
+            "scanner_snapshot": frozen_snapshot(session, scanner),  # a prompt_ref resolved now
+            "triggered_by": TriggeredBy.SCHEDULE,
+            "send_count": 1,
+            "last_sent_at": now,
+            "created_at": now,
+        }
+        rows = [
+            {
+                **common,
+                "id": uuid4(),
+                "session_id": row.session_id,
+                "workflow_id": f"observe-{scanner.id}-{row.session_id}",
+            }
+            for row in plan.chosen
+        ]
         return insert_pending(session, rows)

@@ -48,7 +48,7 @@ def test_what_actions_show_prints_applies_back_and_moving_it_to_another_scanner_
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ("", "is empty; write scanners: [...] and/or actions: [...]"),
+        ("", "is empty; write scanners: [...], actions: [...] and/or prompts: [...]"),
         ("# only a comment\n", "is empty"),
         ("scaners:\n  - name: Rage\n", "has an unknown key 'scaners'; did you mean 'scanners'?"),
         ("name: Rage\nscanner_type: monitor\n", "holds one definition, not a list; put it under `scanners:`"),
@@ -56,7 +56,7 @@ def test_what_actions_show_prints_applies_back_and_moving_it_to_another_scanner_
             "scanners:\n  name: Rage\n",
             "scanners is one mapping, not a list; start each of its items with `- `",
         ),
-        ("scanners: []\nactions: []\n", "names no scanner and no action"),
+        ("scanners: []\nactions: []\n", "names no prompt, no scanner and no action"),
         ("[" * 5_000 + "]" * 5_000, "nests lists or mappings too deeply to read; flatten it"),
     ],
 )

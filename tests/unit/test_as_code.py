@@ -9,27 +9,37 @@ from pipeline.errors import InvalidField
 
 SCANNER = {"name": "Rage", "scanner_type": "monitor", "scanner_config": {"prompt": "Rage?"}}
 ACTION = {"name": "Digest", "scanner": "Rage", "trigger_config": {"rrule": "FREQ=DAILY"}}
+PROMPT = {"name": "rage", "prompt": "Did the visitor rage-click?"}
 
 
 def test_what_show_prints_is_what_apply_reads():
     assert document(scanners=[SCANNER]) == {"scanners": [SCANNER]}
     assert document(actions=[ACTION]) == {"actions": [ACTION]}
-    assert entries(document(scanners=[SCANNER], actions=[ACTION]), "f.yaml") == ([SCANNER], [ACTION])
+    assert document(prompts=[PROMPT]) == {"prompts": [PROMPT]}
+    both = document(scanners=[SCANNER], actions=[ACTION])
+    assert entries(both, "f.yaml") == ([], [SCANNER], [ACTION])
+
+
+def test_a_file_of_prompts_alone_is_a_file_to_apply():
+    assert entries({"prompts": [PROMPT]}, "f.yaml") == ([PROMPT], [], [])
 
 
 def test_a_bare_list_is_a_list_of_scanners_and_an_empty_section_is_none():
-    assert entries([SCANNER], "f.yaml") == ([SCANNER], [])
-    assert entries({"scanners": None, "actions": [ACTION]}, "f.yaml") == ([], [ACTION])
+    assert entries([SCANNER], "f.yaml") == ([], [SCANNER], [])
+    assert entries({"scanners": None, "actions": [ACTION]}, "f.yaml") == ([], [], [ACTION])
 
 
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (None, "f.yaml: is empty; write scanners: [...] and/or actions: [...]"),
+        (None, "f.yaml: is empty; write scanners: [...], actions: [...] and/or prompts: [...]"),
         ("scanners", "f.yaml: is only 'scanners'; write scanners: [...]"),
-        ({}, "f.yaml: names no scanner and no action"),
-        ({"scanners": []}, "f.yaml: names no scanner and no action"),
+        ({}, "f.yaml: names no prompt, no scanner and no action"),
+        ({"scanners": []}, "f.yaml: names no prompt, no scanner and no action"),
         ({"scaners": [SCANNER]}, "f.yaml: has an unknown key 'scaners'; did you mean 'scanners'?"),
+        ({"promts": [PROMPT]}, "f.yaml: has an unknown key 'promts'; did you mean 'prompts'?"),
+        (PROMPT, "f.yaml: holds one definition, not a list; put it under `prompts:` as a list item"),
+        ({"prompts": PROMPT}, "f.yaml: prompts is one mapping, not a list"),
         (
             {"scanners": [SCANNER], "colour": "red"},
             "f.yaml: has an unknown key 'colour'; the file holds only",
