@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from api import actions, errors, health, ingest, observations, scanners, signals
+from api import actions, errors, health, ingest, observations, prompts, scanners, signals
 from api.middleware import AccessLog, ETags, Idempotency, TrailingSlash
 from api.pages import home, signin
 from api.pages import observations as observation_pages
@@ -22,7 +22,14 @@ from api.pages.web import STATIC, CsrfRefused, SignInRequired, signin_redirect
 from api.throttle import Throttle
 from services.context import Deps
 
-ROUTERS = (scanners.router, observations.router, actions.router, signals.router, ingest.router)
+ROUTERS = (
+    scanners.router,
+    observations.router,
+    actions.router,
+    signals.router,
+    prompts.router,
+    ingest.router,
+)
 PAGES = (
     health.router,
     signin.router,

@@ -20,6 +20,7 @@ from pipeline.scopes import SCOPES
 from services.artefacts import add_artefact
 from services.auth import create_key, revoke_key
 from services.context import Deps
+from services.prompts import create_prompt
 from settings import Settings
 from tests.integration.api_support import api_for, other_team_key
 
@@ -103,17 +104,28 @@ CALLS: dict[tuple[str, str], tuple[Any, int]] = {
         None,
         400,
     ),
+    ("POST", "/api/environments/{project_id}/llm_prompts"): (
+        lambda o: {"name": o["fresh"], "prompt": "Did the visitor rage?"},
+        201,
+    ),
+    ("PATCH", "/api/environments/{project_id}/llm_prompts/{prompt_id}"): ({"prompt": "Edited?"}, 200),
+    # Hard delete is not allowed (the seed): a prompt is soft-deleted with PATCH {"deleted": true}.
+    ("DELETE", "/api/environments/{project_id}/llm_prompts/{prompt_id}"): (None, 405),
 }
 ROUTES = routes()
 
 
 def objects(world) -> Objects:
-    """A scanner with one observation, an action, a report with a note, and a session not yet observed."""
+    """A scanner with one observation, an action, a report with a note, a library prompt, and a
+    session not yet observed."""
     scanner = world.scanner(name=f"matrix-{uuid.uuid4().hex[:6]}", **SCANNER)
     sessions = [scenario.session_id for scenario in world.scenarios.values()]
     (observation,) = world.observe(scanner, sessions[0])
     report_id = _report(world)
     note = add_artefact(world.deps, world.team_id, str(report_id), "note", {"note": "first"})
+    prompt = create_prompt(
+        world.deps, world.team_id, {"name": f"matrix-{uuid.uuid4().hex[:6]}", "prompt": "Rage?"}
+    )
     with world.deps.read() as session:
         action_id = next(a.id for a in session.exec(_actions_of(scanner.id)))
     return Objects(
@@ -125,6 +137,8 @@ def objects(world) -> Objects:
             "action_id": action_id,
             "report_id": report_id,
             "artefact_id": note.id,
+            "prompt_id": prompt.id,
+            "prompt_name": prompt.name,
             "session_id": sessions[1],
             "fresh": f"fresh-{uuid.uuid4().hex[:6]}",
         }
@@ -214,7 +228,8 @@ def test_another_teams_objects_are_unreachable_by_id_in_paths_filters_and_bulk_l
 
 
 def _objects_of_another_team(world, key: str) -> dict[str, Any]:
-    """A scanner, observation, action, report and artefact of the stranger's team, made through the API."""
+    """A scanner, observation, action, report, artefact and prompt of the stranger's team, made
+    through the API."""
     headers = {"Authorization": f"Bearer {key}"}
     client = api_for(world).client
     with world.deps.read() as session:
@@ -239,12 +254,18 @@ def _objects_of_another_team(world, key: str) -> dict[str, Any]:
         report_id = report.id
     artefact = add_artefact(world.deps, team, str(report_id), "note", {"note": "theirs"})
     observation = _observation(world, team, scanner_id)
+    prompt = client.post(
+        f"/api/environments/{team}/llm_prompts", headers=headers, json={"name": "theirs", "prompt": "Theirs?"}
+    )
+    assert prompt.status_code == 201, prompt.text
     return {
         "scanner_id": scanner_id,
         "observation_id": observation,
         "action_id": action,
         "report_id": report_id,
         "artefact_id": artefact.id,
+        "prompt_id": prompt.json()["id"],
+        "prompt_name": "theirs",
     }
 
 
