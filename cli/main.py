@@ -45,6 +45,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "apply_command",
         "Scanners (and actions) as code: create or update each by name. Running it twice changes nothing.",
     ),
+    "prompts": (
+        "cli.prompts",
+        "app",
+        "Prompts: a library of named, versioned prompts that scanners and actions name (prompt_ref).",
+    ),
     "observe": (
         "cli.observations",
         "observe_command",
