@@ -4,7 +4,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
 import sqlalchemy as sa
@@ -259,9 +259,10 @@ def claim(
         "max_takeovers": max_takeovers,
     }
     row = session.connection().execute(_CLAIM, parameters).first()
-    return None if row is None else Observation.model_validate(dict(row._mapping))
+    return None if row is None else _detached(Observation, row)
 
 
+Model = TypeVar("Model", Observation, Recording)
 _RECORDINGS = table_of(Recording)
 _RECORDING_OF = sa.select(_RECORDINGS).where(
     _RECORDINGS.c.team_id == bindparam("team_id"), _RECORDINGS.c.session_id == bindparam("session_id")
@@ -279,7 +280,13 @@ def claim_with_recording(
         return None
     where = {"team_id": observation.team_id, "session_id": observation.session_id}
     row = session.connection().execute(_RECORDING_OF, where).first()
-    return observation, None if row is None else Recording.model_validate(dict(row._mapping))
+    return observation, None if row is None else _detached(Recording, row)
+
+
+def _detached(model: type[Model], row: sa.Row) -> Model:
+    """A model built from a row of its own table: the columns' types already made every value, so
+    it is constructed without validating it again (8 times cheaper, on every observation)."""
+    return model.model_construct(**row._mapping)
 
 
 def move_status(

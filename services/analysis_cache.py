@@ -47,8 +47,12 @@ from services.recordings import import_notes, recording_meta, stored_timeline
 
 log = structlog.get_logger(__name__)
 ANALYSIS_SUFFIX = ".analysis"
-# Recordings held in memory: the sessions a worker is observing now, for each of their scanners.
-MEMORY_SIZE = 128
+# Recordings held in memory: the sessions a worker is observing now, for each of their scanners. A
+# sweep sends one scanner's sessions (up to SIGHTLINE_SWEEP_LIMIT, 1,000) before the next scanner's,
+# so this holds a sweep's worth: a timeline is small (2-13 KB in memory for the real recordings of
+# ../shared/recordings; its text is bounded by the token budget), and one read back from the store
+# costs ~0.1 ms of file reading and decoding per observation.
+MEMORY_SIZE = 1024
 _STRIPES = 64  # locks for rendering: two threads never render the same recording at once
 
 

@@ -176,9 +176,18 @@ def _store_once(
         _discard(blobs, new_ref, old_ref)
         raise
     if old_ref is not None and old_ref != new_ref:
-        blobs.delete(old_ref)
+        _delete_replaced(blobs, old_ref)
     status = "updated" if old_ref else "imported"
     return Stored(session_id, status, collector.added, sum(skipped.values()), _detail(parsed, collector))
+
+
+def _delete_replaced(blobs: BlobStore, replaced: str) -> None:
+    """Delete the blob a store replaced, and its analysis with it (`services.analysis_cache`): no key
+    reads it again, and left behind it would wait for the orphan check."""
+    from services.analysis_cache import analysis_ref  # it reads recordings through this module
+
+    blobs.delete(replaced)
+    blobs.delete(analysis_ref(replaced))
 
 
 def _write_row(
