@@ -11,6 +11,14 @@ from models.actions import (
 )
 from models.base import MAX_ERROR_LENGTH, as_utc, utcnow
 from models.db import make_engine, session_factory, session_scope
+from models.evaluations import (
+    Evaluation,
+    EvaluationResult,
+    EvaluationRun,
+    EvaluationType,
+    OutputType,
+    ResultStatus,
+)
 from models.ingest import IngestBatch, IngestToken
 from models.jobs import JobRun, JobStatus
 from models.prompts import LlmPrompt, LlmPromptVersion
@@ -51,6 +59,10 @@ __all__ = [
     "Delivery",
     "DeliveryStatus",
     "DeviceType",
+    "Evaluation",
+    "EvaluationResult",
+    "EvaluationRun",
+    "EvaluationType",
     "IngestBatch",
     "IngestToken",
     "Integration",
@@ -64,12 +76,14 @@ __all__ = [
     "ObservationLabel",
     "ObservationStatus",
     "Organization",
+    "OutputType",
     "ProcessingState",
     "Provider",
     "Recording",
     "RecordingSource",
     "ReportArtefact",
     "ReportStatus",
+    "ResultStatus",
     "Role",
     "Scanner",
     "ScannerType",
