@@ -31,7 +31,13 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 # Modules that declare actors; later issues add theirs here.
-ACTOR_MODULES: tuple[str, ...] = ("actors.observe", "actors.signals", "actors.actions", "actors.ingest")
+ACTOR_MODULES: tuple[str, ...] = (
+    "actors.observe",
+    "actors.signals",
+    "actors.actions",
+    "actors.ingest",
+    "actors.evaluations",
+)
 
 _embedded: EmbeddedRedis | None = None
 _broker: tuple[Settings, RedisBroker] | None = None

@@ -79,6 +79,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "reports": ("cli.reports", "app", "Reports: grouped findings, the team's inbox of problems."),
     "signals": ("cli.reports", "signals_app", "Signal processing: pause and resume grouping."),
     "actions": ("cli.actions", "app", "Actions: scheduled digests and alerts over observations."),
+    "evaluations": (
+        "cli.evaluations",
+        "app",
+        "Evaluations: checks of our own answers, by an LLM judge or heuristics.",
+    ),
     "integrations": ("cli.integrations", "integrations_app", "Integrations: where actions deliver (Slack)."),
     "secrets": ("cli.integrations", "secrets_app", "Secrets at rest: re-encrypt them with a new key."),
     "api": (

@@ -45,6 +45,8 @@ GROUP_SIGNALS = Route("signals", "group_signals", 30 * MINUTE_MS, 3, 5_000, 5 * 
 SUMMARIZE_REPORT = Route("signals", "summarize_report", 30 * MINUTE_MS, 3, 5_000, 5 * MINUTE_MS)
 # Merges a live session's waiting batches into its recording (debounced by `compact_key`).
 COMPACT = Route("ingest", "compact_recording", 5 * MINUTE_MS, 5, 1_000, MINUTE_MS)
+# Evaluates one (evaluation, observation) result: a judge's Gemini call at most twice, or checks.
+EVALUATE = Route("evaluate", "evaluate_observation", 5 * MINUTE_MS, 3, 10_000, 2 * MINUTE_MS)
 ROUTES = (
     OBSERVE,
     OBSERVE_GAVE_UP,
@@ -54,6 +56,7 @@ ROUTES = (
     GROUP_SIGNALS,
     SUMMARIZE_REPORT,
     COMPACT,
+    EVALUATE,
 )
 QUEUES = tuple(dict.fromkeys(route.queue for route in ROUTES))
 

@@ -1,5 +1,5 @@
 """The tick loop: lead, sweep the due scanners, claim due actions, poll recording sources, reap,
-apply retention, refresh estimates.
+apply retention, refresh estimates, queue new observations for enabled evaluations.
 
 `Scheduler.tick(now)` is one pass and returns what it did (tests and `--once` call it directly);
 `Scheduler.run(stop)` ticks every `SIGHTLINE_SCHEDULER_TICK_S` until `stop` is set, further apart
@@ -26,6 +26,7 @@ from integrations.leadership import Leadership, write_last_tick
 from pipeline.sweep import BACKLOG_STOPS
 from services.action_runs import claim_due_actions
 from services.context import Deps
+from services.evaluation_runs import enqueue_new
 from services.ingest import merge_stale
 from services.ops import sample_queues
 from services.reapers import reap
@@ -55,6 +56,7 @@ class TickReport:
     reaped: dict = field(default_factory=dict)
     retention: dict = field(default_factory=dict)
     estimated: int = 0
+    evaluations: dict = field(default_factory=dict)  # results queued for enabled evaluations
     lost_leadership: bool = False
 
 
@@ -127,6 +129,8 @@ class Scheduler:
         report.retention = asdict(apply_retention(self.deps, now=now))
         self._still_leading()
         report.estimated = refresh_stale_estimates(self.deps, now=now, limit=ESTIMATES_PER_TICK)
+        self._still_leading()
+        report.evaluations = asdict(enqueue_new(self.deps, now=now))
         sample_queues(self.deps, now=now)
 
     def run(self, stop: threading.Event, *, once: bool = False) -> None:

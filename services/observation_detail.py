@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -18,6 +18,7 @@ from uuid import UUID
 from sqlmodel import Session
 
 from models import LabelRating, Observation, ObservationLabel, Recording, Scanner, as_utc
+from models.evaluation_queries import results_of_observation
 from models.queries import get_recording, users_by_id
 from models.web_queries import (
     label_of,
@@ -72,6 +73,18 @@ class Label:
 
 
 @dataclass(frozen=True)
+class Evaluated:
+    """What one evaluation said of the observation (pending until a worker evaluates it)."""
+
+    name: str
+    status: str
+    passed: bool | None
+    score: float | None
+    reasoning: str
+    error: str | None
+
+
+@dataclass(frozen=True)
 class ObservationDetail:
     observation: Observation
     recording: Recording | None
@@ -83,6 +96,7 @@ class ObservationDetail:
     labels: list[Label]
     credits: int | None
     tokens: tuple[int, int] | None  # input, output
+    evaluations: list[Evaluated] = field(default_factory=list)
 
 
 def observation_detail(deps: Deps, team_ids: frozenset[int], user_id: int, ref: str) -> ObservationDetail:
@@ -94,6 +108,10 @@ def observation_detail(deps: Deps, team_ids: frozenset[int], user_id: int, ref: 
         labels = list(labels_of_observation(session, row.id))
         people = {user.id: user.email for user in users_by_id(session, {label.user_id for label in labels})}
         receipt = receipt_of(session, row.id)
+        evaluated = [
+            Evaluated(name, str(result.status), result.passed, result.score, result.reasoning, result.error)
+            for result, name in results_of_observation(session, row.id)
+        ]
     output = dict((row.scanner_result or {}).get("model_output") or {})
     check = output.pop("evidence", None) or {}
     lines = _timeline(deps, recording)
@@ -123,6 +141,7 @@ def observation_detail(deps: Deps, team_ids: frozenset[int], user_id: int, ref: 
         ],
         credits=receipt.credits if receipt else None,
         tokens=(receipt.input_tokens, receipt.output_tokens) if receipt else None,
+        evaluations=evaluated,
     )
 
 
