@@ -23,6 +23,7 @@ from models.ingest import IngestBatch, IngestToken
 from models.jobs import JobRun, JobStatus
 from models.prompts import LlmPrompt, LlmPromptVersion
 from models.recordings import DeviceType, Recording
+from models.scouts import ProjectProfile, ScoutConfig, ScoutOrigin, ScoutRun, ScoutRunStatus
 from models.signals import ProcessingState, ReportArtefact, ReportStatus, Signal, SignalReport
 from models.sources import RecordingSource, SourceKind
 from models.tenancy import (
@@ -78,6 +79,7 @@ __all__ = [
     "Organization",
     "OutputType",
     "ProcessingState",
+    "ProjectProfile",
     "Provider",
     "Recording",
     "RecordingSource",
@@ -87,6 +89,10 @@ __all__ = [
     "Role",
     "Scanner",
     "ScannerType",
+    "ScoutConfig",
+    "ScoutOrigin",
+    "ScoutRun",
+    "ScoutRunStatus",
     "Signal",
     "SignalReport",
     "SourceKind",
