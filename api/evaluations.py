@@ -107,31 +107,35 @@ def create_evaluation(
     return shape(created, People(who.deps, [created.created_by]))
 
 
-@router.get("/evaluations/{id}", response_model=EvaluationShape, summary="Retrieve an evaluation")
-def retrieve_evaluation(id: UUID, who: Annotated[Caller, Depends(caller(READ))]) -> EvaluationShape:
-    found = use.evaluation(who.deps, who.team_id, str(id))
+@router.get("/evaluations/{evaluation_id}", response_model=EvaluationShape, summary="Retrieve an evaluation")
+def retrieve_evaluation(
+    evaluation_id: UUID, who: Annotated[Caller, Depends(caller(READ))]
+) -> EvaluationShape:
+    found = use.evaluation(who.deps, who.team_id, str(evaluation_id))
     return shape(found, People(who.deps, [found.created_by]))
 
 
-@router.patch("/evaluations/{id}", response_model=EvaluationShape, summary="Change an evaluation")
+@router.patch("/evaluations/{evaluation_id}", response_model=EvaluationShape, summary="Change an evaluation")
 def update_evaluation(
-    id: UUID, body: EvaluationInput, who: Annotated[Caller, Depends(caller(WRITE))]
+    evaluation_id: UUID, body: EvaluationInput, who: Annotated[Caller, Depends(caller(WRITE))]
 ) -> EvaluationShape:
     """Any subset of the fields; `deleted: true` deletes it (it then answers 404)."""
-    found = use.update_evaluation(who.deps, who.team_id, str(id), body.model_dump(exclude_unset=True))
+    found = use.update_evaluation(
+        who.deps, who.team_id, str(evaluation_id), body.model_dump(exclude_unset=True)
+    )
     return shape(found, People(who.deps, [found.created_by]))
 
 
 @router.delete(
-    "/evaluations/{id}",
+    "/evaluations/{evaluation_id}",
     status_code=405,
     response_model=None,
     responses={405: {"model": ErrorBody, "description": "Hard delete is refused: PATCH `deleted: true`."}},
     summary="Delete an evaluation (refused)",
 )
-def delete_evaluation(id: UUID, who: Annotated[Caller, Depends(caller(WRITE))]) -> None:
+def delete_evaluation(evaluation_id: UUID, who: Annotated[Caller, Depends(caller(WRITE))]) -> None:
     """Hard delete of this model is not allowed. Use a patch API call to set "deleted" to true."""
-    use.evaluation(who.deps, who.team_id, str(id))  # another team's or unknown: 404 first
+    use.evaluation(who.deps, who.team_id, str(evaluation_id))  # another team's or unknown: 404 first
     detail = 'Hard delete of this model is not allowed. Use a patch API call to set "deleted" to true.'
     raise ApiError(405, "invalid_request", "method_not_allowed", detail)
 

@@ -20,6 +20,7 @@ from pipeline.scopes import SCOPES
 from services.artefacts import add_artefact
 from services.auth import create_key, revoke_key
 from services.context import Deps
+from services.evaluations import create_evaluation
 from services.prompts import create_prompt
 from settings import Settings
 from tests.integration.api_support import api_for, other_team_key
@@ -27,6 +28,11 @@ from tests.integration.api_support import api_for, other_team_key
 pytestmark = pytest.mark.db
 RULE = {"prompt": "Rage?", "rule": "rage_click"}
 SCANNER = {"scanner_type": "monitor", "provider": "heuristic", "scanner_config": RULE}
+EVALUATION = {
+    "evaluation_type": "heuristic",
+    "evaluation_config": {"checks": ["cited_moments_exist"]},
+    "output_type": "boolean",
+}
 SCHEDULE = {"rrule": "FREQ=DAILY;BYHOUR=8", "timezone": "UTC"}
 
 
@@ -111,6 +117,17 @@ CALLS: dict[tuple[str, str], tuple[Any, int]] = {
     ("PATCH", "/api/environments/{project_id}/llm_prompts/{prompt_id}"): ({"prompt": "Edited?"}, 200),
     # Hard delete is not allowed (the seed): a prompt is soft-deleted with PATCH {"deleted": true}.
     ("DELETE", "/api/environments/{project_id}/llm_prompts/{prompt_id}"): (None, 405),
+    ("POST", "/api/environments/{project_id}/evaluations"): (
+        lambda o: {"name": o["fresh"], **EVALUATION},
+        201,
+    ),
+    ("PATCH", "/api/environments/{project_id}/evaluations/{evaluation_id}"): ({"description": "matrix"}, 200),
+    # Hard delete is not allowed (the seed): an evaluation is soft-deleted with PATCH {"deleted": true}.
+    ("DELETE", "/api/environments/{project_id}/evaluations/{evaluation_id}"): (None, 405),
+    ("POST", "/api/environments/{project_id}/evaluation_runs"): (
+        lambda o: {"evaluation_id": str(o["evaluation_id"]), "observation_id": str(o["observation_id"])},
+        201,
+    ),
 }
 ROUTES = routes()
 
@@ -126,6 +143,7 @@ def objects(world) -> Objects:
     prompt = create_prompt(
         world.deps, world.team_id, {"name": f"matrix-{uuid.uuid4().hex[:6]}", "prompt": "Rage?"}
     )
+    evaluation = create_evaluation(world.deps, world.team_id, {"name": "matrix", **EVALUATION})
     with world.deps.read() as session:
         action_id = next(a.id for a in session.exec(_actions_of(scanner.id)))
     return Objects(
@@ -139,6 +157,7 @@ def objects(world) -> Objects:
             "artefact_id": note.id,
             "prompt_id": prompt.id,
             "prompt_name": prompt.name,
+            "evaluation_id": evaluation.id,
             "session_id": sessions[1],
             "fresh": f"fresh-{uuid.uuid4().hex[:6]}",
         }
@@ -258,6 +277,10 @@ def _objects_of_another_team(world, key: str) -> dict[str, Any]:
         f"/api/environments/{team}/llm_prompts", headers=headers, json={"name": "theirs", "prompt": "Theirs?"}
     )
     assert prompt.status_code == 201, prompt.text
+    evaluation = client.post(
+        f"/api/environments/{team}/evaluations", headers=headers, json={"name": "theirs", **EVALUATION}
+    )
+    assert evaluation.status_code == 201, evaluation.text
     return {
         "scanner_id": scanner_id,
         "observation_id": observation,
@@ -266,6 +289,7 @@ def _objects_of_another_team(world, key: str) -> dict[str, Any]:
         "artefact_id": artefact.id,
         "prompt_id": prompt.json()["id"],
         "prompt_name": "theirs",
+        "evaluation_id": evaluation.json()["id"],
     }
 
 
