@@ -37,6 +37,7 @@ ACTOR_MODULES: tuple[str, ...] = (
     "actors.actions",
     "actors.ingest",
     "actors.evaluations",
+    "actors.scouts",
 )
 
 _embedded: EmbeddedRedis | None = None

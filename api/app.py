@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from api import actions, errors, evaluations, health, ingest, observations, prompts, scanners, signals
+from api import actions, errors, evaluations, health, ingest, observations, prompts, scanners, scouts, signals
 from api.middleware import AccessLog, ETags, Idempotency, TrailingSlash
 from api.pages import home, signin
 from api.pages import observations as observation_pages
@@ -30,6 +30,7 @@ ROUTERS = (
     prompts.router,
     ingest.router,
     evaluations.router,
+    scouts.router,
 )
 PAGES = (
     health.router,

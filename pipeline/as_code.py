@@ -12,6 +12,12 @@
       - name: Morning digest
         scanner: Payment failed
         trigger_config: {rrule: FREQ=DAILY;BYHOUR=9, timezone: Europe/Prague}
+    scouts:                    # a list: each item is one custom scout (`pipeline.scouts`)
+      - name: signals-scout-pricing-rage
+        metric: pattern:rage_click
+        group_by: element
+        threshold: 3
+        baseline: none
 
 A bare list is a list of scanners. Anything else is refused with what is wrong and how to fix it
 (a file naming nothing, a misspelt section, one definition written where a list belongs), never
@@ -26,7 +32,7 @@ from typing import Any
 
 from pipeline.errors import InvalidField
 
-SECTIONS = ("prompts", "scanners", "actions")
+SECTIONS = ("prompts", "scanners", "actions", "scouts")
 SHAPE = "scanners: [...], actions: [...] and/or prompts: [...]"
 
 
@@ -55,10 +61,19 @@ def entries(document: Any, source: str) -> tuple[list[dict], list[dict], list[di
         what = "empty" if document is None else f"only {_shown(document)}"
         raise InvalidField(source, f"is {what}; write {SHAPE}")
     _check_keys(document, source)
-    prompts, scanners, actions = (_section(document.get(section), section, source) for section in SECTIONS)
-    if not prompts and not scanners and not actions:
-        raise InvalidField(source, f"names no prompt, no scanner and no action; write {SHAPE}")
+    prompts, scanners, actions = (
+        _section(document.get(section), section, source) for section in SECTIONS[:3]
+    )
+    if not prompts and not scanners and not actions and not scout_entries(document, source):
+        raise InvalidField(source, f"names no prompt, no scanner and no action (nor a scout); write {SHAPE}")
     return prompts, scanners, actions
+
+
+def scout_entries(document: Any, source: str) -> list[dict]:
+    """The custom scouts of an `apply` file (its `scouts:` section); `entries` checks the rest."""
+    if not isinstance(document, Mapping):
+        return []
+    return _section(document.get("scouts"), "scouts", source)
 
 
 def _check_keys(document: Mapping, source: str) -> None:

@@ -47,6 +47,8 @@ SUMMARIZE_REPORT = Route("signals", "summarize_report", 30 * MINUTE_MS, 3, 5_000
 COMPACT = Route("ingest", "compact_recording", 5 * MINUTE_MS, 5, 1_000, MINUTE_MS)
 # Evaluates one (evaluation, observation) result: a judge's Gemini call at most twice, or checks.
 EVALUATE = Route("evaluate", "evaluate_observation", 5 * MINUTE_MS, 3, 10_000, 2 * MINUTE_MS)
+# Runs one claimed scout run: reads a team's last 8 days of sessions, no more than a few retries.
+RUN_SCOUT = Route("scouts", "run_scout", 10 * MINUTE_MS, 2, 10_000, 2 * MINUTE_MS)
 ROUTES = (
     OBSERVE,
     OBSERVE_GAVE_UP,
@@ -57,6 +59,7 @@ ROUTES = (
     SUMMARIZE_REPORT,
     COMPACT,
     EVALUATE,
+    RUN_SCOUT,
 )
 QUEUES = tuple(dict.fromkeys(route.queue for route in ROUTES))
 

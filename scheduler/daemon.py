@@ -1,5 +1,5 @@
 """The tick loop: lead, sweep the due scanners, claim due actions, poll recording sources, reap,
-apply retention, refresh estimates, queue new observations for enabled evaluations.
+apply retention, refresh estimates, queue new observations for enabled evaluations, claim due scout runs.
 
 `Scheduler.tick(now)` is one pass and returns what it did (tests and `--once` call it directly);
 `Scheduler.run(stop)` ticks every `SIGHTLINE_SCHEDULER_TICK_S` until `stop` is set, further apart
@@ -31,6 +31,7 @@ from services.ingest import merge_stale
 from services.ops import sample_queues
 from services.reapers import reap
 from services.retention import apply_retention
+from services.scout_runs import claim_due_scouts
 from services.sources import poll_due_sources
 from services.sweeps import refresh_stale_estimates, sweep_due, top_up
 
@@ -57,6 +58,7 @@ class TickReport:
     retention: dict = field(default_factory=dict)
     estimated: int = 0
     evaluations: dict = field(default_factory=dict)  # results queued for enabled evaluations
+    scouts: dict = field(default_factory=dict)  # scout runs claimed and sent, and those past the limits
     lost_leadership: bool = False
 
 
@@ -131,6 +133,8 @@ class Scheduler:
         report.estimated = refresh_stale_estimates(self.deps, now=now, limit=ESTIMATES_PER_TICK)
         self._still_leading()
         report.evaluations = asdict(enqueue_new(self.deps, now=now))
+        self._still_leading()
+        report.scouts = asdict(claim_due_scouts(self.deps, now=now))
         sample_queues(self.deps, now=now)
 
     def run(self, stop: threading.Event, *, once: bool = False) -> None:

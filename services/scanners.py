@@ -42,6 +42,7 @@ from services.budget import waiting_for
 from services.context import Deps
 from services.estimates import Estimate, estimate_details, refresh_estimate
 from services.prompts import apply_prompts, resolve
+from services.scouts import apply_scouts
 from settings import Settings
 
 # Changing these changes how many sessions the scanner takes, so its monthly estimate is redone.
@@ -233,8 +234,8 @@ def apply_scanners(
     dry_run: bool = False,
     now: datetime | None = None,
 ) -> list[Applied]:
-    """Prompts, scanners and actions as code: create or update each by name; running it twice
-    changes nothing.
+    """Prompts, scanners, actions and custom scouts as code: create or update each by name; running
+    it twice changes nothing.
 
     `document` is a list of scanners, or `{prompts: [...], scanners: [...], actions: [...]}`
     (`pipeline.as_code`); `source` names it in errors. Prompts are written first, so a scanner or
@@ -243,6 +244,7 @@ def apply_scanners(
     dry run says what would change and writes nothing.
     """
     prompt_entries, entries, action_entries = as_code.entries(document, source)
+    scout_entries = as_code.scout_entries(document, source)
     _check_all(entries, deps.settings)
     now = now or deps.now()
     with deps.transaction() as session:
@@ -260,9 +262,10 @@ def apply_scanners(
         actions = apply_actions(
             session, team_id, action_entries, now=now, box=box, dry_run=dry_run, allow_private=allow_private
         )
+        scouts = [Applied(*each, kind="scout") for each in apply_scouts(session, team_id, scout_entries, now)]
         if dry_run:
             session.rollback()
-    return applied + [Applied(name, action, changed) for name, action, changed in actions]
+    return applied + [Applied(name, action, changed) for name, action, changed in actions] + scouts
 
 
 def add_scanner(
