@@ -17,6 +17,7 @@ from sqlmodel import select
 from api.app import create_app
 from models import Observation, Recording, SignalReport, TeamMembership, User, VisionAction, utcnow
 from pipeline.scopes import SCOPES
+from services import scouts
 from services.artefacts import add_artefact
 from services.auth import create_key, revoke_key
 from services.context import Deps
@@ -128,6 +129,12 @@ CALLS: dict[tuple[str, str], tuple[Any, int]] = {
         lambda o: {"evaluation_id": str(o["evaluation_id"]), "observation_id": str(o["observation_id"])},
         201,
     ),
+    ("POST", "/api/environments/{project_id}/signals/scout/configs"): (
+        {"skill_name": "signals-scout-error-spikes", "emit": False},
+        200,
+    ),
+    ("POST", "/api/environments/{project_id}/signals/scout/configs/sync"): (None, 200),
+    ("PATCH", "/api/environments/{project_id}/signals/scout/configs/{scout_id}"): ({"emit": False}, 200),
 }
 ROUTES = routes()
 
@@ -144,6 +151,7 @@ def objects(world) -> Objects:
         world.deps, world.team_id, {"name": f"matrix-{uuid.uuid4().hex[:6]}", "prompt": "Rage?"}
     )
     evaluation = create_evaluation(world.deps, world.team_id, {"name": "matrix", **EVALUATION})
+    scout = scouts.sync(world.deps, world.team_id)[0]
     with world.deps.read() as session:
         action_id = next(a.id for a in session.exec(_actions_of(scanner.id)))
     return Objects(
@@ -156,6 +164,7 @@ def objects(world) -> Objects:
             "report_id": report_id,
             "artefact_id": note.id,
             "prompt_id": prompt.id,
+            "scout_id": scout.id,
             "prompt_name": prompt.name,
             "evaluation_id": evaluation.id,
             "session_id": sessions[1],
@@ -281,6 +290,7 @@ def _objects_of_another_team(world, key: str) -> dict[str, Any]:
         f"/api/environments/{team}/evaluations", headers=headers, json={"name": "theirs", **EVALUATION}
     )
     assert evaluation.status_code == 201, evaluation.text
+    scout = client.post(f"/api/environments/{team}/signals/scout/configs/sync", headers=headers).json()[0]
     return {
         "scanner_id": scanner_id,
         "observation_id": observation,
@@ -290,6 +300,7 @@ def _objects_of_another_team(world, key: str) -> dict[str, Any]:
         "prompt_id": prompt.json()["id"],
         "prompt_name": "theirs",
         "evaluation_id": evaluation.json()["id"],
+        "scout_id": scout["id"],
     }
 
 
