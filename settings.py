@@ -103,8 +103,9 @@ class Settings(BaseSettings):
     )
 
     # Signals and reports (DESIGN §7).
-    embeddings: Literal["hashing", "gemini"] = Field(
-        "hashing", validation_alias=AliasChoices("SIGHTLINE_EMBEDDINGS")
+    # auto: Gemini embeddings when GEMINI_API_KEY is set, else the offline hashing (integrations.embeddings).
+    embeddings: Literal["auto", "hashing", "gemini", "wordllama"] = Field(
+        "auto", validation_alias=AliasChoices("SIGHTLINE_EMBEDDINGS")
     )
     # Who decides the gray zone between the thresholds: Gemini when a key is set (auto), or nobody (join).
     grouping_judge: Literal["auto", "none"] = Field(

@@ -8,7 +8,6 @@ from `default` when the script is empty.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import threading
 import time
@@ -21,6 +20,7 @@ from typing import Any
 import orjson
 
 from integrations.fake_server import LocalServer
+from pipeline.embeddings import HashingEmbedder
 
 _ROUTE = re.compile(r"^/(?P<version>v[0-9a-z]+)/models/(?P<model>[^:/]+):(?P<method>[A-Za-z]+)$")
 _STATUS = {
@@ -141,21 +141,23 @@ class FakeGemini(LocalServer):
         return reply.status, reply.body()
 
 
-def _vector(text: str, size: int = 8) -> list[float]:
-    digest = hashlib.sha256(text.encode()).digest()
-    return [round(byte / 255 - 0.5, 4) for byte in digest[:size]]
+def _vector(text: str, dimensions: int) -> list[float]:
+    """Deterministic and similarity-preserving: the offline hashing embedder's vector at the size asked
+    for, so paraphrases sharing words land close and tests can group through the Gemini path."""
+    return [round(float(value), 6) for value in HashingEmbedder(dimensions).embed([text])[0]]
 
 
 def _embeddings(request: RecordedRequest) -> bytes:
     def text_of(content: dict) -> str:
         return " ".join(part.get("text", "") for part in content.get("parts", []))
 
+    def vector(item: dict) -> list[float]:
+        return _vector(text_of(item.get("content", {})), int(item.get("outputDimensionality") or 768))
+
     if request.method == "embedContent":
-        return orjson.dumps({"embedding": {"values": _vector(text_of(request.body.get("content", {})))}})
+        return orjson.dumps({"embedding": {"values": vector(request.body)}})
     items = request.body.get("requests", [])
-    return orjson.dumps(
-        {"embeddings": [{"values": _vector(text_of(item.get("content", {})))} for item in items]}
-    )
+    return orjson.dumps({"embeddings": [{"values": vector(item)} for item in items]})
 
 
 def _handler(fake: FakeGemini) -> type[BaseHTTPRequestHandler]:

@@ -51,6 +51,9 @@ def sightline_home(tmp_path, monkeypatch, request) -> Iterator[Path]:
     else:
         monkeypatch.setenv("REDIS_URL", request.getfixturevalue("shared_redis_url"))
     monkeypatch.setenv("SIGHTLINE_REDIS_NAMESPACE", f"test-{uuid.uuid4().hex[:8]}")
+    # The fixtures set a fake GEMINI_API_KEY, which would turn `auto` embeddings into Gemini's: tests
+    # group with the offline embedder and its thresholds unless they ask for another.
+    monkeypatch.setenv("SIGHTLINE_EMBEDDINGS", "hashing")
     get_settings.cache_clear()
     yield home
     get_settings.cache_clear()

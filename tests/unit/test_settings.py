@@ -22,7 +22,7 @@ def test_unprefixed_names_that_happen_to_match_a_field_are_ignored(monkeypatch):
     assert (current.log_level, current.site_url, current.embeddings) == (
         "INFO",
         "http://localhost:8000",
-        "hashing",
+        "auto",
     )
 
 
