@@ -9,6 +9,7 @@ import typer
 from rich.markup import escape
 
 from cli.context import friendly_errors, json_option, out, print_table, team_deps
+from cli.grouping_quality import grouping_quality_command
 from pipeline.errors import InvalidField
 from pipeline.reports import STATUSES, StateRequest
 from pipeline.schedule import parse_duration
@@ -21,6 +22,7 @@ artefacts_app = typer.Typer(
     help="Artefacts: notes, judgments and references attached to a report.", no_args_is_help=True
 )
 app.add_typer(artefacts_app, name="artefacts")
+app.command("grouping-quality")(grouping_quality_command)
 signals_app = typer.Typer(help="Signal processing: pause and resume grouping.", no_args_is_help=True)
 TEAM = typer.Option(None, "--team", help="Team id (default: the first team).")
 TO = typer.Option(..., "--to", help="suppressed (dismiss), potential (restore or snooze) or resolved.")
