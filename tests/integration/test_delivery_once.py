@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 from cli.main import app
 from integrations.delivery import verify
 from integrations.fake_slack import FakeSlack, FakeSlackReply
-from models.action_queries import claim_delivery, renew_delivery
 from models import DeliveryStatus, Integration, session_scope, utcnow
+from models.action_queries import claim_delivery, renew_delivery
 from pipeline.errors import DeliveryTransient
 from services import delivery as delivery_service
 from services.action_runs import RunProgress
