@@ -26,6 +26,9 @@ _configured = False
 # at INFO ("Context impl SQLiteImpl.", "AFC is enabled"): from WARNING up only.
 DEBUG_ONLY = ("httpx", "httpx2", "urllib3", "minio")
 WARNINGS_ONLY = ("alembic", "httpcore", "httpcore2", "google_genai", "slack_sdk")
+# Loggers a library may have given handlers of their own (uvicorn's default config stops "uvicorn" from
+# propagating): they are handed back to the root handler, so their records join the one stream.
+SELF_HANDLED = ("uvicorn", "uvicorn.error", "uvicorn.access", "dramatiq")
 SECRET = "[secret]"
 _QUERY_NAMES = r"(?:[\w.-]*(?:key|token|secret|passw(?:or)?d|pwd|signature|credential|auth)[\w.-]*|sig|code)"
 _HEADER_NAMES = (
@@ -133,6 +136,10 @@ def _route_standard_library(renderer: Processor, stamped: list[Processor], level
         logging.getLogger(name).setLevel(level if level <= logging.DEBUG else logging.WARNING)
     for name in WARNINGS_ONLY:
         logging.getLogger(name).setLevel(max(level, logging.WARNING))
+    for name in SELF_HANDLED:
+        foreign = logging.getLogger(name)
+        foreign.handlers.clear()
+        foreign.propagate, foreign.disabled = True, False
     # Off first: `captureWarnings(True)` does nothing when it is already on, and would keep routing
     # warnings to whichever `showwarning` was current then (a test runner's recorder, say).
     logging.captureWarnings(False)

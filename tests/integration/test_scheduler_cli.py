@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.main import app
+from pipeline.names import QUEUES
 from services.scanners import create_scanner
 
 pytestmark = pytest.mark.db
@@ -48,7 +49,7 @@ def test_a_backfilled_scanner_is_swept_by_one_tick_and_status_shows_it(world, mo
     assert after["observations"] == {"succeeded": len(world.scenarios)}
     assert after["scanners"][0]["unswept"] == 0 and after["scanners"][0]["last_sweep_at"]
     assert after["scheduler"]["last_tick"]["enqueued"] == len(world.scenarios)
-    assert set(after["queues"]) == {"observe", "actions", "signals", "deliver", "ingest"}
+    assert set(after["queues"]) == set(QUEUES)
     assert after["queues"]["observe"] == {"ready": 0, "delayed": 0, "in_flight": 0, "dead": 0}
     idle = run("status", "--wait-idle", "5")
     assert idle.exit_code == 0 and "Rage" in idle.output and "6 succeeded" in idle.output

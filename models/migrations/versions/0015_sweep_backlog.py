@@ -27,6 +27,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("scanners") as batch:
-        batch.drop_column("sweeping_until")
-        batch.drop_column("sweep_stopped")
+    # A plain DROP COLUMN (SQLite has had it since 3.35): batch mode would copy `scanners` and drop
+    # the original, which SQLite's enforced foreign keys (actions, observations) refuse.
+    op.execute("ALTER TABLE scanners DROP COLUMN sweeping_until")
+    op.execute("ALTER TABLE scanners DROP COLUMN sweep_stopped")
