@@ -17,6 +17,10 @@ OBJECTS = (
     "signal_scout",
     "llm_prompt",
     "evaluation",
+    "llm_analytics",
+    "logs",
+    "error_tracking",
+    "query",
 )
 SCOPES = tuple(f"{name}:{access}" for name in OBJECTS for access in ("read", "write"))
 ALL = "*"
