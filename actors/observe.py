@@ -19,7 +19,8 @@ from actors.broker import process_deps
 from actors.jobruns import current_attempt
 from pipeline.errors import PermanentError, TransientError
 from pipeline.names import OBSERVE, OBSERVE_GAVE_UP
-from services.observe import give_up, retry_delay_ms, run_observation
+from services.observe import run_observation
+from services.observe_retries import give_up, retry_delay_ms
 
 log = structlog.get_logger(__name__)
 

@@ -120,6 +120,10 @@ class AnalysisCache:
                 self._count("memory")
         return found
 
+    def remembered(self, key: str) -> Timeline | None:
+        """The analysis under `key` if it is in memory; never read from the store nor rendered."""
+        return self._recall(key)
+
     def _recall(self, key: str, *, count: bool = True) -> Timeline | None:
         with self._lock:
             found = self._memory.get(key)
@@ -176,3 +180,8 @@ def recording_timeline(
     key = analysis_key(row, budget_tokens)
     render = lambda: stored_timeline(blobs, row, budget_tokens=budget_tokens)  # noqa: E731
     return (analyses or ANALYSES).timeline(key, blobs, row.blob_ref, render)
+
+
+def remembered_timeline(row: Recording, *, budget_tokens: int) -> Timeline | None:
+    """The recording's analysis if this process holds it in memory, else None (nothing is read)."""
+    return ANALYSES.remembered(analysis_key(row, budget_tokens))

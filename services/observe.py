@@ -7,6 +7,11 @@ answer, and write the result, the usage receipt and the signals in one transacti
 is a status on the row, and every move is a conditional update on the row's status, so a message
 delivered twice changes nothing the second time.
 
+When the answer is at hand (a heuristic scanner, the recording's analysis in this process's memory:
+microseconds of work), it is written in the claim's transaction: one commit, no lease to keep, and
+a crash before that commit leaves the row pending for the redelivered message. Otherwise the claim
+commits first and the attempt runs under its lease.
+
 A claim is a lease (`services.observation_leases`): the attempt renews it while it runs, and a
 message for a row whose lease lapsed (its worker stopped) takes the row over rather than being
 dropped; a row whose lease is live is refused (another worker is on it). Every write of an attempt
@@ -15,8 +20,8 @@ is fenced by its attempt number, so an attempt that was taken over writes nothin
 A transient failure (the provider's, a recording's blob missing, the blob store not answering) puts
 the row back to `pending` with the `kind:message` it would fail with as its reason and the time of
 its next attempt, and raises: the caller retries (Dramatiq's Retries middleware, with
-`retry_delay_ms`), and when the retries run out, `give_up` fails the row with that reason
-(`provider_transient`, `blob_missing`, `blob_unavailable`), never as an internal error.
+`retry_delay_ms`), and when the retries run out, `give_up` (`services.observe_retries`) fails the row
+with that reason (`provider_transient`, `blob_missing`, `blob_unavailable`), never as an internal error.
 """
 
 from __future__ import annotations
@@ -30,16 +35,12 @@ from uuid import UUID
 import structlog
 from sqlmodel import Session
 
-from models.base import MAX_ERROR_LENGTH
 from models.observation_queries import add_new_signals, claim_with_recording, insert_receipt, move_status
 from models.recordings import Recording
 from models.vision import Observation, ObservationStatus
 from pipeline.conversation import Answer, converse
 from pipeline.errors import (
-    BlobMissing,
-    BlobStoreUnavailable,
     ConfigurationError,
-    InvalidField,
     OutputInvalid,
     ProviderRejected,
     TransientError,
@@ -49,11 +50,11 @@ from pipeline.limits import Ineligible, eligibility
 from pipeline.observation import Outcome, build_outcome
 from pipeline.outputs import check_output
 from pipeline.timeline import Timeline
-from services.analysis_cache import recording_timeline
+from services.analysis_cache import recording_timeline, remembered_timeline
 from services.budget import observation_price
 from services.context import Deps
 from services.observation_leases import lease_end, leased
-from settings import Settings
+from services.observe_retries import observation_key, retry_delay_ms, retry_reason
 
 log = structlog.get_logger(__name__)
 PENDING, RUNNING = ObservationStatus.PENDING, ObservationStatus.RUNNING
@@ -61,7 +62,6 @@ FAILURES = {
     ProviderRejected: ("provider_rejected", "the model provider refused the request"),
     OutputInvalid: ("validation_failed", "the model's answer did not fit the schema after a re-prompt"),
 }
-PROVIDER_TRANSIENT = "provider_transient:the model provider kept failing"
 # Only the actor's time limit interrupts an attempt from outside (Dramatiq raises it in its thread).
 INTERRUPTED = "the analysis ran past its time limit"
 
@@ -101,15 +101,21 @@ def run_observation(
     `InvalidField` when `observation_id` is not a UUID. Every other failure is a `failed` row, not an
     exception; an interruption (the actor's time limit) fails the row and is raised again.
     """
-    key = _uuid(observation_id)
+    key = observation_key(observation_id)
     with deps.transaction() as session:
         now = deps.now()
         takeovers = deps.settings.observation_max_takeovers
         claimed = claim_with_recording(session, key, now, lease_end(deps, now), takeovers)
+        # An answer at hand is written with the claim: one transaction, no lease to keep.
+        instant = _instant(deps, *claimed) if claimed is not None else None
+        if claimed is not None and instant is not None:
+            _write_success(deps, session, claimed[0], instant, also_write)
     if claimed is None:
         log.info("observation_not_claimed", observation_id=str(key))
         return Attempted("not_claimed")
     observation, recording = claimed
+    if instant is not None:
+        return _succeeded(observation, instant)
     try:
         with leased(deps, key, observation.attempts):
             return _attempt(deps, observation, recording, retries, also_write)
@@ -147,8 +153,30 @@ def _attempt(
         return Attempted("ineligible", result.kind)
     if not finish(deps, observation, result, also_write):
         return Attempted("superseded")
-    bound.info("observation_succeeded", signals=len(result.outcome.signals))
-    return Attempted("succeeded", signals=len(result.outcome.signals))
+    return _succeeded(observation, result)
+
+
+def _succeeded(observation: Observation, analysis: Analysis) -> Attempted:
+    signals = len(analysis.outcome.signals)
+    ids = {"observation_id": str(observation.id), "scanner_id": str(observation.scanner_id)}
+    log.info("observation_succeeded", **ids, signals=signals)
+    return Attempted("succeeded", signals=signals)
+
+
+def _instant(deps: Deps, observation: Observation, recording: Recording | None) -> Analysis | None:
+    """The analysis when it costs microseconds, so that it may be written in the claim's transaction:
+    a heuristic scanner observing an eligible recording whose analysis this process holds in memory.
+    None otherwise, and on any error: the attempt then runs the usual way, which reports it."""
+    if observation.scanner_snapshot.get("provider") != "heuristic" or eligibility(recording) is not None:
+        return None
+    assert recording is not None  # eligibility() refuses a missing recording (no_recording)
+    timeline = remembered_timeline(recording, budget_tokens=deps.settings.timeline_budget_tokens)
+    if timeline is None:
+        return None
+    try:
+        return _analysis(deps, observation, timeline)
+    except Exception:
+        return None
 
 
 def _fail(deps: Deps, observation: Observation, kind: str, message: str) -> Attempted:
@@ -167,53 +195,6 @@ def _wait_for_retry(deps: Deps, observation: Observation, exc: TransientError, r
     _move(deps, observation, PENDING, reason, next_attempt_at=next_attempt_at)
 
 
-def give_up(deps: Deps, observation_id: str | UUID, attempts: int) -> bool:
-    """The retries ran out: fail the observation waiting for another try with the reason its last
-    attempt left (`retry_reason`), and the number of attempts.
-
-    True when a pending row was failed; a row that finished meanwhile is left alone.
-    """
-    key = _uuid(observation_id)
-    with deps.transaction() as session:
-        row = session.get(Observation, key)
-        reason = f"{(row.error_reason if row else None) or PROVIDER_TRANSIENT} ({attempts} attempts)"
-        moved = move_status(
-            session,
-            key,
-            [PENDING],
-            status=ObservationStatus.FAILED,
-            error_reason=reason,
-            completed_at=deps.now(),
-            next_attempt_at=None,
-        )
-    if moved:
-        log.warning("observation_failed", observation_id=str(key), kind=reason.partition(":")[0])
-    return moved
-
-
-def retry_reason(exc: TransientError, session_id: str) -> str:
-    """The `kind:message` an observation waiting for its retry keeps, and fails with if none passes."""
-    if isinstance(exc, BlobMissing):
-        reason = f"blob_missing:the events of recording {session_id!r} are missing from {exc.location}"
-    elif isinstance(exc, BlobStoreUnavailable):
-        reason = f"blob_unavailable:the blob store {exc.location} did not answer"
-    else:
-        reason = PROVIDER_TRANSIENT
-    return reason[: MAX_ERROR_LENGTH - 20]  # room for give_up's " (N attempts)"
-
-
-def retry_delay_ms(settings: Settings, retries: int, exc: TransientError) -> int:
-    """How long to wait before retry number `retries + 1`.
-
-    Exponential from SIGHTLINE_OBSERVE_BACKOFF_MIN_S up to _MAX_S, or the wait the provider asked
-    for (a 429's RetryInfo) when it is longer, capped at the same maximum.
-    """
-    longest = settings.observe_backoff_max_s
-    backoff = min(longest, settings.observe_backoff_min_s * 2**retries)
-    asked = min(getattr(exc, "retry_after_s", None) or 0, longest)
-    return int(max(backoff, asked) * 1000)
-
-
 def analyse(deps: Deps, observation: Observation, recording: Recording | None) -> Analysis | Ineligible:
     """Everything but the write: eligibility, timeline, the provider's answer, the checked outcome of
     observing `recording` (read with the claim; None when the session has none)."""
@@ -223,6 +204,11 @@ def analyse(deps: Deps, observation: Observation, recording: Recording | None) -
     assert recording is not None  # eligibility() refuses a missing recording (no_recording)
     # Shared by every scanner observing this version of the recording (`services.analysis_cache`).
     timeline = recording_timeline(deps.blobs, recording, budget_tokens=deps.settings.timeline_budget_tokens)
+    return _analysis(deps, observation, timeline)
+
+
+def _analysis(deps: Deps, observation: Observation, timeline: Timeline) -> Analysis:
+    """The provider's answer about `timeline` and the checked outcome."""
     snapshot = observation.scanner_snapshot
     answer = _answer(deps, snapshot, timeline)
     credits = observation_price(snapshot["provider"], snapshot["model"], deps.settings)
@@ -245,6 +231,18 @@ def finish(
     Everything is computed before the first write, so the database's write lock is held only for
     the statements themselves. False when the attempt no longer held the row (nothing written).
     """
+    with deps.transaction() as session:
+        return _write_success(deps, session, observation, analysis, also_write)
+
+
+def _write_success(
+    deps: Deps,
+    session: Session,
+    observation: Observation,
+    analysis: Analysis,
+    also_write: Callable[[Session], None] | None,
+) -> bool:
+    """`finish`'s writes in `session`; False (nothing written) when the attempt no longer holds the row."""
     outcome = analysis.outcome
     receipt = {
         "observation_id": observation.id,
@@ -256,27 +254,26 @@ def finish(
         "output_tokens": analysis.output_tokens,
         "observation_created_at": observation.created_at,
     }
-    with deps.transaction() as session:
-        moved = move_status(
-            session,
-            observation.id,
-            [RUNNING],
-            attempt=observation.attempts,
-            status=ObservationStatus.SUCCEEDED,
-            error_reason=None,  # an earlier attempt's retry reason
-            completed_at=deps.now(),
-            lease_until=None,
-            scanner_result=outcome.scanner_result,
-            result_verdict=outcome.verdict,
-            result_score=outcome.score,
-            result_tags=outcome.tags,
-        )
-        if not moved:
-            return False
-        insert_receipt(session, **receipt)
-        add_new_signals(session, observation.team_id, outcome.signals)
-        if also_write is not None:
-            also_write(session)
+    moved = move_status(
+        session,
+        observation.id,
+        [RUNNING],
+        attempt=observation.attempts,
+        status=ObservationStatus.SUCCEEDED,
+        error_reason=None,  # an earlier attempt's retry reason
+        completed_at=deps.now(),
+        lease_until=None,
+        scanner_result=outcome.scanner_result,
+        result_verdict=outcome.verdict,
+        result_score=outcome.score,
+        result_tags=outcome.tags,
+    )
+    if not moved:
+        return False
+    insert_receipt(session, **receipt)
+    add_new_signals(session, observation.team_id, outcome.signals)
+    if also_write is not None:
+        also_write(session)
     return True
 
 
@@ -300,10 +297,3 @@ def _move(
         values["completed_at"] = deps.now()
     with deps.transaction() as session:
         move_status(session, observation.id, [RUNNING], attempt=observation.attempts, status=status, **values)
-
-
-def _uuid(observation_id: str | UUID) -> UUID:
-    try:
-        return observation_id if isinstance(observation_id, UUID) else UUID(observation_id)
-    except ValueError as exc:
-        raise InvalidField("observation_id", f"{observation_id!r} is not an observation id") from exc
