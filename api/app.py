@@ -11,7 +11,21 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from api import actions, errors, evaluations, health, ingest, observations, prompts, scanners, scouts, signals
+from api import (
+    actions,
+    errors,
+    evaluations,
+    events,
+    health,
+    ingest,
+    llm_analytics,
+    logs,
+    observations,
+    prompts,
+    scanners,
+    scouts,
+    signals,
+)
 from api.middleware import AccessLog, ETags, Idempotency, TrailingSlash
 from api.pages import home, signin
 from api.pages import observations as observation_pages
@@ -31,6 +45,9 @@ ROUTERS = (
     ingest.router,
     evaluations.router,
     scouts.router,
+    logs.router,
+    events.router,
+    llm_analytics.router,
 )
 PAGES = (
     health.router,

@@ -22,6 +22,7 @@ from models.evaluations import (
 from models.ingest import IngestBatch, IngestToken
 from models.jobs import JobRun, JobStatus
 from models.prompts import LlmPrompt, LlmPromptVersion
+from models.recording_entries import LogExplanation, RecordingEntry, RecordingEntryIndex
 from models.recordings import DeviceType, Recording
 from models.scouts import ProjectProfile, ScoutConfig, ScoutOrigin, ScoutRun, ScoutRunStatus
 from models.signals import ProcessingState, ReportArtefact, ReportStatus, Signal, SignalReport
@@ -37,6 +38,7 @@ from models.tenancy import (
     User,
     WebSession,
 )
+from models.translations import Translation
 from models.vision import (
     IN_FLIGHT_STATUSES,
     LabelRating,
@@ -73,6 +75,7 @@ __all__ = [
     "LabelRating",
     "LlmPrompt",
     "LlmPromptVersion",
+    "LogExplanation",
     "Observation",
     "ObservationLabel",
     "ObservationStatus",
@@ -82,6 +85,8 @@ __all__ = [
     "ProjectProfile",
     "Provider",
     "Recording",
+    "RecordingEntry",
+    "RecordingEntryIndex",
     "RecordingSource",
     "ReportArtefact",
     "ReportStatus",
@@ -98,6 +103,7 @@ __all__ = [
     "SourceKind",
     "Team",
     "TeamMembership",
+    "Translation",
     "TriggerType",
     "TriggeredBy",
     "UsageReceipt",

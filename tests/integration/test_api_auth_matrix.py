@@ -135,6 +135,15 @@ CALLS: dict[tuple[str, str], tuple[Any, int]] = {
     ),
     ("POST", "/api/environments/{project_id}/signals/scout/configs/sync"): (None, 200),
     ("PATCH", "/api/environments/{project_id}/signals/scout/configs/{scout_id}"): ({"emit": False}, 200),
+    ("POST", "/api/environments/{project_id}/llm_analytics/text_repr"): (
+        lambda o: {"event_type": "$observation", "data": {"id": str(o["observation_id"])}},
+        200,
+    ),
+    # The world's fake Gemini has nothing scripted: the model cannot answer, which the endpoint says.
+    ("POST", "/api/environments/{project_id}/llm_analytics/translate"): (
+        {"text": "Bonjour", "target_language": "en"},
+        503,
+    ),
 }
 ROUTES = routes()
 
