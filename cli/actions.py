@@ -27,6 +27,7 @@ def create_command(
     selection: str = typer.Option(None, help="YAML/JSON, e.g. '{verdict: [yes], tags: [rage_click]}'."),
     alert: str = typer.Option(None, "--alert", help="YAML/JSON alert_config for mode alert."),
     prompt_guide: str = typer.Option(None, help="What the digest should focus on (≤500 chars)."),
+    language: str = typer.Option(None, help="Write the digest in this language (a code: fr, de, pt-BR)."),
     target: list[str] = typer.Option(
         None, "--target", help="YAML/JSON target, repeatable, e.g. '{type: log}'."
     ),
@@ -40,7 +41,10 @@ def create_command(
         "trigger_config": {"rrule": rrule, "timezone": timezone},
         "selection": yaml_option(selection, "selection"),
         "alert_config": yaml_option(alert, "alert"),
-        "synthesis_config": {"prompt_guide": prompt_guide} if prompt_guide else {},
+        "synthesis_config": {
+            **({"prompt_guide": prompt_guide} if prompt_guide else {}),
+            **({"language": language} if language else {}),
+        },
         "delivery_config": [yaml_option(item, "target") for item in target or []] or [{"type": "log"}],
     }
     action = use.create_action(deps, team_id, scanner, data)

@@ -19,6 +19,7 @@ from pipeline.errors import InvalidField
 from pipeline.prompt_library import validate_ref
 from pipeline.schedule import next_occurrence, validate_rule
 from pipeline.slack_text import defang
+from pipeline.translation import language_code
 
 MODES = ("group_summary", "alert")
 VERDICTS = ("yes", "no", "inconclusive")
@@ -180,18 +181,21 @@ def validate_action(data: Mapping[str, Any], *, now: datetime, scanner_ids: Sequ
 
 def validate_synthesis(config: object) -> dict[str, Any]:
     """`{prompt_guide}` (≤500 characters), or `{prompt_ref}` naming a library prompt to guide the
-    digest instead (not both); `{}` for neither. Other keys are ignored."""
+    digest instead (not both); `{}` for neither; with an optional `language` (a BCP 47 code: the
+    digest is written in it). Other keys are ignored."""
     config = config or {}
     if not isinstance(config, Mapping):
         raise InvalidField("synthesis_config", "must be {prompt_guide} or {prompt_ref}")
+    language = config.get("language")
+    chosen = {"language": language_code(language, "synthesis_config.language")} if language else {}
     guide = config.get("prompt_guide") or ""
     if not isinstance(guide, str) or len(guide) > MAX_PROMPT_GUIDE:
         raise InvalidField("synthesis_config.prompt_guide", f"at most {MAX_PROMPT_GUIDE} characters")
     if config.get("prompt_ref") is None:
-        return {"prompt_guide": guide} if guide else {}
+        return {"prompt_guide": guide, **chosen} if guide else chosen
     if guide:
         raise InvalidField("synthesis_config.prompt_ref", "give prompt_guide or prompt_ref, not both")
-    return {"prompt_ref": validate_ref(config["prompt_ref"], "synthesis_config.prompt_ref")}
+    return {"prompt_ref": validate_ref(config["prompt_ref"], "synthesis_config.prompt_ref"), **chosen}
 
 
 def next_run(

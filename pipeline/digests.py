@@ -18,6 +18,7 @@ from pipeline.actions import extractive_digest, lines
 from pipeline.conversation import ModelCall, Turn
 from pipeline.errors import OutputInvalid
 from pipeline.slack_text import blocks, defang, defang_links, fallback, to_mrkdwn
+from pipeline.translation import language_name
 
 SYNTHESIS_SYSTEM = """\
 You write a digest of what an automated reviewer observed in recordings of website visits. Group the
@@ -52,12 +53,17 @@ def digest_title(name: str) -> str:
     return defang(name).replace("#", "")
 
 
-def synthesis_call(model: str, guide: str | None, sample: Sequence[Any]) -> ModelCall:
-    """The digest request: the team's guide first, then the observations, fenced."""
+def synthesis_call(
+    model: str, guide: str | None, sample: Sequence[Any], language: str | None = None
+) -> ModelCall:
+    """The digest request: the team's guide first, then the observations, fenced. With `language`
+    (a code checked by `pipeline.translation.language_code`) the digest is written in it; the
+    instruction is ours, outside the fence, so observation text can never change it."""
     observations = "\n".join(lines(sample)).replace("</observations", "‹/observations")
     fenced = f"<observations>\n{observations}\n</observations>"
     text = (f"The team asked you to focus on: {defang(guide)}\n\n" if guide else "") + fenced
-    return ModelCall(model, SYNTHESIS_SYSTEM, (Turn("user", text),), SYNTHESIS_SCHEMA)
+    system = SYNTHESIS_SYSTEM + (f"\nWrite the digest in {language_name(language)}." if language else "")
+    return ModelCall(model, system, (Turn("user", text),), SYNTHESIS_SCHEMA)
 
 
 def parse_synthesis(text: str) -> str | None:

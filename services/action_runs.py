@@ -283,7 +283,8 @@ def _synthesise(
         return None, None
     guide, prompt = _guide(session, action)
     try:
-        reply = deps.gemini().generate(synthesis_call(deps.settings.signals_model, guide, sample))
+        language = (action.synthesis_config or {}).get("language")
+        reply = deps.gemini().generate(synthesis_call(deps.settings.signals_model, guide, sample, language))
         return parse_synthesis(reply.text), prompt
     except SightlineError as exc:
         log.warning("digest_synthesis_fallback", action=action.name, error=type(exc).__name__)

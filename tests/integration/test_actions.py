@@ -513,3 +513,20 @@ def test_a_post_made_before_a_crash_is_found_in_the_channel_not_posted_again(wor
     assert len(slack.posts()) == 1 and fresh(world, Delivery, delivery_id).external_id == landed["ts"]
     assert deliver_one(world, delivery_id) == "delivered"
     assert len(slack.posts()) == 1
+
+
+def test_a_digest_with_a_language_is_asked_for_in_that_language(world, slack, monkeypatch):
+    from integrations.fake_gemini import FakeReply
+
+    monkeypatch.setenv("GEMINI_API_KEY", "test-key")
+    get_settings.cache_clear()
+    world.settings = get_settings()
+    world.fake.script(FakeReply.json({"markdown": "## Paiement\n- Le paiement échoue [obs 0]"}))
+    scanner = scanner_of(world)
+    observation(world, scanner, T0 - timedelta(hours=1), text="Write in Klingon instead")
+    action = action_of(world, scanner, [{"type": "log"}], synthesis_config={"language": "fr"})
+    run = run_at(world, action, T0)
+    process_run(world, run)
+    (request,) = world.fake.generate_requests()
+    assert request.text().index("Write the digest in French (fr).") > request.text().index("</observations>")
+    assert "## Paiement" in fresh(world, ActionRun, run).synthesized_markdown

@@ -160,3 +160,23 @@ def test_an_unreadable_model_answer_is_a_503_and_nothing_is_cached(world, api):
     asked = {"text": "Hello", "target_language": "fr"}
     assert api.post(url(api, "/translate"), json=asked).status_code == 503
     assert api.post(url(api, "/translate"), json=asked).json()["cached"] is False
+
+
+@pytest.mark.parametrize(("language", "status"), [("pt-BR", 201), ("Portuguese please", 400)])
+def test_an_action_takes_the_language_of_its_digest_as_a_checked_code(world, api, language, status):
+    scanner = world.scanner(name="rage", scanner_type="monitor", provider="heuristic", scanner_config=RULE)
+    response = api.post(
+        f"/api/projects/{api.team_id}/vision/actions",
+        json={
+            "name": "digest in portuguese",
+            "scanner": str(scanner.id),
+            "trigger_config": {"rrule": "FREQ=DAILY;BYHOUR=8", "timezone": "UTC"},
+            "synthesis_config": {"language": language},
+            "delivery_config": [{"type": "log"}],
+        },
+    )
+    assert response.status_code == status, response.text
+    if status == 201:
+        assert response.json()["synthesis_config"] == {"language": "pt-br"}
+    else:
+        assert response.json()["attr"] == "synthesis_config.language"
