@@ -1,0 +1,136 @@
+"""Console logs as logs: every console entry and failed request of the team's recordings, their
+attributes with top values, and an explanation of one line from the moments around it.
+
+An explanation reads the recording's cached timeline (`services.analysis_cache`): the moments in
+the `WINDOW_S` seconds before the line (what the person did) and after it (what happened next).
+With a Gemini key the model words it (the moments fenced as data); without one, or when the call
+fails, it is said plainly from the moments. Either is kept in `log_explanations` until
+`force_refresh`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import structlog
+from sqlmodel import col, select
+
+from models import Recording, as_utc
+from models.recording_entries import LogExplanation, RecordingEntry
+from pipeline.conversation import ModelCall, Turn
+from pipeline.errors import NotFoundError, SightlineError
+from pipeline.log_explain import EXPLAIN_SCHEMA, EXPLAIN_SYSTEM, around, explain_prompt, plain_explanation
+from services.analysis_cache import recording_timeline
+from services.context import Deps
+from services.recording_entries import current, ensure_indexed
+
+log = structlog.get_logger(__name__)
+ATTRIBUTES = (
+    "level",
+    "message_fingerprint",
+    "message",
+    "page",
+    "session_id",
+    "distinct_id",
+    "date",
+    "source",
+)
+MAX_SCANNED = 50_000  # log lines counted for attributes at most (the newest)
+
+
+@dataclass(frozen=True)
+class Explained:
+    entry: RecordingEntry
+    text: str
+    source: str
+    model: str | None
+    moments: dict[str, Any]
+    cached: bool
+
+
+def _value(entry: RecordingEntry, key: str) -> str | None:
+    return {
+        "level": entry.level,
+        "message_fingerprint": entry.fingerprint,
+        "message": entry.message[:200],
+        "page": entry.url,
+        "session_id": entry.session_id,
+        "distinct_id": entry.distinct_id,
+        "date": as_utc(entry.timestamp).date().isoformat(),
+        "source": entry.event,
+    }[key]
+
+
+def attributes(deps: Deps, team_id: int, *, search: str | None, top: int) -> list[dict[str, Any]]:
+    """Each attribute key with its distinct count and its `top` most frequent values (of those
+    containing `search`, case-insensitive, when given)."""
+    ensure_indexed(deps, team_id)
+    statement = current("log", team_id).order_by(col(RecordingEntry.timestamp).desc()).limit(MAX_SCANNED)
+    with deps.read() as session:
+        entries = session.exec(statement).all()
+    wanted = search.lower() if search else None
+    found = []
+    for key in ATTRIBUTES:
+        counts = Counter(v for v in (_value(e, key) for e in entries) if v is not None)
+        if wanted:
+            counts = Counter({v: n for v, n in counts.items() if wanted in v.lower()})
+        values = [{"value": value, "count": n} for value, n in counts.most_common(top)]
+        found.append({"name": key, "distinct_count": len(counts), "values": values})
+    return found
+
+
+def entry(deps: Deps, team_id: int, entry_id: UUID) -> RecordingEntry:
+    """One current log line of the team; `NotFoundError` otherwise."""
+    ensure_indexed(deps, team_id)
+    with deps.read() as session:
+        found = session.exec(current("log", team_id).where(RecordingEntry.id == entry_id)).first()
+    if found is None:
+        raise NotFoundError(f"no log line {entry_id} in team {team_id}; list them with logs/attributes")
+    return found
+
+
+def explain(deps: Deps, team_id: int, entry_id: UUID, *, force_refresh: bool = False) -> Explained:
+    """The explanation of one log line: cached, else made and kept. `NotFoundError` when the team has
+    no such line."""
+    line = entry(deps, team_id, entry_id)
+    if not force_refresh:
+        with deps.read() as session:
+            kept = session.get(LogExplanation, (team_id, line.id))
+        if kept is not None:
+            return Explained(line, kept.text, kept.source, kept.model, kept.moments, True)
+    with deps.read() as session:
+        row = session.exec(
+            select(Recording).where(Recording.team_id == team_id, Recording.session_id == line.session_id)
+        ).one()
+    timeline = recording_timeline(deps.blobs, row, budget_tokens=deps.settings.timeline_budget_tokens)
+    moments = around(timeline.moments, line.offset_s)
+    text, source, model = _words(deps, line, moments)
+    with deps.transaction() as session:
+        kept = session.get(LogExplanation, (team_id, line.id)) or LogExplanation(
+            team_id=team_id, entry_id=line.id, text="", source=""
+        )
+        kept.text, kept.source, kept.model, kept.moments = text, source, model, moments
+        kept.created_at = deps.now()
+        session.add(kept)
+    return Explained(line, text, source, model, moments, False)
+
+
+def _words(deps: Deps, line: RecordingEntry, moments: dict[str, Any]) -> tuple[str, str, str | None]:
+    plain = plain_explanation(line.level, line.message, line.url, line.offset_s, moments)
+    if deps.settings.gemini_api_key is None:
+        return plain, "moments", None
+    model = deps.settings.signals_model
+    prompt = explain_prompt(line.level, line.message, line.url, line.offset_s, moments)
+    call = ModelCall(model, EXPLAIN_SYSTEM, (Turn("user", prompt),), EXPLAIN_SCHEMA)
+    try:
+        text = json.loads(deps.gemini().generate(call).text).get("explanation")
+    except (SightlineError, ValueError, AttributeError) as exc:
+        log.warning("log_explanation_fallback", error=type(exc).__name__)
+        return plain, "moments", None
+    if not isinstance(text, str) or not text.strip():
+        return plain, "moments", None
+    return text.strip(), "gemini", model
