@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api import (
     actions,
+    error_tracking,
     errors,
     evaluations,
     events,
@@ -48,6 +49,7 @@ ROUTERS = (
     logs.router,
     events.router,
     llm_analytics.router,
+    error_tracking.router,
 )
 PAGES = (
     health.router,

@@ -27,6 +27,7 @@ from models.recordings import DeviceType, Recording
 from models.scouts import ProjectProfile, ScoutConfig, ScoutOrigin, ScoutRun, ScoutRunStatus
 from models.signals import ProcessingState, ReportArtefact, ReportStatus, Signal, SignalReport
 from models.sources import RecordingSource, SourceKind
+from models.symbol_sets import SymbolSet
 from models.tenancy import (
     ApiKey,
     Integration,
@@ -101,6 +102,7 @@ __all__ = [
     "Signal",
     "SignalReport",
     "SourceKind",
+    "SymbolSet",
     "Team",
     "TeamMembership",
     "Translation",

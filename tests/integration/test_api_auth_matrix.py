@@ -17,7 +17,7 @@ from sqlmodel import select
 from api.app import create_app
 from models import Observation, Recording, SignalReport, TeamMembership, User, VisionAction, utcnow
 from pipeline.scopes import SCOPES
-from services import scouts
+from services import scouts, symbol_sets
 from services.artefacts import add_artefact
 from services.auth import create_key, revoke_key
 from services.context import Deps
@@ -144,6 +144,21 @@ CALLS: dict[tuple[str, str], tuple[Any, int]] = {
         {"text": "Bonjour", "target_language": "en"},
         503,
     ),
+    # start_upload names its chunk in the query (the matrix sends none): refused for what it is.
+    ("POST", "/api/environments/{project_id}/error_tracking/symbol_sets/start_upload"): (None, 400),
+    ("POST", "/api/environments/{project_id}/error_tracking/symbol_sets/bulk_start_upload"): (
+        lambda o: {"chunk_ids": [o["fresh"]]},
+        200,
+    ),
+    # Started, never uploaded: finishing it is refused until its file is there.
+    ("PUT", "/api/environments/{project_id}/error_tracking/symbol_sets/{symbol_set_id}/finish_upload"): (
+        {"content_hash": "h"},
+        400,
+    ),
+    ("POST", "/api/environments/{project_id}/error_tracking/symbol_sets/bulk_finish_upload"): (
+        {"content_hashes": {}},
+        200,
+    ),
 }
 ROUTES = routes()
 
@@ -161,6 +176,7 @@ def objects(world) -> Objects:
     )
     evaluation = create_evaluation(world.deps, world.team_id, {"name": "matrix", **EVALUATION})
     scout = scouts.sync(world.deps, world.team_id)[0]
+    symbol_set = symbol_sets.start_upload(world.deps, world.team_id, symbol_sets.Upload(uuid.uuid4().hex))
     with world.deps.read() as session:
         action_id = next(a.id for a in session.exec(_actions_of(scanner.id)))
     return Objects(
@@ -174,6 +190,7 @@ def objects(world) -> Objects:
             "artefact_id": note.id,
             "prompt_id": prompt.id,
             "scout_id": scout.id,
+            "symbol_set_id": symbol_set.symbol_set_id,
             "prompt_name": prompt.name,
             "evaluation_id": evaluation.id,
             "session_id": sessions[1],
@@ -310,6 +327,9 @@ def _objects_of_another_team(world, key: str) -> dict[str, Any]:
         "prompt_name": "theirs",
         "evaluation_id": evaluation.json()["id"],
         "scout_id": scout["id"],
+        "symbol_set_id": symbol_sets.start_upload(
+            world.deps, team, symbol_sets.Upload("theirs")
+        ).symbol_set_id,
     }
 
 

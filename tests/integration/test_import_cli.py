@@ -74,7 +74,7 @@ def blob_files() -> list[Path]:
 def test_init_twice_creates_one_organisation_team_and_user(sightline):
     result = sightline("init")
     assert result.exit_code == 0
-    assert "migration 0020" in result.output
+    assert "migration 0021" in result.output
     assert (count(Organization), count(Team), count(User)) == (1, 1, 1)
 
 

@@ -78,7 +78,7 @@ def test_migrating_an_empty_database_creates_every_table_and_records_head(databa
         tables = set(inspect(engine).get_table_names())
         assert set(SQLModel.metadata.tables) <= tables
         assert tables - set(SQLModel.metadata.tables) == {"alembic_version"}
-        assert current_revision(engine) == head_revision() == "0020"
+        assert current_revision(engine) == head_revision() == "0021"
     finally:
         engine.dispose()
 

@@ -1,0 +1,28 @@
+"""Reading symbol sets: by id, by ref, the finished ones for a set of refs. Nothing here commits."""
+
+from collections.abc import Collection
+from uuid import UUID
+
+from sqlmodel import Session, col, select
+
+from models.symbol_sets import SymbolSet
+
+
+def symbol_set(session: Session, team_id: int, symbol_set_id: UUID) -> SymbolSet | None:
+    found = session.get(SymbolSet, symbol_set_id)
+    return found if found is not None and found.team_id == team_id else None
+
+
+def symbol_sets_by_ref(session: Session, team_id: int, refs: Collection[str]) -> list[SymbolSet]:
+    """The team's sets named by `refs`, finished or not."""
+    if not refs:
+        return []
+    query = select(SymbolSet).where(SymbolSet.team_id == team_id, col(SymbolSet.ref).in_(list(refs)))
+    return list(session.exec(query))
+
+
+def symbol_sets_by_id(session: Session, team_id: int, ids: Collection[UUID]) -> list[SymbolSet]:
+    if not ids:
+        return []
+    query = select(SymbolSet).where(SymbolSet.team_id == team_id, col(SymbolSet.id).in_(list(ids)))
+    return list(session.exec(query))
