@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Mapping
+from typing import Any
 
 from pipeline.conversation import ModelCall, Turn
 from pipeline.errors import ConfigurationError, InvalidField, OutputInvalid
@@ -94,3 +96,24 @@ def parse_translation(text: str) -> tuple[str, str | None]:
 
 class TranslationUnavailable(ConfigurationError):
     """Translation cannot be done now: no Gemini key, or the model gave no usable answer (the API's 503)."""
+
+
+def answer_text(answer: Mapping[str, Any]) -> str:
+    """An observation's answer as the text its page translates: each text field as `name: value`."""
+    return "\n".join(f"{name}: {value}" for name, value in answer.items() if isinstance(value, str) and value)
+
+
+def report_text(title: str | None, summary: str | None) -> str:
+    """A report's title and summary as the text its page translates."""
+    return "\n\n".join(part for part in (title, summary) if part)
+
+
+def translate_failed(exc: Exception, language: str) -> dict[str, str]:
+    """The query a page is sent back with when translating failed: the language asked and why."""
+    if isinstance(exc, InvalidField):
+        why = str(exc).split(": ", 1)[-1]
+    elif isinstance(exc, ConfigurationError):
+        why = str(exc)
+    else:  # transient: the provider's words stay out of the page
+        why = "The model could not be reached; try again in a moment."
+    return {"lang": language[:35], "translate_error": why[:200]}

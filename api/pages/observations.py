@@ -1,5 +1,5 @@
-"""The observation page (`/observations/{id}`, the link every digest carries), its label form, and
-the events the replay player loads (`/sessions/{team}/{session_id}/events`)."""
+"""The observation page (`/observations/{id}`, the link every digest carries), its label and
+translate forms, and the events the replay player loads (`/sessions/{team}/{session_id}/events`)."""
 
 from __future__ import annotations
 
@@ -10,13 +10,15 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 
 from api.pages.web import check_csrf, deps_of, not_found_page, render, viewer
-from pipeline.errors import InvalidField, NotFoundError
+from pipeline.errors import InvalidField, NotFoundError, TransientError
+from pipeline.translation import TranslationUnavailable, answer_text, translate_failed
 from services.observation_detail import (
     label_observation,
     observation_detail,
     recording_events,
     session_detail,
 )
+from services.translation import shown_translation, translate_observation
 from services.web_sessions import SignedIn
 
 router = APIRouter(include_in_schema=False)
@@ -31,9 +33,43 @@ def observation_page(
         detail = observation_detail(deps_of(request), person.team_ids, person.user_id, observation_id)
     except NotFoundError:
         return not_found_page(request, who)
-    return render(
-        request, "observation.html", who=who, detail=detail, error=request.query_params.get("error")
+    lang = request.query_params.get("lang", "")[:35]
+    translation = shown_translation(
+        deps_of(request), detail.observation.team_id, answer_text(detail.answer), lang
     )
+    return render(
+        request,
+        "observation.html",
+        who=who,
+        detail=detail,
+        error=request.query_params.get("error"),
+        lang=lang,
+        translation=translation,
+        translate_error=request.query_params.get("translate_error"),
+    )
+
+
+@router.post("/observations/{observation_id}/translate")
+def translate(
+    request: Request,
+    observation_id: str,
+    who: Annotated[SignedIn, Depends(viewer)],
+    language: Annotated[str, Form(max_length=35)] = "",
+    csrf_token: Annotated[str, Form(max_length=128)] = "",
+) -> Response:
+    """Translate the answer (through the model once; the page then reads it from the cache)."""
+    check_csrf(who, csrf_token)
+    try:
+        done = translate_observation(deps_of(request), who.principal.team_ids, observation_id, language)
+    except NotFoundError:
+        return not_found_page(request, who)
+    except (InvalidField, TranslationUnavailable, TransientError) as exc:
+        return RedirectResponse(
+            f"/observations/{observation_id}?{urlencode(translate_failed(exc, language))}#translation",
+            status_code=303,
+        )
+    query = urlencode({"lang": done.target_language})
+    return RedirectResponse(f"/observations/{observation_id}?{query}#translation", status_code=303)
 
 
 @router.post("/observations/{observation_id}/label")

@@ -1,6 +1,6 @@
 """The reports inbox (`/reports`) with bulk state changes, and one report (`/reports/{id}`) with its
-signals (each opening the replay at its moment), artefacts and state actions. State changes go
-through the same use cases as the API's `state` and `bulk-state`."""
+signals (each opening the replay at its moment), artefacts, state actions and a translate form. State
+changes go through the same use cases as the API's `state` and `bulk-state`."""
 
 from __future__ import annotations
 
@@ -11,10 +11,12 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from api.pages.web import check_csrf, current_team, deps_of, not_found_page, render, viewer
-from pipeline.errors import InvalidField, NotFoundError
+from pipeline.errors import InvalidField, NotFoundError, TransientError
 from pipeline.inbox import inbox_filters
 from pipeline.reports import DISMISSAL_REASONS, STATUSES, StateRequest
+from pipeline.translation import TranslationUnavailable, report_text, translate_failed
 from services import reports as use
+from services.translation import shown_translation, translate_report
 from services.web_sessions import SignedIn
 
 router = APIRouter(include_in_schema=False)
@@ -104,6 +106,8 @@ def report(
             detail = use.report_detail(deps_of(request), team_id, report_id)
         except NotFoundError:
             continue
+        lang = request.query_params.get("lang", "")[:35]
+        summary = report_text(detail.report.title, detail.report.summary)
         return render(
             request,
             "report.html",
@@ -113,8 +117,36 @@ def report(
             actions=ACTIONS,
             reasons=DISMISSAL_REASONS,
             flash=request.query_params.get("done"),
+            lang=lang,
+            translation=shown_translation(deps_of(request), team_id, summary, lang),
+            translate_error=request.query_params.get("translate_error"),
         )
     return not_found_page(request, who)
+
+
+@router.post("/reports/{report_id}/translate")
+def translate(
+    request: Request,
+    report_id: str,
+    who: Annotated[SignedIn, Depends(viewer)],
+    language: Annotated[str, Form(max_length=35)] = "",
+    team: Annotated[str, Form(max_length=12)] = "",
+    csrf_token: Annotated[str, Form(max_length=128)] = "",
+) -> Response:
+    """Translate the title and summary (through the model once; the page then reads the cache)."""
+    check_csrf(who, csrf_token)
+    team_id = current_team(who, team)
+    if team_id is None:
+        return not_found_page(request, who)
+    try:
+        done = translate_report(deps_of(request), team_id, report_id, language)
+    except NotFoundError:
+        return not_found_page(request, who)
+    except (InvalidField, TranslationUnavailable, TransientError) as exc:
+        query = urlencode({"team": team_id, **translate_failed(exc, language)})
+        return RedirectResponse(f"/reports/{report_id}?{query}#translation", status_code=303)
+    query = urlencode({"team": team_id, "lang": done.target_language})
+    return RedirectResponse(f"/reports/{report_id}?{query}#translation", status_code=303)
 
 
 @router.post("/reports/{report_id}/state")
