@@ -9,6 +9,7 @@ from uuid import UUID, uuid4
 
 import sqlalchemy as sa
 from sqlalchemy import BindParameter, Insert, Update, bindparam, case, insert
+from sqlalchemy.orm import configure_mappers
 from sqlmodel import Session, col, func, or_, select, update
 
 from models.base import table_of, utcnow
@@ -285,7 +286,10 @@ def claim_with_recording(
 
 def _detached(model: type[Model], row: sa.Row) -> Model:
     """A model built from a row of its own table: the columns' types already made every value, so
-    it is constructed without validating it again (8 times cheaper, on every observation)."""
+    it is constructed without validating it again (8 times cheaper, on every observation). The
+    mappers must be configured first (a no-op once they are): a fresh worker's first claim may
+    come before any query did it, and an unconfigured model's attributes cannot be read."""
+    configure_mappers()
     return model.model_construct(**row._mapping)
 
 
