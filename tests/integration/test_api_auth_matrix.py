@@ -23,6 +23,7 @@ from services.auth import create_key, revoke_key
 from services.context import Deps
 from services.evaluations import create_evaluation
 from services.prompts import create_prompt
+from services.recording_entries import current, ensure_indexed
 from settings import Settings
 from tests.integration.api_support import api_for, other_team_key
 
@@ -159,6 +160,11 @@ CALLS: dict[tuple[str, str], tuple[Any, int]] = {
         {"content_hashes": {}},
         200,
     ),
+    # The console error of the checkout scenario, explained without a model (nothing scripted).
+    ("POST", "/api/environments/{project_id}/logs/explainLogWithAI"): (
+        lambda o: {"uuid": str(o["log_uuid"]), "timestamp": "2026-01-01T00:00:00Z"},
+        201,
+    ),
 }
 ROUTES = routes()
 
@@ -177,8 +183,10 @@ def objects(world) -> Objects:
     evaluation = create_evaluation(world.deps, world.team_id, {"name": "matrix", **EVALUATION})
     scout = scouts.sync(world.deps, world.team_id)[0]
     symbol_set = symbol_sets.start_upload(world.deps, world.team_id, symbol_sets.Upload(uuid.uuid4().hex))
+    ensure_indexed(world.deps, world.team_id)
     with world.deps.read() as session:
         action_id = next(a.id for a in session.exec(_actions_of(scanner.id)))
+        log_uuid = session.exec(current("log", world.team_id).limit(1)).first().id
     return Objects(
         {
             "environment_id": world.team_id,
@@ -193,6 +201,7 @@ def objects(world) -> Objects:
             "symbol_set_id": symbol_set.symbol_set_id,
             "prompt_name": prompt.name,
             "evaluation_id": evaluation.id,
+            "log_uuid": log_uuid,
             "session_id": sessions[1],
             "fresh": f"fresh-{uuid.uuid4().hex[:6]}",
         }
