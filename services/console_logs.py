@@ -26,7 +26,7 @@ from pipeline.errors import NotFoundError, SightlineError
 from pipeline.log_explain import EXPLAIN_SCHEMA, EXPLAIN_SYSTEM, around, explain_prompt, plain_explanation
 from services.analysis_cache import recording_timeline
 from services.context import Deps
-from services.recording_entries import current, ensure_indexed
+from services.recording_entries import current, ensure_indexed, index_recording
 
 log = structlog.get_logger(__name__)
 ATTRIBUTES = (
@@ -91,6 +91,52 @@ def entry(deps: Deps, team_id: int, entry_id: UUID) -> RecordingEntry:
     if found is None:
         raise NotFoundError(f"no log line {entry_id} in team {team_id}; list them with logs/attributes")
     return found
+
+
+@dataclass(frozen=True)
+class SessionError:
+    """A console error or failed request of a session, and its kept explanation if it has one."""
+
+    line: RecordingEntry
+    explanation: LogExplanation | None
+
+
+def session_errors(deps: Deps, recording: Recording, limit: int = 100) -> list[SessionError]:
+    """The recording's error lines in order (its current version indexed first), each with the
+    explanation kept for it; the session page lists them, each linking to its explanation."""
+    index_recording(deps, recording)
+    with deps.read() as session:
+        lines = session.exec(
+            current("log", recording.team_id)
+            .where(RecordingEntry.session_id == recording.session_id, RecordingEntry.level == "error")
+            .order_by(col(RecordingEntry.offset_s), col(RecordingEntry.seq))
+            .limit(limit)
+        ).all()
+        kept = {
+            row.entry_id: row
+            for row in session.exec(
+                select(LogExplanation).where(
+                    LogExplanation.team_id == recording.team_id,
+                    col(LogExplanation.entry_id).in_([line.id for line in lines]),
+                )
+            )
+        }
+    return [SessionError(line, kept.get(line.id)) for line in lines]
+
+
+def explain_for(deps: Deps, team_ids: frozenset[int], entry_id: UUID | str) -> Explained:
+    """`explain` for whichever of `team_ids` has the line (a person's teams); `NotFoundError` when
+    none has it or `entry_id` is not a line id."""
+    try:
+        key = entry_id if isinstance(entry_id, UUID) else UUID(str(entry_id))
+    except ValueError as exc:
+        raise NotFoundError(f"no log line {entry_id!r}") from exc
+    for team_id in sorted(team_ids):
+        try:
+            return explain(deps, team_id, key)
+        except NotFoundError:
+            continue
+    raise NotFoundError(f"no log line {key}")
 
 
 def explain(deps: Deps, team_id: int, entry_id: UUID, *, force_refresh: bool = False) -> Explained:

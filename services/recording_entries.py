@@ -56,6 +56,18 @@ def ensure_indexed(deps: Deps, team_id: int) -> int:
     return len(stale)
 
 
+def index_recording(deps: Deps, row: Recording) -> None:
+    """Index one recording's current version unless it is indexed already (a page shows its lines)."""
+    with deps.read() as session:
+        marker = session.exec(
+            select(RecordingEntryIndex).where(
+                RecordingEntryIndex.team_id == row.team_id, RecordingEntryIndex.session_id == row.session_id
+            )
+        ).first()
+    if marker is None or marker.blob_ref != row.blob_ref:
+        _index(deps, row)
+
+
 def _index(deps: Deps, row: Recording) -> None:
     try:
         events = EncodedEvents(list(deps.blobs.lines(row.blob_ref)))

@@ -4,7 +4,7 @@ translate forms, and the events the replay player loads (`/sessions/{team}/{sess
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
@@ -12,6 +12,7 @@ from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from api.pages.web import check_csrf, deps_of, not_found_page, render, viewer
 from pipeline.errors import InvalidField, NotFoundError, TransientError
 from pipeline.translation import TranslationUnavailable, answer_text, translate_failed
+from services.console_logs import explain_for, session_errors
 from services.observation_detail import (
     label_observation,
     observation_detail,
@@ -121,4 +122,23 @@ def session_page(request: Request, session_id: str, who: Annotated[SignedIn, Dep
         detail = session_detail(deps_of(request), who.principal.team_ids, session_id)
     except NotFoundError:
         return not_found_page(request, who)
-    return render(request, "session.html", who=who, detail=detail)
+    errors = session_errors(deps_of(request), detail.recording)
+    return render(request, "session.html", who=who, detail=detail, errors=errors)
+
+
+@router.post("/logs/{entry_id}/explain")
+def explain_line(
+    request: Request,
+    entry_id: str,
+    who: Annotated[SignedIn, Depends(viewer)],
+    csrf_token: Annotated[str, Form(max_length=128)] = "",
+) -> Response:
+    """Explain one console error of a session (the model once, when a key is set; the page then
+    shows the kept explanation beside the line)."""
+    check_csrf(who, csrf_token)
+    try:
+        done = explain_for(deps_of(request), who.principal.team_ids, entry_id)
+    except NotFoundError:
+        return not_found_page(request, who)
+    where = f"/sessions/{quote(done.entry.session_id, safe='')}#log-{done.entry.id}"
+    return RedirectResponse(where, status_code=303)
