@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, SQLModel, col, delete, func, or_, select
 
 from models.ingest import IngestBatch
+from models.recording_entries import LogExplanation, RecordingEntry, RecordingEntryIndex
 from models.recordings import Recording
 from models.signals import Signal
 from models.tenancy import Team
@@ -130,10 +131,24 @@ def delete_ingest_batches(session: Session, team_id: int, session_ids: Sequence[
 
 
 def delete_recording_rows(session: Session, team_id: int, session_ids: Sequence[str]) -> list[str]:
-    """Delete the team's recordings of these sessions; the blob refs they held (RETURNING: the
-    refs at the moment of the delete, even if an ingest replaced one since it was read)."""
+    """Delete the team's recordings of these sessions, with the log and event lines read from them
+    and their explanations; the blob refs they held (RETURNING: the refs at the moment of the
+    delete, even if an ingest replaced one since it was read)."""
     refs: list[str] = []
     for part in chunks(session_ids):
+        mine = (col(RecordingEntry.team_id) == team_id) & col(RecordingEntry.session_id).in_(part)
+        lines = select(RecordingEntry.id).where(mine)
+        session.exec(
+            delete(LogExplanation).where(
+                col(LogExplanation.team_id) == team_id, col(LogExplanation.entry_id).in_(lines)
+            )
+        )
+        session.exec(delete(RecordingEntry).where(mine))
+        session.exec(
+            delete(RecordingEntryIndex).where(
+                col(RecordingEntryIndex.team_id) == team_id, col(RecordingEntryIndex.session_id).in_(part)
+            )
+        )
         statement = (
             delete(Recording)
             .where(col(Recording.team_id) == team_id, col(Recording.session_id).in_(part))
@@ -148,11 +163,18 @@ def live_signal_count(session: Session, report_id: UUID) -> int:
     return session.exec(statement).one()
 
 
+# Tables whose `blob_ref` names the recording version their rows were read from, not a blob they own:
+# they must not keep a replaced version's blob from being collected.
+VERSION_MARKS = frozenset({RecordingEntry.__tablename__, RecordingEntryIndex.__tablename__})
+
+
 def referenced_refs(session: Session, team_id: int) -> set[str]:
     """Every blob ref a row of the team holds: recordings', and batches' waiting for their merge
     (every table with `team_id` and `blob_ref` columns). The orphan check's "known" set."""
     known: set[str] = set()
     for table in SQLModel.metadata.sorted_tables:
+        if table.name in VERSION_MARKS:
+            continue
         if "blob_ref" in table.c and "team_id" in table.c:
             refs = sa.select(table.c.blob_ref).where(
                 table.c.team_id == team_id, table.c.blob_ref.is_not(None)

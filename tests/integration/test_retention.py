@@ -25,6 +25,7 @@ from models import (
 )
 from scenarios import build
 from scheduler.daemon import Scheduler
+from services.recording_entries import ensure_indexed
 from services.recordings import store_events
 from services.retention import apply_retention, delete_recordings
 
@@ -139,6 +140,8 @@ def test_deleting_a_person_removes_their_recordings_and_everything_derived_from_
     assert len(alices) >= 3 and signals_of_sessions(world, {"bob-1"})
     reports_before = {report.id: report for report in world.rows(SignalReport)}
     assert_reports_consistent(world)
+    assert ensure_indexed(world.deps, world.team_id) >= 3  # their log and event lines go with them
+    assert rows_of_sessions(world, alice)["recording_entry_indexes"] == 2
     deleted = delete_recordings(world.deps, world.team_id, distinct_id="alice")
     assert (deleted.recordings, deleted.blobs, deleted.observations, deleted.labels) == (2, 2, 2, 2)
     assert (deleted.ingest_batches, deleted.signals) == (2, len(alices))
