@@ -27,6 +27,7 @@ from pipeline.log_explain import EXPLAIN_SCHEMA, EXPLAIN_SYSTEM, around, explain
 from services.analysis_cache import recording_timeline
 from services.context import Deps
 from services.recording_entries import current, ensure_indexed, index_recording
+from services.symbol_sets import recording_stack_traces
 
 log = structlog.get_logger(__name__)
 ATTRIBUTES = (
@@ -39,6 +40,7 @@ ATTRIBUTES = (
     "date",
     "source",
 )
+STACK_NEAR_S = 0.5  # a trace logged this close to a console line is that line's
 MAX_SCANNED = 50_000  # log lines counted for attributes at most (the newest)
 
 
@@ -155,6 +157,9 @@ def explain(deps: Deps, team_id: int, entry_id: UUID, *, force_refresh: bool = F
     timeline = recording_timeline(deps.blobs, row, budget_tokens=deps.settings.timeline_budget_tokens)
     moments = around(timeline.moments, line.offset_s)
     text, source, model = _words(deps, line, moments)
+    thrown = _stack(deps, team_id, line)
+    if thrown:  # de-minified with the team's source maps, or each frame saying why it is not
+        text = f"{text}\n\nWhere it was thrown:\n{thrown}"
     with deps.transaction() as session:
         kept = session.get(LogExplanation, (team_id, line.id)) or LogExplanation(
             team_id=team_id, entry_id=line.id, text="", source=""
@@ -163,6 +168,15 @@ def explain(deps: Deps, team_id: int, entry_id: UUID, *, force_refresh: bool = F
         kept.created_at = deps.now()
         session.add(kept)
     return Explained(line, text, source, model, moments, False)
+
+
+def _stack(deps: Deps, team_id: int, line: RecordingEntry) -> str:
+    """The stack trace of a console error line (the trace logged at its moment), de-minified."""
+    if line.event != "console":
+        return ""
+    traces = recording_stack_traces(deps, team_id, line.session_id)
+    near = [shown for shown in traces if abs(shown.trace.t - line.offset_s) < STACK_NEAR_S]
+    return "\n".join(shown.text for shown in near[:1])
 
 
 def _words(deps: Deps, line: RecordingEntry, moments: dict[str, Any]) -> tuple[str, str, str | None]:

@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from services import symbol_sets
+from models import RecordingEntry
+from services import console_logs, symbol_sets
+from services.recording_entries import current, ensure_indexed
 from services.recordings import store_events
 
 pytestmark = pytest.mark.db
@@ -119,6 +121,16 @@ def test_an_error_from_a_minified_bundle_shows_the_original_file_line_and_functi
     )
     assert lines[2] == "    at checkoutTotal (src/checkout.js:4:14): total += lineTotal(item);"
     assert "minified" not in after
+    # The log explanation of that console error says where it was thrown, de-minified.
+    ensure_indexed(world.deps, world.team_id)
+    with world.deps.read() as session:
+        line = session.exec(
+            current("log", world.team_id).where(
+                RecordingEntry.session_id == "checkout-crash", RecordingEntry.level == "error"
+            )
+        ).first()
+    explained = console_logs.explain(world.deps, world.team_id, line.id)
+    assert "Where it was thrown:" in explained.text and "lineTotal (src/cart.js:3:11)" in explained.text
 
 
 def test_a_bare_map_is_enough_and_a_bad_one_is_refused_and_leaves_frames_minified(world, api, bundle):
