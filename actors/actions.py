@@ -13,10 +13,11 @@ from uuid import UUID
 
 import dramatiq
 import structlog
+from dramatiq import Retry
 from dramatiq.middleware import CurrentMessage
 
 from actors.broker import process_deps
-from pipeline.errors import PermanentError
+from pipeline.errors import DeliveryTransient, PermanentError
 from pipeline.names import DELIVER, DELIVERY_GAVE_UP, RUN_ACTION
 from services import action_runs, delivery
 
@@ -43,7 +44,13 @@ def delivery_gave_up(message: dict, retries: dict) -> None:
 )
 def deliver(delivery_id: str) -> None:
     deps = process_deps()
-    outcome = delivery.deliver(deps, UUID(delivery_id))
+    try:
+        outcome = delivery.deliver(deps, UUID(delivery_id))
+    except DeliveryTransient as exc:
+        if exc.look_after_s is None:
+            raise
+        # A post that timed out may still land: its retry looks for it, but not before it could have.
+        raise Retry(str(exc), delay=int(max(exc.look_after_s * 1000, DELIVER.min_backoff_ms))) from exc
     if outcome.wait_ms:  # the channel's turn is taken: come back then, without spending a retry
         deps.sender().send(DELIVER, delivery_id, delay_ms=outcome.wait_ms, **_retry_options())
     log.info("delivery_done", delivery_id=delivery_id, status=outcome.status)

@@ -33,6 +33,8 @@ from pipeline.errors import DeliveryRejected, DeliveryTransient
 from settings import Settings
 
 log = structlog.get_logger(__name__)
+# A timed-out post's retry looks for it in the channel no sooner than this many client timeouts later.
+LOOK_AFTER_TIMEOUTS = 3
 SLACK_EVENT_TYPE = "sightline_delivery"
 HISTORY_PAGE_SIZE = 100
 HISTORY_PAGES = 3
@@ -77,7 +79,9 @@ def post_slack(
         raise _api_error(exc, "the message") from exc
     except TimeoutError as exc:
         note = "; it may have been posted, so the retry looks for it in the channel first"
-        raise DeliveryTransient(_late(client, "the message") + note) from exc
+        # Slack may take the post well after our timeout: the retry looks only once it had time to.
+        later = LOOK_AFTER_TIMEOUTS * settings.delivery_timeout_s
+        raise DeliveryTransient(_late(client, "the message") + note, look_after_s=later) from exc
     except (SlackClientError, OSError) as exc:
         raise DeliveryTransient("Slack could not be reached") from exc
     return str(response.get("ts") or "")

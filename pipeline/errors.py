@@ -58,7 +58,14 @@ class OutputInvalid(PermanentError):
 
 
 class DeliveryTransient(TransientError):
-    """A delivery failed in a way that may pass: a rate limit, a server error, a timeout."""
+    """A delivery failed in a way that may pass: a rate limit, a server error, a timeout.
+
+    `look_after_s`: a post that timed out may still land; its retry looks for it first, and should
+    not look before this long (a slow target takes it late), so the retry waits at least that."""
+
+    def __init__(self, message: str, look_after_s: float | None = None):
+        super().__init__(message)
+        self.look_after_s = look_after_s
 
 
 class DeliveryRejected(PermanentError):

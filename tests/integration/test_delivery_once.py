@@ -7,8 +7,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from dramatiq import Retry
 from typer.testing import CliRunner
 
+from actors.actions import deliver as deliver_actor
 from cli.main import app
 from integrations.delivery import verify
 from integrations.fake_slack import FakeSlack, FakeSlackReply
@@ -50,8 +52,9 @@ def test_a_post_slack_took_after_the_timeout_is_found_on_the_retry_not_posted_ag
         world, {"type": "slack", "integration_id": slack.integration_id, "channel": "C1"}
     )
     slack.script(FakeSlackReply.slow(LATE_S, method=POST))
-    with pytest.raises(DeliveryTransient, match="did not answer the message within 1 s"):
+    with pytest.raises(DeliveryTransient, match="did not answer the message within 1 s") as timed_out:
         attempt(world, delivery_id)
+    assert timed_out.value.look_after_s == 3 * TIMEOUT_S  # the retry gives Slack time to take it
     waiting = row(world, delivery_id)
     assert waiting.status == DeliveryStatus.PENDING and "may have been posted" in waiting.error
     slack.join()  # the post lands after the client gave up
@@ -193,3 +196,13 @@ def test_a_slow_post_renews_its_lease_until_it_is_marked_delivered(world, slack,
     assert attempt(world, delivery_id) == "delivered"
     assert len(renewed) >= 3 and set(renewed) == {(str(delivery_id), 1)}
     assert row(world, delivery_id).status == DeliveryStatus.DELIVERED
+
+
+def test_the_retry_of_a_timed_out_post_waits_before_it_looks_for_it(monkeypatch):
+    def timed_out(deps, delivery_id):
+        raise DeliveryTransient("Slack did not answer the message within 1 s", look_after_s=3)
+
+    monkeypatch.setattr(delivery_service, "deliver", timed_out)
+    with pytest.raises(Retry) as retried:
+        deliver_actor.fn("6b1f4c2e-0000-4000-8000-000000000001")
+    assert retried.value.delay == 3_000
