@@ -34,23 +34,31 @@ def ungrouped(session: Session, team_id: int, limit: int) -> Sequence[Signal]:
     ).all()
 
 
-def pool_rows(session: Session, team_id: int, model: str, since: datetime) -> list[Any]:
-    """(embedding, report_id) of the team's grouped, live signals of `model` since `since`."""
-    return list(
-        session.exec(
-            select(Signal.embedding, Signal.report_id)
-            .join(SignalReport, col(SignalReport.id) == Signal.report_id)
-            .where(
-                Signal.team_id == team_id,
-                Signal.embedding_model == model,
-                col(Signal.deleted).is_(False),
-                col(Signal.grouped_at).is_not(None),
-                Signal.created_at >= since,
-                SignalReport.status != ReportStatus.DELETED,
-            )
-            .order_by(col(Signal.created_at))
+def _in_pool(statement: Any, team_id: int, model: str, since: datetime) -> Any:
+    """`statement` limited to the grouping pool: the team's grouped, live signals of `model` since
+    `since`, in reports that are not deleted, oldest first."""
+    return (
+        statement.join(SignalReport, col(SignalReport.id) == Signal.report_id)
+        .where(
+            Signal.team_id == team_id,
+            Signal.embedding_model == model,
+            col(Signal.deleted).is_(False),
+            col(Signal.grouped_at).is_not(None),
+            Signal.created_at >= since,
+            SignalReport.status != ReportStatus.DELETED,
         )
+        .order_by(col(Signal.created_at))
     )
+
+
+def pool_rows(session: Session, team_id: int, model: str, since: datetime) -> list[Any]:
+    """(embedding, report_id) of the grouping pool's signals (`_in_pool`)."""
+    return list(session.exec(_in_pool(select(Signal.embedding, Signal.report_id), team_id, model, since)))
+
+
+def pool_signals(session: Session, team_id: int, model: str, since: datetime) -> list[Any]:
+    """(signal, its report's title) of the grouping pool's signals (`_in_pool`)."""
+    return list(session.exec(_in_pool(select(Signal, SignalReport.title), team_id, model, since)))
 
 
 def mark_grouped(session: Session, signal_id: UUID, **values: Any) -> bool:

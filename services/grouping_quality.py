@@ -11,10 +11,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import numpy as np
-from sqlmodel import col, select
 
 from integrations.embeddings import embedder
-from models import ReportStatus, Signal, SignalReport
+from models.signal_queries import pool_signals
 from pipeline.embeddings import from_bytes
 from pipeline.errors import ConfigurationError, InvalidField, SightlineError
 from pipeline.grouping import WINDOW_DAYS
@@ -56,19 +55,7 @@ def grouping_quality(deps: Deps, team_id: int, *, pairs: int = 20, seed: int = 0
 def _members(deps: Deps, team_id: int, model: str) -> tuple[list[Member], np.ndarray, dict]:
     since = deps.now() - timedelta(days=WINDOW_DAYS)
     with deps.read() as session:
-        rows = session.exec(
-            select(Signal, SignalReport.title)
-            .join(SignalReport, col(SignalReport.id) == Signal.report_id)
-            .where(
-                Signal.team_id == team_id,
-                Signal.embedding_model == model,
-                col(Signal.deleted).is_(False),
-                col(Signal.grouped_at).is_not(None),
-                Signal.created_at >= since,
-                SignalReport.status != ReportStatus.DELETED,
-            )
-            .order_by(col(Signal.created_at))
-        ).all()
+        rows = pool_signals(session, team_id, model, since)
     members = [Member(signal.id, signal.report_id, signal.description) for signal, _ in rows]
     vectors = (
         np.stack([from_bytes(signal.embedding or b"") for signal, _ in rows]) if rows else np.zeros((0, 1))
