@@ -50,6 +50,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "app",
         "Prompts: a library of named, versioned prompts that scanners and actions name (prompt_ref).",
     ),
+    "scouts": (
+        "cli.scouts",
+        "app",
+        "Scouts: detectors across sessions (error spikes, click hotspots, drop-offs, form abandonment).",
+    ),
     "observe": (
         "cli.observations",
         "observe_command",
