@@ -47,6 +47,8 @@ SUMMARIZE_REPORT = Route("signals", "summarize_report", 30 * MINUTE_MS, 3, 5_000
 COMPACT = Route("ingest", "compact_recording", 5 * MINUTE_MS, 5, 1_000, MINUTE_MS)
 # Evaluates one (evaluation, observation) result: a judge's Gemini call at most twice, or checks.
 EVALUATE = Route("evaluate", "evaluate_observation", 5 * MINUTE_MS, 3, 10_000, 2 * MINUTE_MS)
+# Sent by Dramatiq's Retries middleware when an evaluate message has no retries left.
+EVALUATION_GAVE_UP = Route("evaluate", "evaluation_gave_up", MINUTE_MS, 3, 1_000, 30_000)
 # Runs one claimed scout run: reads a team's last 8 days of sessions, no more than a few retries.
 RUN_SCOUT = Route("scouts", "run_scout", 10 * MINUTE_MS, 2, 10_000, 2 * MINUTE_MS)
 ROUTES = (
@@ -59,6 +61,7 @@ ROUTES = (
     SUMMARIZE_REPORT,
     COMPACT,
     EVALUATE,
+    EVALUATION_GAVE_UP,
     RUN_SCOUT,
 )
 QUEUES = tuple(dict.fromkeys(route.queue for route in ROUTES))

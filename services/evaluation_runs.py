@@ -223,6 +223,13 @@ def evaluate_result(deps: Deps, result_id: UUID, *, now: datetime | None = None)
     return _write(deps, result_id, judgement, model, tokens, error, now or deps.now())
 
 
+def give_up(deps: Deps, result_id: UUID, attempts: int) -> bool:
+    """The worker's retries ran out (the judge kept failing transiently): the pending result is
+    failed with that reason, so it is neither left pending nor counted as a pass or a fail."""
+    reason = f"gave up after {attempts} attempts: the model kept failing transiently"
+    return _write(deps, result_id, None, None, (0, 0), reason, deps.now()) is not None
+
+
 def _write(
     deps: Deps,
     result_id: UUID,

@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 from typer.testing import CliRunner
 
+from actors.evaluations import evaluation_gave_up
 from cli.main import app as cli
 from integrations.fake_gemini import FakeReply
 from models import (
@@ -283,3 +284,27 @@ def test_a_run_over_another_teams_observation_or_without_a_target_is_refused(wor
         headers={"Authorization": f"Bearer {stranger}"},
     )
     assert theirs.status_code == 404  # our evaluation is not theirs
+
+
+def test_a_result_whose_retries_ran_out_is_failed_with_that_reason_not_left_pending(world):
+    scanner = world.scanner(name="gives-up", **SCANNER)
+    deps, _ = quiet(world.deps)  # the message is not sent: this test plays the worker
+    start = utcnow() - timedelta(hours=2)
+    data = {
+        "name": "judge-down",
+        "enabled": True,
+        "evaluation_type": "heuristic",
+        "evaluation_config": {"checks": ["cited_moments_exist"]},
+        "output_type": "boolean",
+    }
+    create_evaluation(deps, world.team_id, data, now=start)
+    twenty_observations(world, scanner.id, start + timedelta(minutes=5))
+    assert enqueue_new(deps, now=start + timedelta(minutes=10)).queued >= 1
+    pending = world.rows(EvaluationResult)[0]
+
+    evaluation_gave_up.fn({"args": [str(pending.id)]}, {"retries": 3})
+    evaluation_gave_up.fn({"args": [str(pending.id)]}, {"retries": 3})  # again: nothing changes
+
+    failed = next(r for r in world.rows(EvaluationResult) if r.id == pending.id)
+    assert failed.status == "failed" and failed.passed is None
+    assert failed.error == "gave up after 4 attempts: the model kept failing transiently"
