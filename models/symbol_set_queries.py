@@ -26,3 +26,9 @@ def symbol_sets_by_id(session: Session, team_id: int, ids: Collection[UUID]) -> 
         return []
     query = select(SymbolSet).where(SymbolSet.team_id == team_id, col(SymbolSet.id).in_(list(ids)))
     return list(session.exec(query))
+
+
+def has_finished_sets(session: Session, team_id: int) -> bool:
+    """Whether the team has any source map in use (its upload finished)."""
+    query = select(SymbolSet.id).where(SymbolSet.team_id == team_id, col(SymbolSet.content_hash).is_not(None))
+    return session.exec(query.limit(1)).first() is not None

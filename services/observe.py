@@ -55,6 +55,7 @@ from services.budget import observation_price
 from services.context import Deps
 from services.observation_leases import lease_end, leased
 from services.observe_retries import observation_key, retry_delay_ms, retry_reason
+from services.symbol_sets import prompt_stack_traces
 
 log = structlog.get_logger(__name__)
 PENDING, RUNNING = ObservationStatus.PENDING, ObservationStatus.RUNNING
@@ -210,7 +211,7 @@ def analyse(deps: Deps, observation: Observation, recording: Recording | None) -
 def _analysis(deps: Deps, observation: Observation, timeline: Timeline) -> Analysis:
     """The provider's answer about `timeline` and the checked outcome."""
     snapshot = observation.scanner_snapshot
-    answer = _answer(deps, snapshot, timeline)
+    answer = _answer(deps, snapshot, timeline, observation)
     credits = observation_price(snapshot["provider"], snapshot["model"], deps.settings)
     outcome = build_outcome(
         observation_id=str(observation.id),
@@ -277,13 +278,15 @@ def _write_success(
     return True
 
 
-def _answer(deps: Deps, snapshot: dict, timeline: Timeline) -> Answer:
+def _answer(deps: Deps, snapshot: dict, timeline: Timeline, observation: Observation) -> Answer:
     scanner_type, config = snapshot["scanner_type"], snapshot["scanner_config"]
     if snapshot["provider"] == "heuristic":
         result = check_output(scanner_type, config, heuristic_answer(scanner_type, config, timeline))
         findings = heuristic_findings(timeline) if snapshot.get("emits_signals") else []
         return Answer(result=result, findings=findings)
-    return converse(snapshot, timeline.text, deps.gemini().generate)
+    # Stack traces de-minified with the team's source maps, inside the same fence as the timeline.
+    thrown = prompt_stack_traces(deps, observation.team_id, observation.session_id)
+    return converse(snapshot, timeline.text + thrown, deps.gemini().generate)
 
 
 def _move(

@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from integrations.source_maps import SourceMapReader, SymbolSetContent, read_upload, reader_for
 from models.base import as_utc
 from models.queries import get_recording
-from models.symbol_set_queries import symbol_set, symbol_sets_by_id, symbol_sets_by_ref
+from models.symbol_set_queries import has_finished_sets, symbol_set, symbol_sets_by_id, symbol_sets_by_ref
 from models.symbol_sets import SymbolSet
 from pipeline.errors import ConcurrentChange, InvalidField, NotFoundError, SightlineError
 from pipeline.redact import Redactor
@@ -172,6 +172,23 @@ def recording_stack_traces(deps: Deps, team_id: int, session_id: str) -> list[Sh
     except OSError as exc:
         raise NotFoundError(f"the events of {session_id!r} are missing; re-import it") from exc
     return deminify(deps, team_id, traces)
+
+
+def prompt_stack_traces(deps: Deps, team_id: int, session_id: str) -> str:
+    """The stack traces a model should read beside the timeline, de-minified: "" unless the team
+    uploaded source maps (one indexed query for every other team) or the recording has none."""
+    with deps.read() as session:
+        if not has_finished_sets(session, team_id):
+            return ""
+    try:
+        text = stack_trace_text(deps, team_id, session_id)
+    except NotFoundError:
+        return ""
+    return (
+        f"\n\nWhere the console errors were thrown (de-minified with the team's source maps):\n{text}"
+        if text
+        else ""
+    )
 
 
 def stack_trace_text(deps: Deps, team_id: int, session_id: str) -> str:

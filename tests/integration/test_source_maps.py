@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from integrations.fake_gemini import FakeReply
 from models import RecordingEntry
 from services import console_logs, symbol_sets
 from services.recording_entries import current, ensure_indexed
@@ -178,3 +179,21 @@ def test_bulk_upload_skips_sets_already_uploaded_with_the_same_content_and_refus
         entry["presigned_url"]["url"], data={"token": "guess"}, files={"file": ("m", b"{}")}
     )
     assert wrong.status_code == 400 and wrong.json()["attr"] == "token"
+
+
+def test_a_gemini_scanner_reads_the_de_minified_stack_beside_the_timeline(world, api, bundle):
+    checkout = world.scenarios["checkout-js-error"]
+    crash = recording(bundle)[-1]
+    start = checkout.events[0]["timestamp"]
+    events = sorted([*checkout.events, {**crash, "timestamp": start + 12_000}], key=lambda e: e["timestamp"])
+    store_events(world.deps, world.team_id, "checkout-with-map", events)
+    upload(api, URL, js_data(bundle["code"], bundle["map"]))
+    world.fake.script(FakeReply.json({"reasoning": "Pay threw (t 12).", "verdict": "yes", "confidence": 0.9}))
+
+    scanner = world.scanner(scanner_type="monitor", scanner_config={"prompt": "Did the payment fail?"})
+    [observation] = world.observe(scanner, "checkout-with-map")
+
+    assert observation.status == "succeeded", observation.error_reason
+    (asked,) = world.fake.generate_requests()
+    assert "Where the console errors were thrown" in asked.text()
+    assert "at lineTotal (src/cart.js:3:11)" in asked.text()
