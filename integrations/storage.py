@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
-from functools import lru_cache
 
 from sqlalchemy import Engine
 
@@ -31,10 +31,28 @@ class Database:
             )
 
 
-@lru_cache(maxsize=8)
+_DATABASES: dict[str, Database] = {}
+_LOCK = threading.Lock()
+
+
 def _database(url: str) -> Database:
-    engine = make_engine(url)
-    return Database(url, engine, session_factory(engine))
+    with _LOCK:
+        found = _DATABASES.get(url)
+        if found is None:
+            engine = make_engine(url)
+            found = _DATABASES[url] = Database(url, engine, session_factory(engine))
+        return found
+
+
+def forget_databases() -> None:
+    """Close every pooled connection of every database this process opened, and forget them: a
+    process that moves between databases (the tests: one each) would otherwise keep each one's
+    connections open until the server refuses more."""
+    with _LOCK:
+        found = list(_DATABASES.values())
+        _DATABASES.clear()
+    for each in found:
+        each.engine.dispose()
 
 
 def database(settings: Settings) -> Database:

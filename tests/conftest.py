@@ -57,3 +57,6 @@ def sightline_home(tmp_path, monkeypatch, request) -> Iterator[Path]:
     get_settings.cache_clear()
     yield home
     get_settings.cache_clear()
+    from integrations.storage import forget_databases
+
+    forget_databases()  # this test's database: its pooled connections are closed, not kept
