@@ -11,6 +11,7 @@ from uuid import UUID
 
 import dramatiq
 import structlog
+from dramatiq.middleware import CurrentMessage
 
 from actors.broker import process_deps
 from pipeline.errors import PermanentError
@@ -29,5 +30,8 @@ def group_signals(team_id: int) -> None:
 
 @dramatiq.actor(**SUMMARIZE_REPORT.actor_options(), throws=(PermanentError,))
 def summarize_report(report_id: str) -> None:
-    result = summaries.summarize_report(process_deps(), UUID(report_id))
+    # A retried message resumes what its failed attempt left (a report in progress, a missing card).
+    message = CurrentMessage.get_current_message()
+    resume = bool(message is not None and message.options.get("retries", 0))
+    result = summaries.summarize_report(process_deps(), UUID(report_id), resume=resume)
     log.info("report_summarized", report_id=report_id, status=result.status, card=result.card is not None)

@@ -33,9 +33,17 @@ class Summarized:
     card: UUID | None = None  # the report card's delivery, sent
 
 
-def summarize_report(deps: Deps, report_id: UUID) -> Summarized:
-    """Summarise a candidate report and make it ready (see the module docstring)."""
-    status = _summarize(deps, report_id)
+def summarize_report(deps: Deps, report_id: UUID, *, resume: bool = False) -> Summarized:
+    """Summarise a candidate report and make it ready (see the module docstring).
+
+    `resume`: this is a retry of a run that failed part-way (the database went away, say), so a
+    report it left `in_progress` is summarised from there, and one it made ready gets its card if
+    that was not sent; without it, only a candidate is taken (another run may hold the report)."""
+    status = _summarize(deps, report_id, resume)
+    if status is None and resume:
+        with deps.read() as session:
+            report = session.get(SignalReport, report_id)
+            status = "ready" if report is not None and report.status == ReportStatus.READY else None
     if status != "ready":
         return Summarized(status)
     with deps.transaction() as session:
@@ -45,8 +53,8 @@ def summarize_report(deps: Deps, report_id: UUID) -> Summarized:
     return Summarized(status, card)
 
 
-def _summarize(deps: Deps, report_id: UUID) -> str | None:
-    seen = _start_run(deps, report_id)
+def _summarize(deps: Deps, report_id: UUID, resume: bool) -> str | None:
+    seen = _start_run(deps, report_id, resume)
     if seen is None:
         return None
     for loop in range(MAX_SUMMARY_LOOPS):
@@ -74,10 +82,13 @@ def _summarize(deps: Deps, report_id: UUID) -> str | None:
     return None
 
 
-def _start_run(deps: Deps, report_id: UUID) -> int | None:
-    """candidate → in_progress; the signal count it starts from, or None when it is not a candidate."""
+def _start_run(deps: Deps, report_id: UUID, resume: bool) -> int | None:
+    """candidate → in_progress; the signal count it starts from, or None when it is not a candidate
+    (an `in_progress` report is taken as it is when the run resumes)."""
     with deps.transaction() as session:
         report = session.get(SignalReport, report_id, with_for_update=True)
+        if report is not None and resume and report.status == ReportStatus.IN_PROGRESS:
+            return report.signal_count
         if report is None or report.status != ReportStatus.CANDIDATE:
             return None
         _apply(report, transition(report, "in_progress", now=deps.now(), increment=SIGNALS_AT_RUN_INCREMENT))

@@ -305,3 +305,18 @@ def test_recurrences_after_a_resolve_join_one_successor_instead_of_splitting(wor
         group_team(world)
     successors = [r for r in reports(world) if r.status != ReportStatus.RESOLVED]
     assert len(successors) == 1 and successors[0].signal_count == 2
+
+
+def test_a_retried_summary_resumes_the_report_its_failed_attempt_left_in_progress(world, monkeypatch):
+    reconfigure(world, monkeypatch, SIGHTLINE_GROUPING_JUDGE="none")
+    emit(world, 'Rage clicks on button "Pay" at /checkout', 'Rage clicks on the "Pay" button at /checkout')
+    (promoted,) = group_team(world).promoted
+    deps = quiet(process_deps(world.settings))[0]
+    assert summaries._start_run(deps, promoted, False) is not None  # the attempt that then failed
+
+    assert summarize(world, promoted) is None  # a fresh message: another run holds the report
+    resumed = summaries.summarize_report(deps, promoted, resume=True)  # the failed one's retry
+
+    assert resumed.status == "ready"
+    (report,) = reports(world)
+    assert report.status == ReportStatus.READY and report.summary
