@@ -20,6 +20,7 @@ from pipeline.rrweb import CONSOLE_PLUGIN, EventType
 from pipeline.timeline.console import console_message
 
 MAX_FRAMES = 20  # the top of a stack says what failed; the rest is framework plumbing
+TOP_FRAMES = 3  # what a signal shows of each stack it cites
 MAX_SOURCE_LINE = 160
 _CHROME = re.compile(
     r"^\s*(?:at\s+)?(?:(?P<fn>[^()]+?)\s+\()?(?P<url>[^\s()]+?):(?P<line>\d+):(?P<col>\d+)\)?\s*$"
@@ -83,6 +84,11 @@ class ShownTrace:
     def text(self) -> str:
         return trace_text(self.trace.t, self.trace.message, self.frames)
 
+    @property
+    def top(self) -> str:
+        """The error with the top `TOP_FRAMES` frames of its stack (where it was thrown)."""
+        return trace_text(self.trace.t, self.trace.message, self.frames[:TOP_FRAMES])
+
 
 # The outcome of looking a frame up: its original position, or why there is none.
 Lookup = Callable[[Frame], "Original | str"]
@@ -141,6 +147,12 @@ def _exception_frame(item: object) -> Frame | None:
 def refs_of(traces: Sequence[Trace]) -> set[str]:
     """Every symbol set ref the traces' frames are looked up by."""
     return {frame.ref for trace in traces for frame in trace.frames}
+
+
+def thrown_between(traces: Sequence[ShownTrace], start: float, end: float, near: float) -> list[ShownTrace]:
+    """The traces thrown from `start` to `end` seconds into the recording, give or take `near` (open
+    bounds): the stacks a log line (`start == end`) or a finding's moments cite."""
+    return [shown for shown in traces if start - near < shown.trace.t < end + near]
 
 
 def resolve(frames: Sequence[Frame], lookup: Lookup) -> tuple[ShownFrame, ...]:

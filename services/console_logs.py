@@ -24,6 +24,7 @@ from models.recording_entries import LogExplanation, RecordingEntry
 from pipeline.conversation import ModelCall, Turn
 from pipeline.errors import NotFoundError, SightlineError
 from pipeline.log_explain import EXPLAIN_SCHEMA, EXPLAIN_SYSTEM, around, explain_prompt, plain_explanation
+from pipeline.stack_frames import thrown_between
 from services.analysis_cache import recording_timeline
 from services.context import Deps
 from services.recording_entries import current, ensure_indexed, index_recording
@@ -175,7 +176,7 @@ def _stack(deps: Deps, team_id: int, line: RecordingEntry) -> str:
     if line.event != "console":
         return ""
     traces = recording_stack_traces(deps, team_id, line.session_id)
-    near = [shown for shown in traces if abs(shown.trace.t - line.offset_s) < STACK_NEAR_S]
+    near = thrown_between(traces, line.offset_s, line.offset_s, STACK_NEAR_S)
     return "\n".join(shown.text for shown in near[:1])
 
 

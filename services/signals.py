@@ -7,6 +7,9 @@ transaction (`services.grouping`). A worker killed mid-batch leaves the rest ung
 next run redoes them; a signal already grouped is never grouped again (the update is conditional on
 `grouped_at`).
 The pause is stored per team in the database, so every worker and the scheduler see it.
+
+A signal's stack traces (`signal_stack_traces`) are the console errors its finding cites, read when
+shown and de-minified with the team's source maps by `services.symbol_sets`, as log explanations'.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import contextlib
 from datetime import datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 import numpy as np
 import structlog
@@ -22,17 +26,22 @@ from sqlmodel import Session
 from integrations.embeddings import embedder
 from models import ProcessingState, as_utc
 from models.signal_queries import paused_until, pool_rows, ungrouped
+from models.signals import Signal
 from pipeline.embeddings import Embedder, from_bytes
-from pipeline.errors import InvalidField
+from pipeline.errors import InvalidField, NotFoundError
 from pipeline.grouping import WINDOW_DAYS, Pool, thresholds_for
 from pipeline.names import GROUPING_LOCK_TTL_S, grouping_lock_key
 from pipeline.report_text import judge_call, parse_judge
+from pipeline.stack_frames import ShownTrace, thrown_between
 from services.context import Deps
 from services.grouping import Batch, GroupResult, Judge, assign, pending
 from services.heartbeat import BEATS_PER_LEASE, heartbeat
+from services.symbol_sets import recording_stack_traces
 
 log = structlog.get_logger(__name__)
 BATCH = 200
+CITED_NEAR_S = 1.0  # a finding cites whole seconds; an error-click's error comes up to 1 s after its click
+MAX_TRACED_SESSIONS = 20  # recordings read for one page of signals at most
 
 
 def group_signals(deps: Deps, team_id: int) -> GroupResult:
@@ -63,6 +72,32 @@ def group_signals(deps: Deps, team_id: int) -> GroupResult:
         with contextlib.suppress(LockError):
             lock.release()
     return result
+
+
+def signal_stack_traces(deps: Deps, team_id: int, signals: list[Signal]) -> dict[UUID, str]:
+    """By signal id, the console errors with stacks thrown within its finding's moments (`start_time`
+    to `end_time` of its session, ± `CITED_NEAR_S`; a repeated one once), each with the top frames of
+    its stack de-minified, or minified with why. Signals citing none are left out, as are the sessions past
+    the first `MAX_TRACED_SESSIONS` and those whose recording is gone."""
+    cited: dict[str, list[tuple[UUID, float, float]]] = {}
+    for signal in signals:
+        extra = signal.extra or {}
+        session_id, start, end = extra.get("session_id"), extra.get("start_time"), extra.get("end_time")
+        if isinstance(session_id, str) and isinstance(start, int | float) and isinstance(end, int | float):
+            cited.setdefault(session_id, []).append((signal.id, float(start), float(end)))
+    found: dict[UUID, str] = {}
+    for session_id in list(cited)[:MAX_TRACED_SESSIONS]:
+        try:
+            traces = recording_stack_traces(deps, team_id, session_id)
+        except NotFoundError:
+            continue
+        for signal_id, start, end in cited[session_id]:
+            distinct: dict[tuple, ShownTrace] = {}
+            for shown in thrown_between(traces, start, end, CITED_NEAR_S):
+                distinct.setdefault((shown.trace.message, shown.frames), shown)  # a repeat: its first
+            if distinct:
+                found[signal_id] = "\n".join(shown.top for shown in distinct.values())
+    return found
 
 
 def pause_processing(

@@ -16,6 +16,7 @@ from pipeline.inbox import inbox_filters
 from pipeline.reports import DISMISSAL_REASONS, STATUSES, StateRequest
 from pipeline.translation import TranslationUnavailable, report_text, translate_failed
 from services import reports as use
+from services.signals import signal_stack_traces
 from services.translation import shown_translation, translate_report
 from services.web_sessions import SignedIn
 
@@ -113,6 +114,7 @@ def report(
             "report.html",
             who=who,
             detail=detail,
+            thrown=signal_stack_traces(deps_of(request), team_id, detail.signals),
             team_id=team_id,
             actions=ACTIONS,
             reasons=DISMISSAL_REASONS,
