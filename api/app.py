@@ -33,6 +33,7 @@ from api.pages import observations as observation_pages
 from api.pages import ops as ops_pages
 from api.pages import reports as report_pages
 from api.pages import scanners as scanner_pages
+from api.pages import scouts as scout_pages
 from api.pages.web import STATIC, CsrfRefused, SignInRequired, signin_redirect
 from api.throttle import Throttle
 from services.context import Deps
@@ -58,6 +59,7 @@ PAGES = (
     observation_pages.router,
     report_pages.router,
     scanner_pages.router,
+    scout_pages.router,
     ops_pages.router,
 )
 DESCRIPTION = """\

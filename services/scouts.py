@@ -1,5 +1,5 @@
 """Scout configs: sync the canonical fleet, create (upsert) and change one, list them, apply custom
-scouts as code, list runs, and the run limits a team is held to.
+scouts as code, list runs, the run limits a team is held to, and all three at once for the web page.
 
 The rules (names, settings, the enabled-scouts maximum, custom definitions) are `pipeline.scouts`;
 each use case writes in one transaction.
@@ -200,6 +200,26 @@ def limits(deps: Deps, team_id: int, *, now: datetime | None = None) -> rules.Li
     now = now or deps.now()
     with deps.read() as session:
         return team_limits(session, team_id, now)
+
+
+@dataclass(frozen=True)
+class Overview:
+    """A team's scouts at a glance: its configs, today's use of the limits, its newest runs."""
+
+    configs: list[ScoutView]
+    limits: rules.Limits
+    runs: list[ScoutRun]
+
+
+def overview(deps: Deps, team_id: int, *, runs_shown: int = 20, now: datetime | None = None) -> Overview:
+    """The team's configs, limits and newest `runs_shown` runs (at most 100), read at one moment."""
+    now = now or deps.now()
+    with deps.read() as session:
+        return Overview(
+            [view(row) for row in team_configs(session, team_id)],
+            team_limits(session, team_id, now),
+            list(recent_runs(session, team_id, limit=min(runs_shown, MAX_RUNS_LISTED))),
+        )
 
 
 def team_limits(session: Session, team_id: int, now: datetime) -> rules.Limits:
