@@ -5,26 +5,34 @@ POSTs the file there as a form with those fields, then `finish_upload` / `bulk_f
 The `url` is always our own `…/symbol_sets/:id/upload` (local folder and S3 alike), authorised by
 the one-time token in `fields` rather than by a key, as a presigned URL is. Each endpoint calls one
 use case of `services.symbol_sets`.
+
+The seed shows only the upload calls; listing, retrieving and deleting sets (`GET ""`,
+`GET /:id`, `DELETE /:id`) are what a user of them would expect, shaped as the reference's symbol
+set (`ref`, `storage_ptr`, `failure_reason`) with what Sightline knows beside it.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import Caller, caller, deps_of
 from api.errors import ApiError
+from api.pagination import Page, Window, page, window
+from models import as_utc
+from models.symbol_sets import SymbolSet
 from services import symbol_sets as use
 from services.symbol_sets import MAX_REF, MAX_UPLOAD_BYTES, Started, Upload
 
 router = APIRouter(
     prefix="/api/environments/{project_id}/error_tracking/symbol_sets", tags=["error tracking"]
 )
-WRITE = "error_tracking:write"
+READ, WRITE = "error_tracking:read", "error_tracking:write"
 
 
 class PresignedUrl(BaseModel):
@@ -71,6 +79,58 @@ class BulkFinishInput(BaseModel):
 
 class Success(BaseModel):
     success: bool = True
+
+
+class SymbolSetShape(BaseModel):
+    id: UUID
+    ref: str = Field(description="The chunk id the build injected, or the minified file's URL.")
+    release_id: str | None
+    storage_ptr: str | None = Field(
+        description="Where its file is in the blob store; null before the upload."
+    )
+    content_hash: str | None = Field(description="Set when the upload was finished: the set is in use.")
+    failure_reason: str | None = Field(description="Why its last upload was refused, if it was.")
+    created_at: datetime
+
+
+def _shape(row: SymbolSet) -> SymbolSetShape:
+    return SymbolSetShape(
+        id=row.id,
+        ref=row.ref,
+        release_id=row.release_id,
+        storage_ptr=row.blob_ref,
+        content_hash=row.content_hash,
+        failure_reason=row.failure_reason,
+        created_at=as_utc(row.created_at),
+    )
+
+
+@router.get("", response_model=Page[SymbolSetShape], summary="List the team's symbol sets (beyond the seed)")
+def list_symbol_sets(
+    request: Request, who: Annotated[Caller, Depends(caller(READ))], at: Annotated[Window, Depends(window)]
+) -> Page[SymbolSetShape]:
+    """Newest first, finished or not."""
+    count, rows = use.symbol_set_page(who.deps, who.team_id, at.limit, at.offset)
+    return page(request, [_shape(row) for row in rows], count, at)
+
+
+@router.get(
+    "/{symbol_set_id}", response_model=SymbolSetShape, summary="Retrieve a symbol set (beyond the seed)"
+)
+def retrieve_symbol_set(symbol_set_id: UUID, who: Annotated[Caller, Depends(caller(READ))]) -> SymbolSetShape:
+    return _shape(use.get_symbol_set(who.deps, who.team_id, symbol_set_id))
+
+
+@router.delete(
+    "/{symbol_set_id}",
+    status_code=204,
+    response_class=Response,
+    summary="Delete a symbol set and its file (beyond the seed)",
+)
+def delete_symbol_set(symbol_set_id: UUID, who: Annotated[Caller, Depends(caller(WRITE))]) -> Response:
+    """Its frames show minified again, saying no source map was uploaded."""
+    use.delete_symbol_set(who.deps, who.team_id, symbol_set_id)
+    return Response(status_code=204)
 
 
 def _started(request: Request, project_id: int, started: Started) -> StartShape:

@@ -1,8 +1,10 @@
-"""Reading symbol sets: by id, by ref, the finished ones for a set of refs. Nothing here commits."""
+"""Reading symbol sets: by id, by ref, the finished ones for a set of refs, a page of a team's. Nothing
+here commits."""
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from uuid import UUID
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from models.symbol_sets import SymbolSet
@@ -32,3 +34,20 @@ def has_finished_sets(session: Session, team_id: int) -> bool:
     """Whether the team has any source map in use (its upload finished)."""
     query = select(SymbolSet.id).where(SymbolSet.team_id == team_id, col(SymbolSet.content_hash).is_not(None))
     return session.exec(query.limit(1)).first() is not None
+
+
+def team_symbol_sets(
+    session: Session, team_id: int, limit: int, offset: int
+) -> tuple[int, Sequence[SymbolSet]]:
+    """How many sets the team has, and one page of them, newest first (then by id, so pages are stable)."""
+    count = session.exec(
+        select(func.count()).select_from(SymbolSet).where(SymbolSet.team_id == team_id)
+    ).one()
+    query = (
+        select(SymbolSet)
+        .where(SymbolSet.team_id == team_id)
+        .order_by(col(SymbolSet.created_at).desc(), col(SymbolSet.id))
+        .limit(limit)
+        .offset(offset)
+    )
+    return count, session.exec(query).all()

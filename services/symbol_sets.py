@@ -28,7 +28,13 @@ from sqlalchemy.exc import IntegrityError
 from integrations.source_maps import SourceMapReader, SymbolSetContent, read_upload, reader_for
 from models.base import as_utc
 from models.queries import get_recording
-from models.symbol_set_queries import has_finished_sets, symbol_set, symbol_sets_by_id, symbol_sets_by_ref
+from models.symbol_set_queries import (
+    has_finished_sets,
+    symbol_set,
+    symbol_sets_by_id,
+    symbol_sets_by_ref,
+    team_symbol_sets,
+)
 from models.symbol_sets import SymbolSet
 from pipeline.errors import ConcurrentChange, InvalidField, NotFoundError, SightlineError
 from pipeline.redact import Redactor
@@ -158,6 +164,36 @@ def bulk_finish_upload(
             row.content_hash = row.content_hash or ids[row.id]
             row.upload_token_hash = row.upload_expires_at = None
             session.add(row)
+
+
+def symbol_set_page(deps: Deps, team_id: int, limit: int, offset: int) -> tuple[int, list[SymbolSet]]:
+    """How many symbol sets the team has, and a page of them, newest first."""
+    with deps.read() as session:
+        count, rows = team_symbol_sets(session, team_id, limit, offset)
+        return count, list(rows)
+
+
+def get_symbol_set(deps: Deps, team_id: int, symbol_set_id: UUID) -> SymbolSet:
+    """One of the team's symbol sets. Raises `NotFoundError` (another team's is not found either)."""
+    with deps.read() as session:
+        row = symbol_set(session, team_id, symbol_set_id)
+    if row is None:
+        raise NotFoundError(f"no symbol set {symbol_set_id} in team {team_id}")
+    return row
+
+
+def delete_symbol_set(deps: Deps, team_id: int, symbol_set_id: UUID) -> None:
+    """Delete one of the team's symbol sets and its file in the blob store: its frames show minified
+    again (no source map uploaded). Raises `NotFoundError`."""
+    with deps.transaction() as session:
+        row = symbol_set(session, team_id, symbol_set_id)
+        if row is None:
+            raise NotFoundError(f"no symbol set {symbol_set_id} in team {team_id}")
+        blob_ref = row.blob_ref
+        session.delete(row)
+    if blob_ref:  # after the commit: a blob left by a failed delete is an orphan, which retention removes
+        deps.blobs.delete(blob_ref)
+    log.info("symbol_set_deleted", symbol_set_id=str(symbol_set_id), team_id=team_id)
 
 
 def recording_stack_traces(deps: Deps, team_id: int, session_id: str) -> list[ShownTrace]:

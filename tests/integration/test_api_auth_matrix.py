@@ -160,6 +160,8 @@ CALLS: dict[tuple[str, str], tuple[Any, int]] = {
         {"content_hashes": {}},
         200,
     ),
+    # Listed and retrieved as any GET (200); deleted last by the right key, so 204.
+    ("DELETE", "/api/environments/{project_id}/error_tracking/symbol_sets/{symbol_set_id}"): (None, 204),
     # The console error of the checkout scenario, explained without a model (nothing scripted).
     ("POST", "/api/environments/{project_id}/logs/explainLogWithAI"): (
         lambda o: {"uuid": str(o["log_uuid"]), "timestamp": "2026-01-01T00:00:00Z"},
