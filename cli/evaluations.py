@@ -120,6 +120,9 @@ def run_command(
 def report_command(
     days: int = typer.Option(30, min=1, max=366, help="Results of the last N days."),
     scanner: str = typer.Option(None, help="Only this scanner (name or id)."),
+    grouping_pairs: int = typer.Option(
+        20, min=0, max=200, help="Pairs of each kind the judge reads for grouping quality (0: skip)."
+    ),
     team: int = TEAM,
 ) -> None:
     """Per scanner and evaluation: pass rate, and agreement with people's thumbs (precision of `yes`)."""
@@ -131,6 +134,9 @@ def report_command(
     for summary in summaries:
         days_line = ", ".join(f"{day} {p}/{n}" for day, (p, n) in sorted(summary.by_day.items()))
         out.print(f"{escape(summary.scanner)} · {escape(summary.evaluation)}: {days_line}", highlight=False)
+    if grouping_pairs:  # the team's grouping quality, one judge call a pair (`reports grouping-quality`)
+        figure = evaluation_report.grouping_figure(deps, team_id, pairs=grouping_pairs)
+        out.print(escape(figure.line()), highlight=False)
 
 
 def _row(summary: Summary) -> tuple[str, ...]:

@@ -7,6 +7,9 @@ passed a thumbs-up answer or failed a thumbs-down one; `yes_precision_people` is
 verdicts people marked right (1 − it is the false-positive rate people see), and
 `yes_precision_evaluation` the share of `yes` verdicts the evaluation passed, its estimate of the
 same figure for every observation, labelled or not.
+
+Beside them, the team's grouping quality (`GroupingFigure`): the judge's estimates over sampled pairs
+of signals (`pipeline.grouping_quality`), or why they were not measured.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+
+from pipeline.grouping_quality import Estimate
 
 
 @dataclass(frozen=True)
@@ -112,3 +117,33 @@ def _add(summary: Summary, row: ResultRow, right: bool | None) -> None:
     if row.passed is not None:
         summary.yes_judged += 1
         summary.yes_passed += row.passed
+
+
+@dataclass(frozen=True)
+class GroupingFigure:
+    """How well the team's signals are grouped, as a judge estimates it: `precision` (same-report
+    pairs judged one root cause) and `split` (near pairs in different reports judged one), or
+    `missing`, why it was not measured."""
+
+    signals: int = 0
+    reports: int = 0
+    model: str = ""
+    precision: Estimate | None = None
+    split: Estimate | None = None
+    missing: str | None = None
+
+    def line(self) -> str:
+        """The figure as one line of the report."""
+        if self.missing is not None or self.precision is None or self.split is None:
+            return f"grouping quality: not measured ({self.missing or 'no estimate'})"
+        return (
+            f"grouping quality over {self.signals} signals in {self.reports} reports ({self.model} vectors): "
+            f"precision {_estimate(self.precision)}; split rate {_estimate(self.split)}"
+        )
+
+
+def _estimate(estimate: Estimate) -> str:
+    rate = "n/a" if estimate.rate is None else f"{estimate.rate:.0%}"
+    answered = estimate.asked - estimate.unanswered
+    unanswered = f", {estimate.unanswered} unanswered" if estimate.unanswered else ""
+    return f"{rate} ({estimate.same} of {answered} pairs judged the same root cause{unanswered})"
