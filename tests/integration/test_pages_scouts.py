@@ -140,6 +140,17 @@ def test_recording_text_is_escaped_a_form_needs_its_token_and_another_team_sees_
                 findings=[finding],
             )
         )
+        session.add(
+            ScoutRun(
+                team_id=world.team_id,
+                config_id=fleet[1].id,
+                skill_name=fleet[1].skill_name,
+                scheduled_at=now,
+                status="failed",
+                error=f"ValueError: {UNTRUSTED}",
+                failure_reason="detector_error",
+            )
+        )
     other = _other_team(world)
     scouts.sync(world.deps, other, now=now)
     create_user(world.deps, "ada@example.com", password=PASSWORD)
@@ -151,6 +162,7 @@ def test_recording_text_is_escaped_a_form_needs_its_token_and_another_team_sees_
     ours = ada.get("/scouts").text
     assert 'href="/sessions/ours-secret-session#t=4.5"' in ours
     assert "&lt;img src=x onerror=" in ours and "<img src=x" not in ours
+    assert "detector_error: ValueError: &lt;img" in ours and "dry run: would emit 1" in ours
     target = fleet[0]
     assert ada.post(f"/scouts/{target.id}", data={"team": world.team_id}).status_code == 403
     assert config_named(world, target.skill_name).enabled
@@ -172,6 +184,7 @@ def test_recording_text_is_escaped_a_form_needs_its_token_and_another_team_sees_
     sign_in(eve, "eve@example.com", PASSWORD)
     for theirs in (eve.get("/scouts").text, eve.get(f"/scouts?team={world.team_id}").text):
         assert "ours-secret-session" not in theirs and str(target.id) not in theirs
+        assert "detector_error" not in theirs and "No runs yet" in theirs
         assert SPIKES in theirs  # their own fleet
     eve_token = form_token(eve.get("/scouts").text)
     stolen = eve.post(
