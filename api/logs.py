@@ -39,7 +39,12 @@ class ExplainRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     uuid: UUID = Field(description="The log line's id (stable: team, session and event index).")
-    timestamp: str | None = Field(default=None, max_length=64, description="Echoed; the id decides.")
+    timestamp: datetime | None = Field(
+        default=None,
+        description="When the line was logged (ISO 8601, UTC unless it says otherwise): with `uuid` it "
+        "names the line, as the reference's. A time it was not logged at (to the second) is a 404; "
+        "none: the id alone.",
+    )
     force_refresh: bool = False
 
 
@@ -72,8 +77,11 @@ def attributes(
 @router.post("/explainLogWithAI", response_model=ExplainShape, status_code=201, summary="Explain a log entry")
 def explain(body: ExplainRequest, who: Annotated[Caller, Depends(caller(WRITE))]) -> ExplainShape:
     """What the visitor did just before the line and what happened after; cached unless
-    `force_refresh`."""
-    done = console_logs.explain(who.deps, who.team_id, body.uuid, force_refresh=body.force_refresh)
+    `force_refresh`. 404 when the team has no line `uuid`, or not at `timestamp`; 400 when
+    `timestamp` is not a time."""
+    done = console_logs.explain(
+        who.deps, who.team_id, body.uuid, at=body.timestamp, force_refresh=body.force_refresh
+    )
     return ExplainShape(
         uuid=done.entry.id,
         timestamp=as_utc(done.entry.timestamp),

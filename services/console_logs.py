@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -23,7 +24,14 @@ from models import Recording, as_utc
 from models.recording_entries import LogExplanation, RecordingEntry
 from pipeline.conversation import ModelCall, Turn
 from pipeline.errors import NotFoundError, SightlineError
-from pipeline.log_explain import EXPLAIN_SCHEMA, EXPLAIN_SYSTEM, around, explain_prompt, plain_explanation
+from pipeline.log_explain import (
+    EXPLAIN_SCHEMA,
+    EXPLAIN_SYSTEM,
+    around,
+    explain_prompt,
+    logged_at,
+    plain_explanation,
+)
 from pipeline.stack_frames import thrown_between
 from services.analysis_cache import recording_timeline
 from services.context import Deps
@@ -142,10 +150,19 @@ def explain_for(deps: Deps, team_ids: frozenset[int], entry_id: UUID | str) -> E
     raise NotFoundError(f"no log line {key}")
 
 
-def explain(deps: Deps, team_id: int, entry_id: UUID, *, force_refresh: bool = False) -> Explained:
-    """The explanation of one log line: cached, else made and kept. `NotFoundError` when the team has
-    no such line."""
+def explain(
+    deps: Deps, team_id: int, entry_id: UUID, *, at: datetime | None = None, force_refresh: bool = False
+) -> Explained:
+    """The explanation of one log line: cached, else made and kept. `at`, when given, is the time the
+    line was logged (to the second), which with its id names it, as the reference's `timestamp`.
+    `NotFoundError` when the team has no such line, or not at that time."""
     line = entry(deps, team_id, entry_id)
+    if at is not None and not logged_at(as_utc(line.timestamp), at):
+        logged = as_utc(line.timestamp).isoformat()
+        raise NotFoundError(
+            f"log line {entry_id} was not logged at {at.isoformat()} (it was at {logged}); "
+            "send the line's own timestamp, or none"
+        )
     if not force_refresh:
         with deps.read() as session:
             kept = session.get(LogExplanation, (team_id, line.id))

@@ -20,6 +20,7 @@ from pipeline.scopes import SCOPES
 from services import scouts, symbol_sets
 from services.artefacts import add_artefact
 from services.auth import create_key, revoke_key
+from services.console_logs import entry as log_entry
 from services.context import Deps
 from services.evaluations import create_evaluation
 from services.prompts import create_prompt
@@ -164,7 +165,7 @@ CALLS: dict[tuple[str, str], tuple[Any, int]] = {
     ("DELETE", "/api/environments/{project_id}/error_tracking/symbol_sets/{symbol_set_id}"): (None, 204),
     # The console error of the checkout scenario, explained without a model (nothing scripted).
     ("POST", "/api/environments/{project_id}/logs/explainLogWithAI"): (
-        lambda o: {"uuid": str(o["log_uuid"]), "timestamp": "2026-01-01T00:00:00Z"},
+        lambda o: {"uuid": str(o["log_uuid"]), "timestamp": o["log_timestamp"]},
         201,
     ),
 }
@@ -204,6 +205,7 @@ def objects(world) -> Objects:
             "prompt_name": prompt.name,
             "evaluation_id": evaluation.id,
             "log_uuid": log_uuid,
+            "log_timestamp": log_entry(world.deps, world.team_id, log_uuid).timestamp.isoformat(),
             "session_id": sessions[1],
             "fresh": f"fresh-{uuid.uuid4().hex[:6]}",
         }
