@@ -18,8 +18,8 @@ from dramatiq.middleware import CurrentMessage, TimeLimitExceeded
 from actors.broker import process_deps
 from actors.jobruns import current_attempt
 from pipeline.errors import PermanentError, TransientError
-from pipeline.names import OBSERVE, OBSERVE_GAVE_UP
-from services.observe import run_observation
+from pipeline.names import OBSERVE, OBSERVE_BATCH, OBSERVE_GAVE_UP
+from services.observe import run_observation, run_observations
 from services.observe_retries import give_up, retry_delay_ms
 
 log = structlog.get_logger(__name__)
@@ -61,11 +61,26 @@ def observe_session(observation_id: str) -> None:
         attempt.failed(f"observation failed: {result.kind}")  # the job history shows it as failed
 
 
+@dramatiq.actor(
+    **OBSERVE_BATCH.actor_options(), throws=(PermanentError,), on_retry_exhausted=OBSERVE_GAVE_UP.actor
+)
+def observe_batch(observation_ids: list[str]) -> None:
+    """Several observations of heuristic scanners (`services.observe.dispatch`), one after another;
+    one that fails transiently is sent again alone. Its job run is written after the last."""
+    attempted = run_observations(process_deps(), observation_ids)
+    attempt = current_attempt()
+    failed = sum(1 for each in attempted if each.status == "failed")
+    if attempt is not None and failed:
+        attempt.failed(f"{failed} of {len(observation_ids)} observations failed")
+
+
 @dramatiq.actor(**OBSERVE_GAVE_UP.actor_options(), throws=(PermanentError,))
 def observation_gave_up(message: dict, retries: dict) -> None:
-    """`message` is the observe_session message that ran out of retries; `retries` how many it had."""
-    (observation_id,) = message["args"]
-    give_up(process_deps(), observation_id, attempts=int(retries["retries"]) + 1)
+    """`message` is the observe_session (one id) or observe_batch (a list of ids) message that ran
+    out of retries; `retries` how many it had. Only the observations still pending are failed."""
+    (argument,) = message["args"]
+    for observation_id in argument if isinstance(argument, list) else [argument]:
+        give_up(process_deps(), observation_id, attempts=int(retries["retries"]) + 1)
 
 
 def _retries() -> int:

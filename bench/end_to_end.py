@@ -112,7 +112,8 @@ class Run:
         settled = datetime.now(UTC) - timedelta(days=1)
         for index in range(count):
             name, parsed = sources[index % len(sources)]
-            store(self.deps, self.team_id, f"e2e-{index:05}-{name[:20]}", parsed, ingested_at=settled)
+            sid = f"e2e-{index:05}-{name[:20]}"  # stored as `sightline import` stores a file
+            store(self.deps, self.team_id, sid, parsed, ingested_at=settled, analyse=True)
         document = yaml.safe_load(SCANNERS_FILE.read_text())
         for scanner in document["scanners"]:
             scanner["emits_signals"] = False

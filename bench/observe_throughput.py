@@ -96,7 +96,7 @@ class Bench:
         for offset in range(0, len(session_ids), MAX_SESSIONS_PER_REQUEST):
             batch = session_ids[offset : offset + MAX_SESSIONS_PER_REQUEST]
             observe_sessions(deps, self.team_id, str(scanner.id), batch)
-        self.broker.join("observe", timeout=3_600_000)
+        self.broker.join("observe", interval=5, timeout=3_600_000)
         self.worker.join()
         return time.perf_counter() - started
 
@@ -105,7 +105,7 @@ class Bench:
         started = time.perf_counter()
         for _ in range(count):
             actor.send()
-        self.broker.join("bench", timeout=3_600_000)
+        self.broker.join("bench", interval=5, timeout=3_600_000)
         self.worker.join()
         return time.perf_counter() - started
 
@@ -156,7 +156,8 @@ def overhead_on(label: str, sources: list[list[dict]], count: int) -> None:
         bench = Bench(Path(home), fake)
         deps, ids = process_deps(bench.settings), [f"bench-{index}" for index in range(count // len(RULES))]
         for index, session_id in enumerate(ids):
-            store_events(deps, bench.team_id, session_id, sources[index % len(sources)])
+            # As `sightline import` stores a file: with its analysis.
+            store_events(deps, bench.team_id, session_id, sources[index % len(sources)], analyse=True)
         noop = bench.noop(len(ids) * len(RULES))
         ANALYSES.clear()
         observe = sum(bench.observe(heuristic(rule), ids) for rule in RULES)

@@ -46,6 +46,8 @@ class BlobStore(ABC):
     """
 
     location: str
+    # Reading a blob is a local file read (microseconds for a small one), not a network request.
+    reads_locally: bool = False
 
     @abstractmethod
     def write_lines(self, team_id: int, session_id: str, lines: Iterable[bytes]) -> tuple[str, int]:
@@ -129,6 +131,8 @@ def decompressed_lines(ref: str, compressed: IO[bytes]) -> Iterator[bytes]:
 class LocalBlobStore(BlobStore):
     """Files under `root` (mode 0600, folders 0700); a write goes to a hidden temporary file that is
     renamed into place."""
+
+    reads_locally = True
 
     def __init__(self, root: Path):
         self.root = Path(root)

@@ -47,7 +47,8 @@ class Sender:
 
 
 def queued_ids(client: redis.Redis, namespace: str, queue: str) -> set[str] | None:
-    """First arguments of a queue's ready, in-flight and delayed messages (None: Redis did not answer)."""
+    """First arguments of a queue's ready, in-flight and delayed messages, a list's items each (a batch
+    of observations); None when Redis did not answer."""
     found: set[str] = set()
     try:
         for key in (f"{namespace}:{queue}.msgs", f"{namespace}:{queue}.DQ.msgs"):
@@ -56,7 +57,8 @@ def queued_ids(client: redis.Redis, namespace: str, queue: str) -> set[str] | No
                     args = json.loads(payload).get("args") or []
                 except (ValueError, AttributeError):
                     continue
-                found.update(str(arg) for arg in args[:1])
+                for first in args[:1]:  # a batch's first argument is a list of ids
+                    found.update(str(each) for each in (first if isinstance(first, list) else [first]))
     except redis.RedisError:
         return None
     return found

@@ -124,6 +124,22 @@ class AnalysisCache:
         """The analysis under `key` if it is in memory; never read from the store nor rendered."""
         return self._recall(key)
 
+    def at_hand(self, key: str, blobs: BlobStore, blob_ref: str) -> Timeline | None:
+        """The analysis under `key` from memory, or stored beside `blob_ref` when the store reads
+        locally (then kept in memory); never rendered, never a network request."""
+        found = self._recall(key)
+        if found is not None or not blobs.reads_locally:
+            return found
+        with self._stripes[hash(key) % _STRIPES]:
+            found = self._recall(key, count=False)
+            if found is None:
+                found = self._load(key, blobs, blob_ref, quiet=True)  # the render after it counts
+                if found is not None:
+                    self._remember(key, found)
+            else:
+                self._count("memory")
+        return found
+
     def _recall(self, key: str, *, count: bool = True) -> Timeline | None:
         with self._lock:
             found = self._memory.get(key)
@@ -143,17 +159,21 @@ class AnalysisCache:
         with self._lock:
             self.counts[what] += 1
 
-    def _load(self, key: str, blobs: BlobStore, blob_ref: str) -> Timeline | None:
-        """The stored analysis, or None when there is none usable (it is then rendered again)."""
+    def _load(self, key: str, blobs: BlobStore, blob_ref: str, *, quiet: bool = False) -> Timeline | None:
+        """The stored analysis, or None when there is none usable (it is then rendered again);
+        `quiet`: an unusable one is neither logged nor counted (the attempt that renders does it)."""
         try:
             data = blobs.get(analysis_ref(blob_ref))
         except BlobMissing:
             return None
         except (OSError, SightlineError) as exc:  # reading the blob itself will say what is wrong
+            if quiet:
+                return None
             log.warning("analysis_read_failed", blob_ref=blob_ref, error=type(exc).__name__)
             return None
         timeline = decode_timeline(data, key)
-        self._count("ignored" if timeline is None else "stored")
+        if timeline is not None or not quiet:
+            self._count("ignored" if timeline is None else "stored")
         return timeline
 
     def _render(self, key: str, blobs: BlobStore, blob_ref: str, render: Callable[[], Timeline]) -> Timeline:
@@ -182,6 +202,8 @@ def recording_timeline(
     return (analyses or ANALYSES).timeline(key, blobs, row.blob_ref, render)
 
 
-def remembered_timeline(row: Recording, *, budget_tokens: int) -> Timeline | None:
-    """The recording's analysis if this process holds it in memory, else None (nothing is read)."""
-    return ANALYSES.remembered(analysis_key(row, budget_tokens))
+def remembered_timeline(blobs: BlobStore, row: Recording, *, budget_tokens: int) -> Timeline | None:
+    """The recording's analysis when it costs microseconds: held in this process's memory, or stored
+    in a blob store that reads locally (an import stores it: `services.recordings`). None otherwise:
+    nothing is rendered, and no network request made."""
+    return ANALYSES.at_hand(analysis_key(row, budget_tokens), blobs, row.blob_ref)

@@ -33,6 +33,7 @@ from pipeline.limits import plan_batch
 from pipeline.names import OBSERVE
 from services.budget import affordable, require_provider, room
 from services.context import Deps
+from services.observe import dispatch
 from services.prompts import frozen_snapshot
 from services.recordings import stored_timeline
 from services.scanners import load_scanner
@@ -106,7 +107,7 @@ def observe_sessions(
         outcomes = request_observations(
             session, found, session_ids, settings=deps.settings, now=now or deps.now(), user_id=user_id
         )
-    deps.sender().send_each(OBSERVE, started(outcomes))
+    dispatch(deps, found.provider, started(outcomes))
     return outcomes
 
 

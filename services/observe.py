@@ -7,10 +7,10 @@ answer, and write the result, the usage receipt and the signals in one transacti
 is a status on the row, and every move is a conditional update on the row's status, so a message
 delivered twice changes nothing the second time.
 
-When the answer is at hand (a heuristic scanner, the recording's analysis in this process's memory:
-microseconds of work), it is written in the claim's transaction: one commit, no lease to keep, and
-a crash before that commit leaves the row pending for the redelivered message. Otherwise the claim
-commits first and the attempt runs under its lease.
+When the answer is at hand (a heuristic scanner, the recording's analysis in this process's memory
+or in a local blob store: microseconds of work), it is written in the claim's transaction: one
+commit, no lease to keep, and a crash before that commit leaves the row pending for the redelivered
+message. Otherwise the claim commits first and the attempt runs under its lease.
 
 A claim is a lease (`services.observation_leases`): the attempt renews it while it runs, and a
 message for a row whose lease lapsed (its worker stopped) takes the row over rather than being
@@ -26,7 +26,7 @@ with that reason (`provider_transient`, `blob_missing`, `blob_unavailable`), nev
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -47,6 +47,7 @@ from pipeline.errors import (
 )
 from pipeline.heuristics import heuristic_answer, heuristic_findings
 from pipeline.limits import Ineligible, eligibility
+from pipeline.names import OBSERVE, OBSERVE_BATCH, OBSERVE_BATCH_SIZE
 from pipeline.observation import Outcome, build_outcome
 from pipeline.outputs import check_output
 from pipeline.timeline import Timeline
@@ -69,7 +70,9 @@ INTERRUPTED = "the analysis ran past its time limit"
 
 @dataclass(frozen=True)
 class Attempted:
-    status: str  # not_claimed | succeeded | ineligible | failed | superseded (finished elsewhere meanwhile)
+    # not_claimed | succeeded | ineligible | failed | superseded (finished elsewhere meanwhile) |
+    # retrying (in a batch: sent again alone after a transient failure)
+    status: str
     kind: str = ""  # why it is ineligible or failed
     signals: int = 0
 
@@ -126,6 +129,45 @@ def run_observation(
         raise
 
 
+def dispatch(deps: Deps, provider: str, observation_ids: Sequence[object]) -> int:
+    """Send started observations to the workers (after their rows committed); how many were sent.
+
+    A heuristic scanner's observations go `OBSERVE_BATCH_SIZE` to a message (`observe_batch`): each
+    costs a fraction of a millisecond, less than the message carrying it. A model's go one to a
+    message (`observe_session`), so that the worker threads wait on the model side by side.
+    """
+    ids = [str(each) for each in observation_ids]
+    if provider != "heuristic" or len(ids) == 1:
+        return deps.sender().send_each(OBSERVE, ids)
+    for start in range(0, len(ids), OBSERVE_BATCH_SIZE):
+        deps.sender().send(OBSERVE_BATCH, ids[start : start + OBSERVE_BATCH_SIZE])
+    return len(ids)
+
+
+def run_observations(deps: Deps, observation_ids: Sequence[str]) -> list[Attempted]:
+    """Run the attempts of one `observe_batch` message, one after another (`run_observation`).
+
+    A transient failure is one observation's, not the batch's: that observation, back to pending,
+    is sent again alone (`observe_session`, with its own retries) after the retry delay, and the
+    batch goes on. Any other exception stops the batch and is raised, after the observations not
+    attempted yet were sent alone when it is an interruption (the time limit): the caller retries
+    the batch, whose finished observations are then not claimed again.
+    """
+    attempted: list[Attempted] = []
+    for index, observation_id in enumerate(observation_ids):
+        try:
+            attempted.append(run_observation(deps, observation_id))
+        except TransientError as exc:
+            delay_ms = retry_delay_ms(deps.settings, 0, exc)
+            deps.sender().send(OBSERVE, str(observation_id), delay_ms=delay_ms)
+            attempted.append(Attempted("retrying", type(exc).__name__))
+        except BaseException as exc:
+            if not isinstance(exc, Exception):  # interrupted: no retry of this batch will run the rest
+                deps.sender().send_each(OBSERVE, observation_ids[index + 1 :])
+            raise
+    return attempted
+
+
 def _attempt(
     deps: Deps,
     observation: Observation,
@@ -166,12 +208,13 @@ def _succeeded(observation: Observation, analysis: Analysis) -> Attempted:
 
 def _instant(deps: Deps, observation: Observation, recording: Recording | None) -> Analysis | None:
     """The analysis when it costs microseconds, so that it may be written in the claim's transaction:
-    a heuristic scanner observing an eligible recording whose analysis this process holds in memory.
+    a heuristic scanner observing an eligible recording whose analysis is at hand (in memory, or
+    stored in a local blob store).
     None otherwise, and on any error: the attempt then runs the usual way, which reports it."""
     if observation.scanner_snapshot.get("provider") != "heuristic" or eligibility(recording) is not None:
         return None
     assert recording is not None  # eligibility() refuses a missing recording (no_recording)
-    timeline = remembered_timeline(recording, budget_tokens=deps.settings.timeline_budget_tokens)
+    timeline = remembered_timeline(deps.blobs, recording, budget_tokens=deps.settings.timeline_budget_tokens)
     if timeline is None:
         return None
     try:

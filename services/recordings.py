@@ -33,6 +33,7 @@ from pipeline.errors import (
 )
 from pipeline.formats import ParsedRecording, check_session_id
 from pipeline.intake import Collector, EncodedEvents, describe_skips, nothing_usable
+from pipeline.limits import eligibility
 from pipeline.metadata import RecordingMeta
 from pipeline.timeline import Timeline, render_timeline
 from services.context import Deps
@@ -71,7 +72,7 @@ def import_file(deps: Deps, team_id: int, path: Path, session_id: str | None = N
     try:
         with read_recording(path, deps.limits) as parsed:
             sid = check_session_id(session_id or parsed.session_id or session_id_from_name(path))
-            stored = store(deps, team_id, sid, parsed)
+            stored = store(deps, team_id, sid, parsed, analyse=True)
     except RecordingError as exc:
         return ImportResult(path, "failed", message=str(exc))
     except ConcurrentChange as exc:
@@ -98,11 +99,19 @@ def import_file(deps: Deps, team_id: int, path: Path, session_id: str | None = N
 
 
 def store_events(
-    deps: Deps, team_id: int, session_id: str, events: Iterable[dict], distinct_id: str | None = None
+    deps: Deps,
+    team_id: int,
+    session_id: str,
+    events: Iterable[dict],
+    distinct_id: str | None = None,
+    *,
+    analyse: bool = False,
 ) -> Stored:
-    """Store events held in memory (a scenario, a test) as if they were a file's."""
+    """Store events held in memory (a scenario, a test) as if they were a file's (`analyse`: as an
+    import of a file does)."""
     pairs = [(None, event) for event in events]
-    return store(deps, team_id, session_id, ParsedRecording("events", pairs, None, distinct_id))
+    parsed = ParsedRecording("events", pairs, None, distinct_id)
+    return store(deps, team_id, session_id, parsed, analyse=analyse)
 
 
 def store(
@@ -113,8 +122,15 @@ def store(
     *,
     within: Callable[[Session], None] | None = None,
     ingested_at: datetime | None = None,
+    analyse: bool = False,
 ) -> Stored:
     """Merge the parsed events into the stored session; `within(session)` runs in the same transaction.
+
+    With `analyse` (a complete recording: a file imported, a recording polled from a source), the
+    recording's analysis is rendered and stored now (`services.analysis_cache`), so that none of the
+    scanners observing it has to: the import read every event anyway and happens once, while the
+    recording is observed once per scanner. A live session still growing (`services.ingest`) is
+    left to its first observation, or every batch merged into it would render it again.
 
     Two writers of one session (two ingest batches at once, an import during ingest) never lose
     each other's events: the row is only updated if its blob is still the one merged into, else
@@ -125,11 +141,15 @@ def store(
     attempts = STORE_ATTEMPTS if isinstance(parsed.pairs, list) else 1
     for attempt in range(1, attempts + 1):
         try:
-            return _store_once(deps, team_id, session_id, parsed, within, ingested_at or deps.now())
+            stored = _store_once(deps, team_id, session_id, parsed, within, ingested_at or deps.now())
         except ConcurrentChange:
             if attempt == attempts:
                 raise
             log.info("recording_merge_retried", session_id=session_id, team_id=team_id, attempt=attempt)
+            continue
+        if analyse and stored.status != "unchanged":
+            _analyse(deps, team_id, session_id)
+        return stored
     raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
 
@@ -188,6 +208,20 @@ def _delete_replaced(blobs: BlobStore, replaced: str) -> None:
 
     blobs.delete(replaced)
     blobs.delete(analysis_ref(replaced))
+
+
+def _analyse(deps: Deps, team_id: int, session_id: str) -> None:
+    """Render and store the recording's analysis (see `store`), unless no scanner would observe it
+    (ineligible). Best effort: a failure is logged, and the first observation renders it."""
+    from services.analysis_cache import recording_timeline  # it reads recordings through this module
+
+    try:
+        with deps.read() as session:
+            row = get_recording(session, team_id, session_id)
+        if row is not None and eligibility(row) is None:  # an ineligible one is never observed
+            recording_timeline(deps.blobs, row, budget_tokens=deps.settings.timeline_budget_tokens)
+    except Exception as exc:
+        log.warning("recording_analysis_deferred", session_id=session_id, error=type(exc).__name__)
 
 
 def _write_row(

@@ -160,7 +160,7 @@ def _import(
         raw = client.snapshots(session_id, deps.limits.max_recording_bytes)
         parsed = read_recording_bytes(raw, deps.limits)
         parsed.distinct_id = parsed.distinct_id or recording.distinct_id
-        stored = store(deps, claimed.team_id, session_id, parsed)
+        stored = store(deps, claimed.team_id, session_id, parsed, analyse=True)
     except (RecordingUnavailable, RecordingError) as exc:
         poll.failures.append(f"recording {session_id}: {exc}")
         log.warning("recording_source_recording_skipped", source_id=str(claimed.id), session_id=session_id)

@@ -39,7 +39,6 @@ from models.scheduler_queries import (
 )
 from pipeline.errors import ConfigurationError
 from pipeline.limits import headroom
-from pipeline.names import OBSERVE
 from pipeline.sampling import sweep_slot
 from pipeline.sweep import (
     BACKLOG_STOPS,
@@ -53,6 +52,7 @@ from pipeline.sweep import (
 from services.budget import affordable, require_provider, room
 from services.context import Deps
 from services.estimates import refresh_estimate
+from services.observe import dispatch
 from services.prompts import frozen_snapshot
 
 log = structlog.get_logger(__name__)
@@ -277,7 +277,7 @@ def sweep_scanner(
         outcome.examined = plan.examined
         outcome.stopped = "budget" if plan.stopped == "full" and budget_bound else plan.stopped
         ids = _insert(deps, scanner, plan, now)
-        outcome.enqueued = deps.sender().send_each(OBSERVE, ids)
+        outcome.enqueued = dispatch(deps, scanner.provider, ids)
     with deps.transaction() as session:
         finish_sweep(session, scanner.id, old, plan.watermark, outcome.stopped)
     return outcome

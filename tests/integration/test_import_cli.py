@@ -67,8 +67,9 @@ def count(model) -> int:
         return session.exec(select(func.count()).select_from(model)).one()
 
 
-def blob_files() -> list[Path]:
-    return sorted(p for p in get_settings().blob_dir.rglob("*") if p.is_file())
+def blob_files(suffix: str = ".gz") -> list[Path]:
+    """The stored event blobs (`.analysis`: the analyses an import stores beside them)."""
+    return sorted(p for p in get_settings().blob_dir.rglob(f"*{suffix}") if p.is_file())
 
 
 def test_init_twice_creates_one_organisation_team_and_user(sightline):
@@ -117,7 +118,8 @@ def test_more_events_extend_the_session_and_replace_its_blob(sightline, tmp_path
     with database(get_settings()).sessions() as session:
         row = session.exec(select(Recording)).one()
     assert row.event_count == 40 and row.click_count == 38
-    assert len(blob_files()) == 1
+    [blob] = blob_files()
+    assert blob_files(".analysis") == [blob.with_name(blob.name + ".analysis")]  # the old one went too
 
 
 def write_bad_files(folder: Path) -> dict[str, str]:

@@ -151,7 +151,7 @@ def test_two_schedulers_topping_up_at_once_never_enqueue_a_session_twice(
         assert [o.enqueued for o in again] == [0]
         observed = [o.session_id for o in harness.observations(scanner)]
         assert sorted(observed) == [f"s{i:03}" for i in range(8)]
-        assert harness.queued("observe") == 8  # one message per row
+        assert harness.queued("observe") == 8  # one queued id per row
         assert harness.fresh(Scanner, scanner.id).last_seen_session_id == "s007"  # not moved back
     finally:
         harness.close()
