@@ -220,16 +220,22 @@ def _status_update(columns: tuple[str, ...], fenced: bool) -> Update:
     )
 
 
-def _claim_statement() -> Update:
+def _claim_statement(many: bool = False) -> Update:
     """pending → running, or running with a lapsed lease and takeovers left → running again; the
-    attempt counted (a takeover too), the new lease set, the row returned. SET reads the old values."""
+    attempt counted (a takeover too), the new lease set, the row returned. SET reads the old values.
+    `many`: the rows whose ids are in the expanding `where_ids`, instead of the one `where_id`."""
     table = _OBSERVATIONS
     now = bindparam("now", type_=table.c.lease_until.type)
     running = table.c.status == ObservationStatus.RUNNING
     lapsed = running & (table.c.lease_until < now) & (table.c.takeovers < bindparam("max_takeovers"))
+    ids = (
+        table.c.id.in_(bindparam("where_ids", expanding=True))
+        if many
+        else table.c.id == bindparam("where_id")
+    )
     return (
         update(table)
-        .where(table.c.id == bindparam("where_id"), (table.c.status == ObservationStatus.PENDING) | lapsed)
+        .where(ids, (table.c.status == ObservationStatus.PENDING) | lapsed)
         .values(
             status=ObservationStatus.RUNNING,
             attempts=table.c.attempts + 1,
@@ -243,6 +249,7 @@ def _claim_statement() -> Update:
 
 
 _CLAIM = _claim_statement()
+_CLAIM_MANY = _claim_statement(many=True)
 
 
 def claim(
@@ -282,6 +289,34 @@ def claim_with_recording(
     where = {"team_id": observation.team_id, "session_id": observation.session_id}
     row = session.connection().execute(_RECORDING_OF, where).first()
     return observation, None if row is None else _detached(Recording, row)
+
+
+def claim_many_with_recordings(
+    session: Session,
+    observation_ids: Sequence[UUID],
+    now: datetime,
+    lease_until: datetime,
+    max_takeovers: int,
+) -> list[tuple[Observation, Recording | None]]:
+    """`claim_with_recording` for several observations in two statements: the ones claimed (in no
+    particular order), each with its recording (None when the session has none)."""
+    parameters = {
+        "where_ids": list(observation_ids),
+        "now": now,
+        "lease_until": lease_until,
+        "max_takeovers": max_takeovers,
+    }
+    claimed = [_detached(Observation, row) for row in session.connection().execute(_CLAIM_MANY, parameters)]
+    if not claimed:
+        return []
+    table = _RECORDINGS
+    wanted = {(each.team_id, each.session_id) for each in claimed}
+    statement = sa.select(table).where(sa.tuple_(table.c.team_id, table.c.session_id).in_(list(wanted)))
+    found = {
+        (row.team_id, row.session_id): _detached(Recording, row)
+        for row in session.connection().execute(statement)
+    }
+    return [(each, found.get((each.team_id, each.session_id))) for each in claimed]
 
 
 def _detached(model: type[Model], row: sa.Row) -> Model:

@@ -12,12 +12,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from models import Observation, ObservationStatus, Scanner, TriggeredBy
+from models.base import utcnow
 from models.observation_queries import (
     list_observations,
     observation_ids_starting,
@@ -25,6 +25,7 @@ from models.observation_queries import (
     observed_sessions,
 )
 from models.queries import get_recording, list_recordings
+from models.scheduler_queries import insert_pending
 from models.vision_queries import observation_ids, recorded_sessions
 from models.web_queries import drop_labels
 from pipeline.errors import InvalidField, NotFoundError
@@ -227,12 +228,13 @@ def request_observations(
         for sid, outcome in plan
         if outcome == "started"
     }
-    if not _insert_together(session, list(rows.values())):
-        rows = {sid: row for sid, row in rows.items() if _insert_alone(session, row)}
+    # One multi-row INSERT skipping a session another process started since `observed_sessions`.
+    landed = set(insert_pending(session, list(rows.values())))
+    rows = {sid: row for sid, row in rows.items() if row["id"] in landed}
     scanned = [sid for sid, outcome in plan if sid not in rows and _lost(outcome) == "already_scanned"]
     existing = observation_ids(session, scanner.id, scanned) if scanned else {}
     return [
-        Requested(sid, "started", rows[sid].id, rows[sid].workflow_id)
+        Requested(sid, "started", rows[sid]["id"], rows[sid]["workflow_id"])
         if sid in rows
         else Requested(sid, _lost(outcome), existing_id=existing.get(sid))
         for sid, outcome in plan
@@ -278,38 +280,23 @@ def _lost(outcome: str) -> str:
 
 
 def _row(
-    scanner: Scanner, frozen: dict, session_id: str, triggered_by: TriggeredBy, user_id: int | None
-) -> Observation:
-    return Observation(
-        team_id=scanner.team_id,
-        scanner_id=scanner.id,
-        session_id=session_id,
-        scanner_snapshot=frozen,
-        workflow_id=f"observe-{scanner.id}-{session_id}",
-        triggered_by=triggered_by,
-        triggered_by_user=user_id,
-        send_count=1,  # the caller sends it right after the commit
-    )
-
-
-def _insert_together(session: Session, rows: list[Observation]) -> bool:
-    """All rows in one flush (one multi-row INSERT); False, with none inserted, on a unique conflict.
-
-    A savepoint and a flush per row cost about a millisecond each; a conflict needs another process
-    to have created one of these observations since `observed_sessions`, so it is rare.
-    """
-    try:
-        with session.begin_nested():
-            session.add_all(rows)
-    except IntegrityError:
-        return False
-    return True
-
-
-def _insert_alone(session: Session, row: Observation) -> bool:
-    try:
-        with session.begin_nested():
-            session.add(row)
-    except IntegrityError:
-        return False  # another process created it first
-    return True
+    scanner: Scanner,
+    frozen: dict,
+    session_id: str,
+    triggered_by: TriggeredBy,
+    user_id: int | None,
+) -> dict[str, Any]:
+    """A pending observation's column values (building model objects costs more than the insert)."""
+    return {
+        "id": uuid4(),
+        "team_id": scanner.team_id,
+        "scanner_id": scanner.id,
+        "session_id": session_id,
+        "status": ObservationStatus.PENDING,
+        "scanner_snapshot": frozen,
+        "workflow_id": f"observe-{scanner.id}-{session_id}",
+        "triggered_by": triggered_by,
+        "triggered_by_user": user_id,
+        "send_count": 1,  # the caller sends it right after the commit
+        "created_at": utcnow(),
+    }
