@@ -2,10 +2,12 @@
 translation.
 
 `text_repr` gives a recording (`$session_recording`, `data: {session_id}`) as the timeline the model
-reads, the same text `sightline timeline` prints, or an observation (`$observation`, `data: {id}`) as
-its question, answer and cited lines; `options` choose the token `budget` and the `rendering`
-(`detailed`, the default, or `compact`). `translate` translates a text into `target_language`
-through the Gemini gateway, cached per team, text and language; 503 says why when it cannot.
+reads (with its console error stacks de-minified by the team's source maps after it, as a Gemini
+scanner's prompt has them), the same text `sightline timeline` prints, or an observation
+(`$observation`, `data: {id}`) as its question, answer and cited lines; `options` choose the token
+`budget` and the `rendering` (`detailed`, the default, or `compact`). `translate` translates a text
+into `target_language` through the Gemini gateway, cached per team, text and language; 503 says why
+when it cannot.
 Each endpoint calls one use case (`services.text_repr`, `services.translation`).
 """
 
@@ -60,8 +62,10 @@ class TextReprMetadata(BaseModel):
     event_type: str
     event_id: str
     rendering: str
-    char_count: int
-    truncated: bool = Field(description="True when the budget cut lines (the text says which).")
+    char_count: int = Field(description="The length of `text`, the stack traces after a timeline included.")
+    truncated: bool = Field(
+        description="True when the budget cut lines (the text says which); stack traces are not cut."
+    )
 
 
 class TextReprShape(BaseModel):
@@ -91,7 +95,9 @@ class TranslationShape(BaseModel):
 )
 def text_repr(body: TextReprInput, who: Annotated[Caller, Depends(caller(WRITE))]) -> TextReprShape:
     """`$session_recording` with `data.session_id`: the timeline (`detailed` is exactly what
-    `sightline timeline` prints); `$observation` with `data.id`: its question, answer and cited lines."""
+    `sightline timeline` prints), then the de-minified stack traces when the team uses source maps
+    (outside the budget, inside `char_count`); `$observation` with `data.id`: its question, answer and
+    cited lines."""
     event_id = _event_id(body)
     found = representations.text_repr(
         who.deps, who.team_id, body.event_type, event_id, body.options.rendering, body.options.budget

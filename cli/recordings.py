@@ -12,7 +12,7 @@ from cli.context import err, exit_with, friendly_errors, out, print_table, team_
 from integrations.recording_files import recording_files
 from pipeline.errors import NotFoundError, RecordingError
 from pipeline.retention import one_selector
-from services import recordings, retention
+from services import recordings, retention, text_repr
 from services.context import Deps
 from services.recordings import ImportResult
 from services.retention import Deleted
@@ -162,14 +162,17 @@ def timeline_command(
         None, "--budget", min=200, help="Token budget (default SIGHTLINE_TIMELINE_BUDGET)."
     ),
 ) -> None:
-    """Print the timeline the model reads for one recording (redacted, within the token budget)."""
+    """Print the timeline the model reads for one recording (redacted, within the token budget), then,
+    when the team uses source maps, its console error stacks de-minified (outside the budget)."""
     current, team_id = team_deps(team)
-    timeline = recordings.timeline(current, team_id, session_id, budget)
-    out.print(timeline.text, markup=False, highlight=False)
+    read = text_repr.model_timeline(current, team_id, session_id, budget)
+    timeline = read.timeline
+    out.print(read.text, markup=False, highlight=False)
     redacted = ", ".join(f"{kind} {count}" for kind, count in timeline.manifest.items()) or "nothing"
+    stacks = " · stack traces after it (outside the budget)" if read.stack_traces else ""
     err.print(
         f"≈{timeline.token_estimate:,} tokens · {len(timeline.patterns)} patterns · "
-        f"{timeline.elided} lines elided · redacted: {redacted}",
+        f"{timeline.elided} lines elided · redacted: {redacted}{stacks}",
         style="dim",
         highlight=False,
     )

@@ -211,8 +211,9 @@ def recording_stack_traces(deps: Deps, team_id: int, session_id: str) -> list[Sh
 
 
 def prompt_stack_traces(deps: Deps, team_id: int, session_id: str) -> str:
-    """The stack traces a model should read beside the timeline, de-minified: "" unless the team
-    uploaded source maps (one indexed query for every other team) or the recording has none."""
+    """The stack traces a model reads after the timeline, de-minified: "" unless the team uploaded
+    source maps (one indexed query for every other team) or the recording has none. `sightline
+    timeline` and text_repr show the same section (`services.text_repr.model_timeline`)."""
     with deps.read() as session:
         if not has_finished_sets(session, team_id):
             return ""
