@@ -87,8 +87,42 @@ def claim_due_scouts(deps: Deps, *, now: datetime | None = None) -> Claimed:
     return outcome
 
 
-def run_scout(deps: Deps, run_id: UUID) -> ScoutRun | None:
-    """Run a claimed scout run once: None when it is unknown or already ran."""
+def run_scout(deps: Deps, run_id: UUID, *, last_attempt: bool = True) -> ScoutRun | None:
+    """Run a claimed scout run once: None when it is unknown or already ran.
+
+    An unexpected failure (the database, Redis, reading the recordings) is raised after the run is
+    put back to queued, so that the caller's retry runs it, or, on the `last_attempt`, after it is
+    failed with the error's kind: a run is never left running with no attempt on it.
+    """
+    try:
+        return _run(deps, run_id)
+    except Exception as exc:
+        _interrupted(deps, run_id, exc, last_attempt)
+        raise
+
+
+def _interrupted(deps: Deps, run_id: UUID, exc: Exception, last_attempt: bool) -> None:
+    """Back to queued for the retry, or failed on the last attempt (best effort: the database may be
+    what failed, and a run left running is then what the next attempt finds)."""
+    try:
+        with deps.transaction() as session:
+            run = run_by_id(session, run_id)
+            if run is None or run.status != ScoutRunStatus.RUNNING:
+                return
+            if last_attempt:
+                run.status, run.completed_at = ScoutRunStatus.FAILED, deps.now()
+                run.error, run.failure_reason = f"internal_error: {type(exc).__name__}", "internal_error"
+            else:
+                run.status, run.started_at = ScoutRunStatus.QUEUED, None
+            session.add(run)
+    except Exception:
+        log.exception("scout_run_not_released", run_id=str(run_id))
+    log.warning(
+        "scout_run_interrupted", run_id=str(run_id), error=type(exc).__name__, retried=not last_attempt
+    )
+
+
+def _run(deps: Deps, run_id: UUID) -> ScoutRun | None:
     now = deps.now()
     with deps.transaction() as session:
         run = run_by_id(session, run_id)
