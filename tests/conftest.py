@@ -8,6 +8,7 @@ itself is marked `embedded_redis`: `REDIS_URL` stays unset and it starts its own
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,6 +37,24 @@ def shared_redis_url(tmp_path_factory) -> Iterator[str]:
     # then this process's, and do not keep the server alive past the run.
     yield f"{server.url}?client_name={server.name}"
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def migrated_template_folder(tmp_path_factory) -> Path:
+    """Where this test process keeps its database migrated to head (tests/support/migrated.py)."""
+    return tmp_path_factory.mktemp("migrated")
+
+
+@pytest.fixture(autouse=True)
+def _migrated_copies(request) -> Iterator[None]:
+    """Lets the fixtures that promise a database at head copy the migrated template (SQLite only),
+    except in tests marked `real_migrations`, whose databases are migrated from nothing."""
+    from tests.support import migrated
+
+    real = os.environ.get("TEST_DATABASE_URL") or request.node.get_closest_marker("real_migrations")
+    migrated.folder = None if real else request.getfixturevalue("migrated_template_folder")
+    yield
+    migrated.folder = None
 
 
 @pytest.fixture

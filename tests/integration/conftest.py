@@ -1,4 +1,7 @@
-"""A real, freshly migrated database per test: SQLite in tmp_path, or PostgreSQL from TEST_DATABASE_URL.
+"""A real database at head per test: SQLite in tmp_path, or PostgreSQL from TEST_DATABASE_URL.
+
+A SQLite database at head is a copy of one migrated once per test process (tests/support/migrated.py),
+except in tests marked `real_migrations`; on PostgreSQL each is migrated from nothing.
 
 On PostgreSQL each test gets its own schema (first on its search_path), dropped afterwards, so
 tests never see each other's rows and may run in parallel against one database.
@@ -17,6 +20,7 @@ from sqlmodel import Session
 
 from models.db import make_engine, session_factory
 from models.migrate import upgrade
+from tests.support import migrated
 from tests.support.s3 import fake_s3, s3_bucket, s3_env  # noqa: F401 (fixtures: the fake S3)
 
 
@@ -43,6 +47,7 @@ def database_url(tmp_path: Path) -> Iterator[str]:
 @pytest.fixture
 def engine(database_url: str) -> Iterator[Engine]:
     """An engine on a database migrated to head."""
+    migrated.copy_to(database_url)
     engine = make_engine(database_url)
     upgrade(engine)
     yield engine
@@ -77,6 +82,7 @@ def sightline(sightline_home, database_url, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("GEMINI_API_KEY", "test-key")
     get_settings.cache_clear()
+    migrated.copy_to(database_url)  # `init` below then finds it at head; it still sets the modes
     runner = CliRunner()
 
     def run(*args: str):

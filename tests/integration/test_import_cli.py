@@ -14,7 +14,7 @@ from integrations.storage import database
 from models import Organization, Recording, Team, User
 from settings import get_settings
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.real_migrations]
 
 META = {"type": 4, "data": {"href": "https://shop.example/", "width": 1280, "height": 800}}
 

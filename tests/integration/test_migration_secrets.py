@@ -18,7 +18,7 @@ from models.migrate import alembic_config, upgrade
 from models.queries import ensure_defaults
 from settings import get_settings
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.real_migrations]
 TOKENS = ("xoxb-first-1111-2222-3333-aaaa", "xoxb-second-4444-5555-6666-bbbb", "xoxb-third-7777-8888-cccc")
 TARGETS = [
     {"type": "log"},

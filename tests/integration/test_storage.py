@@ -32,7 +32,7 @@ from models.migrate import upgrade
 from models.queries import ensure_defaults, get_recording, list_recordings
 from models.revisions import current_revision, head_revision
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.real_migrations]
 
 START = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
 

@@ -22,6 +22,7 @@ from services.context import Deps
 from services.observations import Requested, observe_sessions
 from services.scanners import ScannerView, create_scanner
 from settings import Settings, get_settings
+from tests.support import migrated
 
 
 @dataclass
@@ -79,7 +80,10 @@ class World:
 
 
 def build_world(monkeypatch, database_url: str, **env: str) -> World:
-    """Environment, migrated database with the scenarios imported, broker and a started worker."""
+    """Environment, migrated database with the scenarios imported, broker and a started worker.
+
+    The database is a copy of this process's migrated template (tests/support/migrated.py) unless the
+    test is marked `real_migrations` or the database is PostgreSQL."""
     fake = FakeGemini().start()
     variables = {
         "DATABASE_URL": database_url,
@@ -97,6 +101,8 @@ def build_world(monkeypatch, database_url: str, **env: str) -> World:
             monkeypatch.setenv(key, value)
     get_settings.cache_clear()
     settings = get_settings()
+    if settings.database_url:
+        migrated.copy_to(settings.database_url)  # at head already: upgrade() below finds nothing to do
     db = database(settings)
     upgrade(db.engine)
     with session_scope(db.sessions) as session:
