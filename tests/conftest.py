@@ -4,10 +4,16 @@
 (each xdist worker has its own) and gives the test a namespace of its own, so tests never see each
 other's keys and no test waits for a server to start or stop. A test about the embedded server
 itself is marked `embedded_redis`: `REDIS_URL` stays unset and it starts its own.
+
+After each test the cyclic garbage collector runs once and what survives is frozen (`gc.freeze()`):
+a test process keeps ~1,000 objects per test (caches, imports), a million by the end of a worker, and
+Python's automatic full collections rescanned all of them, about a quarter of the suite's CPU time.
+Frozen objects are never scanned again; objects freed by reference counting still are freed.
 """
 
 from __future__ import annotations
 
+import gc
 import os
 import uuid
 from collections.abc import Iterator
@@ -17,6 +23,16 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 RECORDINGS_DIR = ROOT.parent / "shared" / "recordings"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """Collect this test's cyclic garbage, then freeze what is left (see the module's docstring)."""
+    try:
+        return (yield)
+    finally:
+        gc.collect()
+        gc.freeze()
 
 
 @pytest.fixture
