@@ -21,6 +21,7 @@ from integrations.storage import database
 from models import JobRun
 from models.migrate import upgrade
 from settings import get_settings
+from tests.support import migrated
 
 pytestmark = pytest.mark.db
 
@@ -30,6 +31,7 @@ def real_broker(sightline_home, database_url, monkeypatch):
     """`setup_broker()` on this test's Redis and database; an embedded server it started is stopped."""
     monkeypatch.setenv("DATABASE_URL", database_url)
     get_settings.cache_clear()
+    migrated.copy_to(database_url)  # at head already (tests/support/migrated.py)
     upgrade(database(get_settings()).engine)
     monkeypatch.setattr(broker_module, "_embedded", None)
     broker = broker_module.setup_broker()

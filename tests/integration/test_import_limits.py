@@ -22,6 +22,7 @@ from models.queries import ensure_defaults
 from services import recordings
 from settings import get_settings
 from tests.integration.test_import_cli import blob_files, count, session_events
+from tests.support import migrated
 
 pytestmark = pytest.mark.db
 ROOT = Path(__file__).resolve().parents[2]
@@ -164,6 +165,7 @@ def import_file(sightline_home, database_url, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", database_url)
     get_settings.cache_clear()
     deps = process_deps(get_settings())
+    migrated.copy_to(database_url)  # at head already (tests/support/migrated.py)
     upgrade(database(deps.settings).engine)
     with deps.transaction() as session:
         team_id = ensure_defaults(session)[1].id

@@ -26,6 +26,7 @@ from scheduler.daemon import Scheduler
 from services.recordings import timeline
 from services.sources import add_posthog, poll_due_sources
 from settings import get_settings
+from tests.support import migrated
 
 pytestmark = pytest.mark.db
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -65,6 +66,7 @@ class Setup:
             monkeypatch.setenv(key, value)
         get_settings.cache_clear()
         self.settings = get_settings()
+        migrated.copy_to(database_url)  # at head already (tests/support/migrated.py)
         self.db = database(self.settings)
         upgrade(self.db.engine)
         with session_scope(self.db.sessions) as session:

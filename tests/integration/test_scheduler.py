@@ -37,6 +37,7 @@ from services.redelivery import redis_kept
 from services.scanners import ScannerView, create_scanner, update_scanner
 from services.status import status
 from settings import get_settings
+from tests.support import migrated
 
 pytestmark = pytest.mark.db
 SETTLE = timedelta(minutes=35)
@@ -61,6 +62,7 @@ class Harness:
             monkeypatch.setenv(key, value)
         get_settings.cache_clear()
         self.settings = get_settings()
+        migrated.copy_to(database_url)  # at head already (tests/support/migrated.py)
         self.db = database(self.settings)
         upgrade(self.db.engine)
         with session_scope(self.db.sessions) as session:
