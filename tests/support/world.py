@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -114,6 +115,9 @@ def build_world(monkeypatch, database_url: str, **env: str) -> World:
         world.scenarios[scenario.name] = scenario
     monkeypatch.setattr(broker_module, "_embedded", None)
     world.broker = broker_module.setup_broker(settings)
+    # A test waiting for a queue to empty (`world.broker.join`, `drain`) checks it every 10 ms instead
+    # of Dramatiq's default 100 ms: the same wait, ended sooner (~50 ms a join).
+    world.broker.join = functools.partial(world.broker.join, interval=10)
     world.start_worker()
     return world
 
