@@ -123,6 +123,11 @@ def build_world(monkeypatch, database_url: str, **env: str) -> World:
 
 
 def close_world(world: World) -> None:
+    # Worker.stop() stops its worker threads and waits for them (up to worker_timeout, 100 ms), then
+    # does the same for its consumers. The world is being thrown away: telling the consumers first lets
+    # the two waits overlap (~0.18 -> ~0.09 s a world). Mid-test, stop_worker() keeps Dramatiq's order.
+    for consumer in world.worker.consumers.values():
+        consumer.stop()
     world.worker.stop()
     world.broker.close()
     if broker_module._embedded is not None:
