@@ -15,6 +15,9 @@ from rich.markup import escape
 
 from cli.context import err, friendly_errors, migrated_database, out, print_table, settings
 
+# How often `status --wait-idle` looks again: idle is noticed within this of it happening.
+WAIT_IDLE_POLL_S = 0.25
+
 log = structlog.get_logger(__name__)
 
 
@@ -100,7 +103,7 @@ def _wait_idle(deps, timeout: float) -> dict:
             counts = ", ".join(f"{n} {s}" for s, n in sorted(data["observations"].items()))
             unswept = sum(s["unswept"] for s in data["scanners"] if s["enabled"])
             progress.update(task, description=f"waiting: {counts or 'no observations'}; {unswept} unswept")
-            time.sleep(1.0)
+            time.sleep(WAIT_IDLE_POLL_S)
 
 
 @friendly_errors
