@@ -8,7 +8,9 @@ itself is marked `embedded_redis`: `REDIS_URL` stays unset and it starts its own
 After each test the cyclic garbage collector runs once and what survives is frozen (`gc.freeze()`):
 a test process keeps ~1,000 objects per test (caches, imports), a million by the end of a worker, and
 Python's automatic full collections rescanned all of them, about a quarter of the suite's CPU time.
-Frozen objects are never scanned again; objects freed by reference counting still are freed.
+Frozen objects are never scanned again; objects freed by reference counting still are freed. The
+youngest generation is collected every 10,000 allocations rather than 700: a test allocates
+hundreds of thousands of objects, mostly freed by reference counting (~25% less collecting).
 """
 
 from __future__ import annotations
@@ -23,6 +25,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 RECORDINGS_DIR = ROOT.parent / "shared" / "recordings"
+
+
+def pytest_configure(config) -> None:
+    gc.set_threshold(10_000, 10, 10)  # see the module's docstring
 
 
 @pytest.hookimpl(wrapper=True)
