@@ -162,8 +162,10 @@ def timeline_command(
         None, "--budget", min=200, help="Token budget (default SIGHTLINE_TIMELINE_BUDGET)."
     ),
 ) -> None:
-    """Print the timeline the model reads for one recording (redacted, within the token budget), then,
-    when the team uses source maps, its console error stacks de-minified (outside the budget)."""
+    """Print the timeline the model reads for one recording (redacted, within the token budget).
+
+    Then, when the team uses source maps, its console error stacks de-minified (outside the budget),
+    as a Gemini scanner reads them."""
     current, team_id = team_deps(team)
     read = text_repr.model_timeline(current, team_id, session_id, budget)
     timeline = read.timeline

@@ -42,5 +42,5 @@ def test_metrics_are_for_operators_and_count_what_the_pipeline_did(world):
     text = scraped.text
     assert 'sightline_observations{status="succeeded"} 2.0' in text
     assert 'sightline_queue_messages{queue="observe",state="ready"} 0.0' in text
-    assert 'sightline_jobs_total{actor="observe_session",status="succeeded"} 2.0' in text
+    assert 'sightline_jobs_total{actor="observe_batch",status="succeeded"} 1.0' in text  # 2, one message
     assert "sightline_workers_alive" in text and "sightline_scheduler_leader 0.0" in text

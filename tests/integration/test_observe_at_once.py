@@ -13,11 +13,11 @@ from sqlalchemy import event
 
 from models import ObservationStatus, Scanner, UsageReceipt, session_scope
 from models.queries import get_recording
-from services.analysis_cache import ANALYSES, analysis_ref
 from scenarios import build
+from services.analysis_cache import ANALYSES, analysis_ref
 from services.observations import request_observations
-from services.recordings import import_file
 from services.observe import run_observation
+from services.recordings import import_file
 
 pytestmark = pytest.mark.db
 CHECKOUT = "scenario-checkout-js-error"
