@@ -106,6 +106,21 @@ class AnalysisCache:
     def timeline(self, key: str, blobs: BlobStore, blob_ref: str, render: Callable[[], Timeline]) -> Timeline:
         """The analysis under `key`: from memory, else stored beside `blob_ref`, else `render()`-ed
         (and kept in both). Raises what `render` raises."""
+        found = self._find(key, blobs, blob_ref, render)
+        assert found is not None  # rendered when nothing else had it
+        return found
+
+    def at_hand(self, key: str, blobs: BlobStore, blob_ref: str) -> Timeline | None:
+        """The analysis under `key` from memory, or stored beside `blob_ref` when the store reads
+        locally (then kept in memory); never rendered, never a network request."""
+        if not blobs.reads_locally:
+            return self._recall(key)
+        return self._find(key, blobs, blob_ref, None)
+
+    def _find(
+        self, key: str, blobs: BlobStore, blob_ref: str, render: Callable[[], Timeline] | None
+    ) -> Timeline | None:
+        """Memory, else the store, else `render()` (when given); what was found is kept in memory."""
         found = self._recall(key)
         if found is not None:
             return found
@@ -113,31 +128,16 @@ class AnalysisCache:
         # the others wait for its result, instead of each rendering it.
         with self._stripes[hash(key) % _STRIPES]:
             found = self._recall(key, count=False)
-            if found is None:
-                found = self._load(key, blobs, blob_ref) or self._render(key, blobs, blob_ref, render)
+            if found is not None:
+                self._count("memory")
+                return found
+            # Without a render to follow, an unusable stored one is not counted: the attempt that
+            # renders it does.
+            found = self._load(key, blobs, blob_ref, quiet=render is None)
+            if found is None and render is not None:
+                found = self._render(key, blobs, blob_ref, render)
+            if found is not None:
                 self._remember(key, found)
-            else:
-                self._count("memory")
-        return found
-
-    def remembered(self, key: str) -> Timeline | None:
-        """The analysis under `key` if it is in memory; never read from the store nor rendered."""
-        return self._recall(key)
-
-    def at_hand(self, key: str, blobs: BlobStore, blob_ref: str) -> Timeline | None:
-        """The analysis under `key` from memory, or stored beside `blob_ref` when the store reads
-        locally (then kept in memory); never rendered, never a network request."""
-        found = self._recall(key)
-        if found is not None or not blobs.reads_locally:
-            return found
-        with self._stripes[hash(key) % _STRIPES]:
-            found = self._recall(key, count=False)
-            if found is None:
-                found = self._load(key, blobs, blob_ref, quiet=True)  # the render after it counts
-                if found is not None:
-                    self._remember(key, found)
-            else:
-                self._count("memory")
         return found
 
     def _recall(self, key: str, *, count: bool = True) -> Timeline | None:
@@ -202,7 +202,7 @@ def recording_timeline(
     return (analyses or ANALYSES).timeline(key, blobs, row.blob_ref, render)
 
 
-def remembered_timeline(blobs: BlobStore, row: Recording, *, budget_tokens: int) -> Timeline | None:
+def timeline_at_hand(blobs: BlobStore, row: Recording, *, budget_tokens: int) -> Timeline | None:
     """The recording's analysis when it costs microseconds: held in this process's memory, or stored
     in a blob store that reads locally (an import stores it: `services.recordings`). None otherwise:
     nothing is rendered, and no network request made."""

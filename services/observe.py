@@ -57,7 +57,7 @@ from pipeline.names import OBSERVE, OBSERVE_BATCH, OBSERVE_BATCH_SIZE
 from pipeline.observation import Outcome, build_outcome
 from pipeline.outputs import check_output
 from pipeline.timeline import Timeline
-from services.analysis_cache import recording_timeline, remembered_timeline
+from services.analysis_cache import recording_timeline, timeline_at_hand
 from services.budget import observation_price
 from services.context import Deps
 from services.observation_leases import lease_end, leased
@@ -270,7 +270,7 @@ def _instant(deps: Deps, observation: Observation, recording: Recording | None) 
     if observation.scanner_snapshot.get("provider") != "heuristic" or eligibility(recording) is not None:
         return None
     assert recording is not None  # eligibility() refuses a missing recording (no_recording)
-    timeline = remembered_timeline(deps.blobs, recording, budget_tokens=deps.settings.timeline_budget_tokens)
+    timeline = timeline_at_hand(deps.blobs, recording, budget_tokens=deps.settings.timeline_budget_tokens)
     if timeline is None:
         return None
     try:
